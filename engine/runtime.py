@@ -1,0 +1,57 @@
+"""ONNX Runtime sessions: the one place that picks an execution provider.
+
+Scoring runs on ONNX Runtime alone (DESIGN.md contract 2). The CUDA provider is used when the
+installed onnxruntime offers it (the `gpu` extra installs onnxruntime-gpu), else the CPU.
+"""
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Literal
+
+from .errors import InputError
+
+Device = Literal["auto", "cpu", "cuda"]
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@lru_cache(maxsize=1)
+def available_providers() -> tuple[str, ...]:
+    import onnxruntime as ort
+
+    return tuple(ort.get_available_providers())
+
+
+def providers_for(device: str = "auto") -> list[str]:
+    """Execution providers to ask for, best first. Raises InputError for an unknown device or
+    for `cuda` where this onnxruntime build has no CUDA provider."""
+    device = (device or "auto").lower()
+    if device not in DEVICES:
+        raise InputError(f"unknown device '{device}': choose one of {', '.join(DEVICES)}")
+    have = available_providers()
+    if device == "cuda" and "CUDAExecutionProvider" not in have:
+        raise InputError(
+            "--device cuda: this onnxruntime has no CUDA provider; install the 'gpu' extra "
+            "(pip install 'virality-studio[gpu]') on a machine with an NVIDIA GPU"
+        )
+    if device in ("auto", "cuda") and "CUDAExecutionProvider" in have:
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return ["CPUExecutionProvider"]
+
+
+def make_session(model: str | os.PathLike | bytes, device: str = "auto", threads: int = 0):
+    """An InferenceSession on the best provider for `device`; returns (session, provider name).
+
+    threads=0 lets ONNX Runtime choose; batch scoring passes 1 so that parallel workers do not
+    oversubscribe the cores.
+    """
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    if threads:
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+    src = model if isinstance(model, bytes) else os.fspath(model)
+    session = ort.InferenceSession(src, sess_options=opts, providers=providers_for(device))
+    return session, session.get_providers()[0]
