@@ -96,7 +96,7 @@ def _open(path: Path) -> "av.container.InputContainer":
         return av.open(str(path), mode="r", metadata_errors="ignore")
     except av.error.PermissionError:
         raise FileUnreadable(f"{path}: permission denied; check the file's read permission") from None
-    except (av.error.InvalidDataError, av.error.EOFError, av.error.ValueError):
+    except (av.error.InvalidDataError, av.error.EOFError):
         raise CorruptMedia(
             f"{_name(path)}: not a video file FFmpeg can read (damaged, truncated or another kind of file)"
         ) from None

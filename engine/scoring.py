@@ -1,0 +1,310 @@
+"""Scoring stage: one video (+ optional metadata) -> ScoreReport; many videos -> ranked reports.
+
+Imports only the media, cues, features and bundle stages: ONNX Runtime, PyAV, OpenCV, numpy.
+Never torch or scikit-learn (DESIGN.md contract 2; tests/test_cli.py checks sys.modules).
+"""
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import asdict, dataclass, field, replace
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Iterable, Iterator, Optional
+
+from . import media
+from .cues import CueReport, cue_values, measure_cues
+from .errors import Cancelled, EngineError, InputError
+from .features.spec import PostMeta
+from .jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress
+from .models.bundle import ModelBundle, default_bundle_path
+
+#: A folder scan stops listing skipped names past this many (they are still counted).
+MAX_LISTED_SKIPS = 20
+
+
+@dataclass
+class ScoreReport:
+    path: str
+    score: float  # 0-100: percentile of the prediction among the training posts
+    prediction: float  # the model's predicted label (log scale)
+    label: str  # what the label measures, from the bundle manifest
+    views_low: Optional[float]
+    views_high: Optional[float]
+    viral_probability: Optional[float]
+    model: str
+    provider: str
+    cues: CueReport
+    info: media.MediaInfo
+    inputs_used: list[str]
+    inputs_missing: list[str]
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        cue_part = self.cues.as_dict()
+        return {
+            "path": self.path,
+            "score": round(self.score, 1),
+            "views_low": self.views_low,
+            "views_high": self.views_high,
+            "viral_probability": None if self.viral_probability is None else round(self.viral_probability, 3),
+            "prediction": round(float(self.prediction), 4),
+            "label": self.label,
+            "model": self.model,
+            "provider": self.provider,
+            "cues": cue_part["cues"],
+            "timeline": cue_part.get("timeline", {}),
+            "media": {
+                k: v for k, v in asdict(self.info).items() if k not in ("path", "audio_streams")
+            }
+            | {"audio_streams": [asdict(a) for a in self.info.audio_streams]},
+            "inputs_used": self.inputs_used,
+            "inputs_missing": self.inputs_missing,
+            "notes": self.notes,
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+        }
+
+
+def _with_media(meta: Optional[PostMeta], info: media.MediaInfo) -> PostMeta:
+    """The file knows its own duration and size; the creator's values win where given."""
+    meta = meta or PostMeta()
+    return replace(
+        meta,
+        duration_s=meta.duration_s if meta.duration_s is not None else info.duration_s,
+        width=meta.width if meta.width is not None else info.width,
+        height=meta.height if meta.height is not None else info.height,
+    )
+
+
+_META_INPUTS = {
+    "caption": lambda m: bool((m.caption or "").strip()) or bool(m.hashtags),
+    "post_time": lambda m: m.post_time is not None,
+    "followers": lambda m: m.followers is not None,
+    "following": lambda m: m.following is not None,
+    "author_likes": lambda m: m.author_likes is not None,
+    "author_videos": lambda m: m.author_videos is not None,
+    "sound": lambda m: m.music_title is not None or m.music_original is not None,
+}
+
+
+def _input_notes(bundle: ModelBundle, meta: PostMeta) -> tuple[list[str], list[str], list[str]]:
+    used = [k for k, has in _META_INPUTS.items() if has(meta)]
+    missing = [k for k in _META_INPUTS if k not in used]
+    notes = []
+    if "followers" in missing:
+        notes.append(
+            "No follower count given: account reach is the strongest signal this model has, so the score"
+            " rests on caption, timing and format alone (pass --followers)."
+        )
+    if not bundle.uses_cues:
+        notes.append(
+            "The content cues are measurements of the file; this model was trained without videos, so they"
+            " do not change the score."
+        )
+    return used, missing, notes
+
+
+def score_video(
+    path: str | os.PathLike,
+    meta: Optional[PostMeta] = None,
+    *,
+    bundle: Optional[ModelBundle] = None,
+    device: str = "auto",
+    progress: Progress = no_progress,
+    cancel: CancelToken = NEVER_CANCELLED,
+) -> ScoreReport:
+    """Score one video file. Raises a MediaError subclass for files that cannot be scored,
+    BundleError for a bad model, Cancelled when `cancel` fires."""
+    t0 = time.perf_counter()
+    if bundle is None:
+        bundle = ModelBundle.load(default_bundle_path(), device=device)
+    progress(0.0, "reading the file")
+    info = media.probe(path)
+    t_probe = time.perf_counter()
+    cancel.raise_if_cancelled()
+
+    def cue_progress(fraction, message):
+        progress(0.05 + 0.9 * (fraction or 0.0), message)
+
+    cues = measure_cues(path, info, progress=cue_progress, cancel=cancel, device=device)
+    cancel.raise_if_cancelled()
+    t_cues = time.perf_counter()
+    full_meta = _with_media(meta, info)
+    pred = float(bundle.predict([full_meta], [cue_values(cues)] if bundle.uses_cues else None)[0])
+    t_model = time.perf_counter()
+    vr = bundle.view_range(pred)
+    used, missing, notes = _input_notes(bundle, full_meta)
+    if vr is None:
+        notes.insert(0, bundle.manifest.get("label", {}).get(
+            "no_view_range_reason",
+            "This model predicts a log-scale popularity measure, not a view count, so no view range is given.",
+        ))
+    progress(1.0, "done")
+    timings = {"probe": t_probe - t0}
+    timings.update(cues.timings)
+    timings.update({"cues_total": t_cues - t_probe, "model": t_model - t_cues, "total": t_model - t0})
+    return ScoreReport(
+        path=str(path),
+        score=float(bundle.percentile(pred)),
+        prediction=pred,
+        label=str(bundle.manifest.get("label", {}).get("name", "popularity")),
+        views_low=None if vr is None else float(vr[0]),
+        views_high=None if vr is None else float(vr[1]),
+        viral_probability=bundle.viral_probability(pred),
+        model=bundle.name,
+        provider=bundle.provider,
+        cues=cues,
+        info=info,
+        inputs_used=used,
+        inputs_missing=missing,
+        notes=notes,
+        timings=timings,
+    )
+
+
+# --------------------------------------------------------------------------- folders
+
+
+@dataclass
+class FolderScan:
+    videos: list[Path]
+    skipped_count: int  # files whose names are not videos (documents, images, sidecars...)
+    skipped_examples: list[Path]
+
+
+def scan_folder(
+    folder: str | os.PathLike, recursive: bool = False, cancel: CancelToken = NEVER_CANCELLED
+) -> FolderScan:
+    """List the video files of a folder by extension, sorted by path; hidden files are ignored."""
+    folder = Path(folder)
+    if not folder.exists():
+        raise InputError(f"{folder}: no such folder")
+    if not folder.is_dir():
+        raise InputError(f"{folder}: is a file, not a folder (use 'score' for one video)")
+    videos: list[Path] = []
+    skipped: list[Path] = []
+    count = 0
+    walker = os.walk(folder) if recursive else [(str(folder), [], [e.name for e in os.scandir(folder) if e.is_file()])]
+    for root, dirs, files in walker:
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        cancel.raise_if_cancelled()
+        for name in files:
+            if name.startswith("."):
+                continue
+            p = Path(root) / name
+            if media.is_video_name(p):
+                videos.append(p)
+            else:
+                count += 1
+                if len(skipped) < MAX_LISTED_SKIPS:
+                    skipped.append(p)
+    return FolderScan(sorted(videos), count, skipped)
+
+
+@dataclass
+class BatchItem:
+    path: str
+    report: Optional[ScoreReport] = None
+    error: Optional[str] = None  # the user-facing reason a file was not scored
+
+    @property
+    def ok(self) -> bool:
+        return self.report is not None
+
+
+# Each worker process loads the bundle once.
+_worker_bundle: Optional[ModelBundle] = None
+
+
+def _worker_init(bundle_path: str, device: str) -> None:
+    global _worker_bundle
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    _worker_bundle = ModelBundle.load(bundle_path, device=device)
+
+
+def _score_one(path: str, meta: Optional[PostMeta], bundle: ModelBundle, device: str) -> BatchItem:
+    try:
+        return BatchItem(path, report=score_video(path, meta, bundle=bundle, device=device))
+    except Cancelled:
+        raise
+    except EngineError as exc:
+        return BatchItem(path, error=str(exc))
+    except Exception as exc:  # a decoder or library failure on one odd file must not stop a batch
+        return BatchItem(path, error=f"{Path(path).name}: could not be scored ({type(exc).__name__}: {exc})")
+
+
+def _worker_score(path: str, meta: Optional[PostMeta], device: str) -> BatchItem:
+    assert _worker_bundle is not None
+    return _score_one(path, meta, _worker_bundle, device)
+
+
+def default_workers() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def score_many(
+    paths: Iterable[str | os.PathLike],
+    meta: Optional[PostMeta] = None,
+    *,
+    bundle_path: Optional[str | os.PathLike] = None,
+    device: str = "auto",
+    workers: Optional[int] = None,
+    progress: Progress = no_progress,
+    cancel: CancelToken = NEVER_CANCELLED,
+) -> Iterator[BatchItem]:
+    """Score files, yielding a BatchItem as each finishes (not in input order).
+
+    Bad files become items with an `error`; they never stop the batch. With workers > 1 the files
+    are shared among worker processes (each with a one-thread ONNX Runtime). Cancel stops
+    handing out files at once; files already being scored finish (about a second each).
+    """
+    paths = [str(p) for p in paths]
+    bundle_path = str(bundle_path or default_bundle_path())
+    workers = default_workers() if workers is None else max(1, workers)
+    workers = min(workers, len(paths)) if paths else 1
+    total = len(paths)
+    done = 0
+
+    def tick(item: BatchItem) -> BatchItem:
+        nonlocal done
+        done += 1
+        progress(done / total if total else 1.0, Path(item.path).name)
+        return item
+
+    if workers <= 1:
+        bundle = ModelBundle.load(bundle_path, device=device)
+        for p in paths:
+            cancel.raise_if_cancelled()
+            yield tick(_score_one(p, meta, bundle, device))
+        return
+
+    # spawn, not fork: forking a process that holds ONNX Runtime or decoder threads can deadlock.
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=get_context("spawn"), initializer=_worker_init,
+        initargs=(bundle_path, device),
+    )
+    pending: set[Future] = set()
+    queue = list(reversed(paths))
+    try:
+        while queue or pending:
+            while queue and len(pending) < workers * 2 and not cancel.cancelled:
+                pending.add(pool.submit(_worker_score, queue.pop(), meta, device))
+            if cancel.cancelled:
+                raise Cancelled()
+            finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                yield tick(fut.result())
+    finally:
+        for fut in pending:
+            fut.cancel()
+        pool.shutdown(wait=not cancel.cancelled, cancel_futures=True)
+
+
+def rank(items: Iterable[BatchItem]) -> list[BatchItem]:
+    """Scored items by score, best first, then the failures by name."""
+    items = list(items)
+    good = sorted((i for i in items if i.ok), key=lambda i: (-i.report.score, i.path))
+    bad = sorted((i for i in items if not i.ok), key=lambda i: i.path)
+    return good + bad

@@ -1,0 +1,156 @@
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from bad_inputs import make_one_frame, make_truncated
+from engine import media
+from engine.errors import CorruptMedia, FileMissing, MediaError, NotAVideo
+from media_factory import make_audio_only, make_video
+
+
+def test_probe_reads_size_duration_fps_and_audio(tmp_path):
+    p = make_video(tmp_path / "a.mp4", seconds=2.0, fps=25, size=(320, 240), audio_channels=6)
+    info = media.probe(p)
+    assert (info.width, info.height) == (320, 240)
+    assert info.duration_s == pytest.approx(2.0, abs=0.1)
+    assert info.fps == pytest.approx(25.0)
+    assert info.frame_count == 50
+    assert info.codec == "h264"
+    assert info.audio_streams[0].channels == 6
+    assert info.rotation == 0
+
+
+def test_rotated_phone_video_reports_display_size_and_turns_frames(tmp_path):
+    # A phone stores landscape pixels plus a display matrix saying "turn 90 degrees".
+    p = make_video(tmp_path / "rot.mp4", seconds=1.0, size=(320, 180), rotation=90, moving=False)
+    info = media.probe(p)
+    assert info.rotation == 90
+    assert (info.coded_width, info.coded_height) == (320, 180)
+    assert (info.width, info.height) == (180, 320)
+    frames = media.sample_frames(p, [(0.5, 320)], info=info)
+    assert frames[0].image.shape == (320, 180, 3)
+
+
+def test_sample_frames_hits_requested_times_in_request_order(tmp_path):
+    # Scenes change colour at 1 s and 2 s: the frame decoded for each time must show its scene.
+    p = make_video(tmp_path / "cuts.mp4", seconds=3.0, fps=25, cuts_at=(1.0, 2.0), moving=False, gop=10)
+    reqs = [(2.5, 64), (0.5, 64), (1.5, 128), (0.5, 32)]
+    frames = media.sample_frames(p, reqs)
+    assert [f.requested_s for f in frames] == [2.5, 0.5, 1.5, 0.5]
+    for f in frames:
+        assert abs(f.time_s - f.requested_s) <= 0.05
+    colour = lambda f: f.image.reshape(-1, 3).mean(0)
+    # palette: red, green, blue scenes
+    assert np.argmax(colour(frames[1])) == 0
+    assert np.argmax(colour(frames[2])) == 1
+    assert np.argmax(colour(frames[0])) == 2
+    assert max(frames[2].image.shape) == 128 and max(frames[3].image.shape) == 32
+
+
+def test_decode_audio_is_mono_float32_at_the_asked_rate(tmp_path):
+    p = make_video(tmp_path / "s.mp4", seconds=2.0, audio="sine", audio_channels=6, audio_rate=48000)
+    audio = media.decode_audio(p, rate=16000)
+    assert audio.dtype == np.float32 and audio.ndim == 1
+    assert len(audio) == pytest.approx(32000, rel=0.05)
+    assert 0.05 < np.sqrt(np.mean(audio[2000:-2000] ** 2)) < 1.0
+
+
+def test_no_audio_gives_an_empty_array(tmp_path):
+    p = make_video(tmp_path / "mute.mp4", seconds=1.0, audio=None)
+    assert media.decode_audio(p).size == 0
+    assert not media.probe(p).has_audio
+
+
+@pytest.mark.parametrize(
+    "kind, error, words",
+    [
+        ("missing", FileMissing, "no such file"),
+        ("empty", CorruptMedia, "empty"),
+        ("text", CorruptMedia, "not a video"),
+        ("audio", NotAVideo, "audio file"),
+        ("one_frame", MediaError, "single frame"),
+        ("folder", NotAVideo, "folder"),
+    ],
+)
+def test_bad_files_raise_typed_errors_with_plain_messages(tmp_path, kind, error, words):
+    p = tmp_path / "x.mp4"
+    if kind == "empty":
+        p.write_bytes(b"")
+    elif kind == "text":
+        p.write_text("hello\n" * 100)
+    elif kind == "audio":
+        p = make_audio_only(tmp_path / "x.m4a")
+    elif kind == "one_frame":
+        make_one_frame(p)
+    elif kind == "folder":
+        p.mkdir()
+    with pytest.raises(error) as exc:
+        media.probe(p)
+    msg = str(exc.value)
+    assert words in msg and "\n" not in msg
+
+
+def test_truncated_download_is_reported_not_scored(tmp_path):
+    # faststart puts the index first, so half a file still opens: the missing tail must be noticed.
+    src = make_video(tmp_path / "full.mp4", seconds=4.0, size=(320, 240))
+    with pytest.raises(CorruptMedia):
+        media.probe(make_truncated(src, tmp_path / "half.mp4"))  # index at the end: cannot open
+    import av
+
+    fast = tmp_path / "fast.mp4"
+    with av.open(str(src)) as i, av.open(str(fast), "w", options={"movflags": "faststart"}) as o:
+        streams = {s.index: o.add_stream_from_template(s) for s in i.streams}
+        for pkt in i.demux():
+            if pkt.dts is None:
+                continue
+            pkt.stream = streams[pkt.stream.index]
+            o.mux(pkt)
+    half = make_truncated(fast, tmp_path / "fast-half.mp4")
+    info = media.probe(half)  # opens...
+    with pytest.raises(CorruptMedia, match="truncated"):
+        media.sample_frames(half, [(t, 64) for t in (0.5, 1.5, 2.5, 3.5)], info=info)
+
+
+def test_path_with_spaces_and_accents(tmp_path):
+    p = make_video(tmp_path / "Vidéos d'été" / "ma première vidéo ✓.mp4", seconds=1.0)
+    assert media.probe(p).duration_s == pytest.approx(1.0, abs=0.1)
+    assert len(media.sample_frames(p, [(0.2, 64)])) == 1
+
+
+def test_shared_videos_all_probe_and_decode(shared_video_paths):
+    for p in shared_video_paths:
+        info = media.probe(p)
+        assert info.duration_s > 1 and info.width > 0 and info.height > 0
+        times = [info.duration_s * k / 5 for k in range(5)]
+        frames = media.sample_frames(p, [(t, 160) for t in times], info=info)
+        assert len(frames) == 5
+        assert all(abs(f.time_s - f.requested_s) < 0.2 for f in frames)
+        audio = media.decode_audio(p)
+        if info.has_audio:
+            assert len(audio) == pytest.approx(info.duration_s * 16000, rel=0.1)
+        else:
+            assert audio.size == 0
+
+
+@pytest.mark.slow
+def test_4k_60fps_clip(tmp_path):
+    p = make_video(tmp_path / "uhd.mp4", seconds=1.5, fps=60, size=(3840, 2160), audio="sine", gop=60)
+    info = media.probe(p)
+    assert (info.width, info.height, round(info.fps)) == (3840, 2160, 60)
+    frames = media.sample_frames(p, [(0.25, 320), (1.25, 320)], info=info)
+    assert frames[0].image.shape == (180, 320, 3)
+
+
+def test_sampling_decodes_forward_between_keyframes_instead_of_seeking(tmp_path, monkeypatch):
+    # Many targets inside one GOP: one seek at the start, then forward decoding only.
+    p = make_video(tmp_path / "gop.mp4", seconds=4.0, fps=25, gop=100, moving=False)
+    import av.container
+
+    seeks = []
+    real_seek = av.container.InputContainer.seek
+    monkeypatch.setattr(av.container.InputContainer, "seek",
+                        lambda self, *a, **k: (seeks.append(a), real_seek(self, *a, **k))[1])
+    media.sample_frames(p, [(t / 4, 32) for t in range(16)])
+    assert len(seeks) == 1
