@@ -100,3 +100,60 @@ def make_audio_only(path: Path, seconds: float = 2.0, rate: int = 44100) -> Path
         for p in a.encode():
             out.mux(p)
     return path
+
+
+def make_custom_video(
+    path: Path,
+    seconds: float = 3.0,
+    fps: int = 25,
+    size: tuple[int, int] = (320, 240),
+    *,
+    colour: tuple[int, int, int] = (128, 128, 128),
+    frame=None,
+    audio: Optional[np.ndarray] = None,
+    audio_rate: int = 16000,
+) -> Path:
+    """Write an mp4 (H.264, AAC) with a picture and a sound of the caller's choosing.
+
+    The picture is a solid `colour`, or `frame(i, t)` -> an RGB uint8 array of `size` (w, h) for
+    frame i at time t. `audio` is float samples in [-1, 1] at `audio_rate`: a 1-D array (mono) or
+    channels x samples (1, 2 or 6 channels); None writes no audio stream. The sound is padded with
+    silence or cut to the picture's length.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    w, h = size
+    n = max(1, int(round(seconds * fps)))
+    solid = np.empty((h, w, 3), np.uint8)
+    solid[:] = colour
+    with av.open(str(path), "w") as out:
+        vs = out.add_stream("libx264", rate=fps)
+        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
+        vs.options = {"preset": "ultrafast"}
+        a_stream = None
+        if audio is not None:
+            data = np.atleast_2d(np.asarray(audio, np.float32))
+            layout = {1: "mono", 2: "stereo", 6: "5.1"}[data.shape[0]]
+            a_stream = out.add_stream("aac", rate=audio_rate, layout=layout)
+        for i in range(n):
+            img = solid if frame is None else np.ascontiguousarray(frame(i, i / fps), dtype=np.uint8)
+            for packet in vs.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                out.mux(packet)
+        for packet in vs.encode():
+            out.mux(packet)
+        if a_stream is not None:
+            total = int(round(seconds * audio_rate))
+            padded = np.zeros((data.shape[0], total), np.float32)
+            m = min(total, data.shape[1])
+            padded[:, :m] = data[:, :m]
+            step = 1024
+            for start in range(0, total, step):
+                chunk = np.ascontiguousarray(padded[:, start : start + step])
+                af = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=a_stream.layout.name)
+                af.sample_rate = audio_rate
+                af.pts = start
+                for packet in a_stream.encode(af):
+                    out.mux(packet)
+            for packet in a_stream.encode():
+                out.mux(packet)
+    return path

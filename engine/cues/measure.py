@@ -1,0 +1,286 @@
+"""measure_cues: one video in, the content cues out.
+
+Frames are decoded once (frame_plan through engine.media.sample_frames) and the audio once
+(engine.media.decode_audio at 16 kHz). The sound side (decode, speech detection, loudness,
+silence, music) runs in a helper thread while the picture side decodes; once the frames are
+there, text detection (ONNX Runtime, one thread) runs in a second helper while faces and the
+cheap picture cues run in the caller's thread. The decoders, OpenCV, NumPy and ONNX Runtime
+release the GIL, so these overlap on two cores. Progress is reported from the caller's thread.
+"""
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from ..jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress
+from ..media import MediaInfo, SampledFrame, decode_audio, probe, sample_frames
+from ..runtime import providers_for
+from . import audio as audio_cues
+from . import faces as face_cues
+from . import loudness as loudness_cues
+from . import onscreen_text, speech, visual, wording
+from .plan import HOOK_S, FramePlan, plan_frames
+from .report import Cue, CueReport
+
+AUDIO_RATE = 16000
+MAX_TIMELINE_POINTS = 600
+
+
+@dataclass
+class _Sound:
+    """What the sound side measured."""
+
+    has_audio: bool = False
+    loudness: Optional[float] = None
+    speech_share: float = 0.0
+    music_share: float = 0.0
+    silence_share: float = 1.0
+    timeline: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)
+
+
+class _Stop(CancelToken):
+    """Cancelled when the caller cancels or when the picture side has failed."""
+
+    def __init__(self, outer: CancelToken) -> None:
+        super().__init__()
+        self._outer = outer
+
+    @property
+    def cancelled(self) -> bool:
+        return self._outer.cancelled or super().cancelled
+
+    def raise_if_cancelled(self) -> None:
+        self._outer.raise_if_cancelled()
+        super().raise_if_cancelled()
+
+
+def _measure_sound(path: str, duration: float, stop: CancelToken) -> _Sound:
+    out = _Sound(timings={"decode_audio": 0.0, "vad": 0.0, "audio": 0.0})
+    t = time.perf_counter()
+    pcm = decode_audio(path, AUDIO_RATE)
+    out.timings["decode_audio"] = time.perf_counter() - t
+    stop.raise_if_cancelled()
+    if pcm.size == 0:
+        return out
+    out.has_audio = True
+
+    t = time.perf_counter()
+    probs = speech.speech_probabilities(pcm)
+    mask = speech.speech_mask(probs)
+    win_s = speech.WINDOW / AUDIO_RATE
+    out.speech_share = float(min(1.0, mask.sum() * win_s / duration)) if duration > 0 else 0.0
+    out.timings["vad"] = time.perf_counter() - t
+    stop.raise_if_cancelled()
+
+    t = time.perf_counter()
+    out.loudness = loudness_cues.integrated_loudness(pcm, AUDIO_RATE)
+    lt, lv = loudness_cues.momentary_loudness(pcm, AUDIO_RATE)
+    st, silent = audio_cues.silence_mask(pcm, AUDIO_RATE, duration)
+    out.silence_share = float(silent.mean()) if silent.size else 1.0
+    music = audio_cues.music_segments(pcm, AUDIO_RATE, duration, mask)
+    out.music_share = music.share
+    out.timings["audio"] = time.perf_counter() - t
+
+    # Speech probability averaged over ~0.1 s (three windows) keeps the series short.
+    k = 3
+    m = probs.size // k * k
+    sp = probs[:m].reshape(-1, k).mean(axis=1) if m else probs
+    out.timeline = {
+        "loudness": (lt, lv),
+        "speech": ((np.arange(sp.size) + 0.5) * k * win_s, sp),
+        "music": (music.times + 0.5, music.music.astype(float)),
+        "silence": (st + audio_cues.SILENCE_WINDOW_S / 2, silent.astype(float)),
+    }
+    return out
+
+
+class _Helper(threading.Thread):
+    """Runs fn(*args) beside the caller; get() waits and returns its result or raises its error."""
+
+    def __init__(self, name: str, fn, *args) -> None:
+        super().__init__(name=name, daemon=True)
+        self._fn, self._args = fn, args
+        self.result = None
+        self.error: Optional[BaseException] = None
+        self.seconds = 0.0
+        self.start()
+
+    def run(self) -> None:
+        t = time.perf_counter()
+        try:
+            self.result = self._fn(*self._args)
+        except BaseException as exc:  # handed to the caller's thread by get()
+            self.error = exc
+        self.seconds = time.perf_counter() - t
+
+    def get(self):
+        self.join()
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
+def _series(t, v) -> tuple[list[float], list[float]]:
+    t = np.asarray(t, float)
+    v = np.asarray(v, float)
+    if t.size > MAX_TIMELINE_POINTS:  # keep plots light for long videos: keep the peaks
+        edges = np.linspace(0, t.size, MAX_TIMELINE_POINTS + 1).astype(int)
+        t = np.array([t[a:b].mean() for a, b in zip(edges[:-1], edges[1:])])
+        v = np.array([v[a:b].max() for a, b in zip(edges[:-1], edges[1:])])
+    return [round(float(x), 3) for x in t], [round(float(x), 5) for x in v]
+
+
+@dataclass
+class _Picture:
+    """What the picture side measured."""
+
+    feat: visual.FrameFeatures
+    cuts: visual.Cuts
+    hook: Optional[float]
+    motion: tuple[np.ndarray, np.ndarray]
+    face: face_cues.FaceResult
+    text: onscreen_text.TextResult
+
+
+def _measure_picture(frames: list[SampledFrame], plan: FramePlan, device: str, cancel: CancelToken,
+                     progress: Progress, timings: dict) -> _Picture:
+    text_side = _Helper("cues-text", onscreen_text.detect_text, [frames[i] for i in plan.text], device)
+
+    progress(0.45, "measuring cuts, motion and colour")
+    t = time.perf_counter()
+    feat = visual.frame_features([frames[i] for i in plan.cut])
+    cuts = visual.detect_cuts(feat)
+    hook_frames = [frames[i] for i in plan.hook]
+    hook_greys = [visual.grey(f.image) for f in hook_frames]
+    _, hook_diffs = visual.motion(hook_greys, np.array([f.time_s for f in hook_frames]))
+    hook = visual.scaled_motion(float(hook_diffs.mean())) if hook_diffs.size else None
+    motion = visual.motion(feat.greys, feat.times)
+    timings["visual"] = time.perf_counter() - t
+    cancel.raise_if_cancelled()
+
+    progress(0.6, "looking for faces")
+    t = time.perf_counter()
+    face = face_cues.detect_faces([frames[i] for i in plan.face])
+    timings["faces"] = time.perf_counter() - t
+    cancel.raise_if_cancelled()
+
+    progress(0.75, "looking for on-screen text")
+    t = time.perf_counter()
+    text = text_side.get()
+    timings["text"] = text_side.seconds
+    timings["wait_text"] = time.perf_counter() - t
+    return _Picture(feat, cuts, hook, motion, face, text)
+
+
+def _cue_list(info: MediaInfo, plan: FramePlan, pic: _Picture, sound: _Sound) -> list[Cue]:
+    duration = float(info.duration_s)
+    with_face = sum(1 for c in pic.face.counts if c > 0)
+    face_sizes = [s for s in pic.face.largest if s > 0]
+    luma, colour = pic.feat.luma, pic.feat.colourfulness
+    return [
+        wording.duration(duration),
+        wording.aspect(info.width, info.height),
+        wording.resolution(info.width, info.height),
+        wording.cuts(len(pic.cuts.times), duration, plan.cut_step_s),
+        wording.hook_motion(pic.hook, min(HOOK_S, duration)),
+        wording.faces(with_face, len(pic.face.counts)),
+        wording.face_size(float(np.median(face_sizes)) if face_sizes else 0.0, bool(face_sizes)),
+        wording.onscreen_text(sum(1 for n in pic.text.lines if n > 0), len(pic.text.lines), pic.text.sample),
+        wording.brightness(float(luma.mean()) if luma.size else 0.0),
+        wording.colourfulness(float(colour.mean()) if colour.size else 0.0),
+        wording.loudness(sound.loudness if sound.has_audio else None),
+        wording.speech(sound.speech_share, sound.has_audio),
+        wording.music(sound.music_share, sound.has_audio),
+        wording.silence(sound.silence_share if sound.has_audio else 1.0, sound.has_audio),
+    ]
+
+
+def _timeline(pic: _Picture, sound: _Sound) -> dict[str, tuple[list[float], list[float]]]:
+    timeline = {
+        "motion": _series(*pic.motion),
+        "cuts": _series(pic.cuts.times, [1.0] * len(pic.cuts.times)),
+        "cut_score": _series(pic.cuts.pair_times, pic.cuts.hist_distance),
+        "faces": _series(pic.face.times, pic.face.counts),
+        "face_size": _series(pic.face.times, pic.face.largest),
+        "text": _series(pic.text.times, pic.text.lines),
+        "brightness": _series(pic.feat.times, pic.feat.luma),
+    }
+    for name in ("loudness", "speech", "music", "silence"):
+        timeline[name] = _series(*sound.timeline[name]) if name in sound.timeline else ([], [])
+    return timeline
+
+
+def measure_cues(
+    path: str | os.PathLike,
+    info: Optional[MediaInfo] = None,
+    *,
+    progress: Progress = no_progress,
+    cancel: CancelToken = NEVER_CANCELLED,
+    device: str = "auto",
+) -> CueReport:
+    """Measure the content cues of one video.
+
+    `info` is probe()'s result if the caller has it. `device` ("auto", "cpu", "cuda") picks where
+    the text detector runs. Returns a CueReport with every cue of CUE_NAMES, in that order, and
+    the seconds spent per stage in `timings` (the sound and text stages run beside the others).
+    Raises the engine.media errors for unusable files, InputError for a bad device, and
+    Cancelled when `cancel` is set (checked between stages).
+    """
+    t_start = time.perf_counter()
+    providers_for(device)  # a bad device fails now, not after the decoding
+    path = os.fspath(path)
+    timings: dict[str, float] = {}
+    if info is None:
+        t = time.perf_counter()
+        info = probe(path)
+        timings["probe"] = time.perf_counter() - t
+    cancel.raise_if_cancelled()
+    plan = plan_frames(info)
+
+    stop = _Stop(cancel)
+    sound_side = _Helper("cues-sound", _measure_sound, path, float(info.duration_s), stop)
+    try:
+        progress(0.05, "decoding frames")
+        t = time.perf_counter()
+        frames = sample_frames(path, plan.requests, info=info)
+        timings["decode_frames"] = time.perf_counter() - t
+        cancel.raise_if_cancelled()
+
+        pic = _measure_picture(frames, plan, device, cancel, progress, timings)
+        cancel.raise_if_cancelled()
+
+        progress(0.9, "measuring the sound")
+        t = time.perf_counter()
+        sound = sound_side.get()
+        timings["wait_sound"] = time.perf_counter() - t
+    finally:
+        stop.cancel()  # a no-op when the sound side is done; stops it when the picture side failed
+    timings.update(sound.timings)
+    cancel.raise_if_cancelled()
+
+    report = CueReport(cues=_cue_list(info, plan, pic, sound), timeline=_timeline(pic, sound))
+    timings["total"] = time.perf_counter() - t_start
+    report.timings = {k: round(v, 4) for k, v in timings.items()}
+    progress(1.0, "cues measured")
+    return report
+
+
+def warm_up(device: str = "auto") -> None:
+    """Load the models (speech, text, faces) now rather than on the first video: about a second
+    that the first measure_cues would otherwise pay. The sessions are kept for the process."""
+    blank = SampledFrame(0.0, 0.0, 64, np.zeros((64, 64, 3), np.uint8))
+    speech.speech_probabilities(np.zeros(speech.WINDOW, np.float32))
+    onscreen_text.warm_up(device)
+    face_cues.detect_faces([blank])
+
+
+def cue_values(report: CueReport) -> dict[str, Optional[float]]:
+    """name -> value: the flat numbers a model can use as features (None where not measurable)."""
+    return {c.name: (None if c.value is None or not math.isfinite(c.value) else float(c.value)) for c in report.cues}

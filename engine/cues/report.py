@@ -1,0 +1,64 @@
+"""The cue report: named measurements, each with a plain-language line, plus series for plots."""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Optional
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One measurement of the video.
+
+    value is None when it cannot be measured (the loudness of a file without sound).
+    text is one line a creator understands; advice, when present, is a careful suggestion:
+    these are measurements, not the verdict of a learned model.
+    """
+
+    name: str
+    value: Optional[float]
+    unit: str
+    text: str
+    advice: Optional[str] = None
+
+
+@dataclass
+class CueReport:
+    cues: list[Cue]
+    #: series over time for plots: name -> (times in seconds, values)
+    timeline: dict[str, tuple[list[float], list[float]]] = field(default_factory=dict)
+    #: seconds spent per stage; stages that run side by side overlap, "total" is the wall time
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def value(self, name: str) -> Optional[float]:
+        """The value of the cue called `name`; KeyError if there is no such cue."""
+        for cue in self.cues:
+            if cue.name == name:
+                return cue.value
+        raise KeyError(f"no cue named {name!r}")
+
+    def cue(self, name: str) -> Cue:
+        for cue in self.cues:
+            if cue.name == name:
+                return cue
+        raise KeyError(f"no cue named {name!r}")
+
+    def as_dict(self) -> dict:
+        """JSON-ready: {"cues": [{name, value, unit, text, advice}], "timeline": {name: [times, values]}}.
+
+        Non-finite numbers become None so that json.dumps never writes NaN or Infinity.
+        """
+        return {
+            "cues": [{**asdict(c), "value": _finite(c.value)} for c in self.cues],
+            "timeline": {
+                name: [[float(t) for t in ts], [_finite(v) for v in vs]]
+                for name, (ts, vs) in self.timeline.items()
+            },
+        }
+
+
+def _finite(v: Optional[float]) -> Optional[float]:
+    if v is None:
+        return None
+    v = float(v)
+    return v if math.isfinite(v) else None

