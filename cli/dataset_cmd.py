@@ -1,0 +1,175 @@
+"""`dataset` subcommands: create, import, info, export a dataset (engine.data.store).
+
+    python main.py dataset create PATH
+    python main.py dataset import PATH FILE_OR_FOLDER [--format posts-csv|smp|tiktok-json|video-folder]
+    python main.py dataset info PATH [--json]
+    python main.py dataset export PATH out.csv
+
+PATH is a dataset file; a bare name ("cooking") names one in the per-user data folder.
+Errors print one line starting with "error: " on stderr and exit with 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+FORMATS = ("posts-csv", "smp", "tiktok-json", "video-folder")  # engine.data.importers.FORMATS, without importing it
+MAX_PROBLEMS_SHOWN = 20
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
+class _Bar:
+    """tqdm on stderr when it is a terminal (or --progress), silent otherwise; a progress callback."""
+
+    def __init__(self, args, desc: str):
+        self._bar = None
+        if not getattr(args, "quiet", False) and (sys.stderr.isatty() or getattr(args, "progress", False)):
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=100, desc=desc, file=sys.stderr, leave=False, dynamic_ncols=True,
+                             bar_format="{percentage:3.0f}%|{bar}| {desc}")
+
+    def __call__(self, fraction, message):
+        if self._bar is not None:
+            if fraction is not None:
+                self._bar.n = 100 * fraction
+            self._bar.set_description_str(message[:50], refresh=False)
+            self._bar.refresh()
+
+    def close(self):
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _path(text: str):
+    from engine.data.store import resolve_dataset_path
+
+    return resolve_dataset_path(text)
+
+
+def cmd_create(args) -> int:
+    from engine.data.store import Dataset
+    from engine.errors import EngineError
+
+    path = _path(args.path)
+    try:
+        Dataset.create(path).close()
+    except EngineError as exc:
+        return _fail(str(exc))
+    print(f"Created dataset {path}")
+    return 0
+
+
+def cmd_import(args) -> int:
+    from engine.data.store import Dataset
+    from engine.errors import Cancelled, EngineError
+    from engine.jobs import CancelToken
+
+    bar = _Bar(args, "importing")
+    token = CancelToken()
+    try:
+        with Dataset.open(_path(args.path)) as ds:
+            result = ds.import_path(args.source, format=args.format, progress=bar, cancel=token)
+    except KeyboardInterrupt:
+        bar.close()
+        return _fail("interrupted; the dataset is unchanged", 130)
+    except Cancelled as exc:
+        bar.close()
+        return _fail(str(exc), 130)
+    except EngineError as exc:
+        bar.close()
+        return _fail(str(exc))
+    bar.close()
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
+        return 0
+    print(f"Imported {args.source} ({result.format}): {result.summary()}")
+    for note in result.notes:
+        print(f"  note: {note}")
+    for problem in result.problems[:MAX_PROBLEMS_SHOWN]:
+        print(f"  problem: {problem}")
+    if len(result.problems) > MAX_PROBLEMS_SHOWN:
+        print(f"  ... and {len(result.problems) - MAX_PROBLEMS_SHOWN} more problems (see --json)")
+    return 0
+
+
+def cmd_info(args) -> int:
+    from engine.data.store import Dataset
+    from engine.errors import EngineError
+
+    try:
+        with Dataset.open(_path(args.path)) as ds:
+            info = ds.info()
+    except EngineError as exc:
+        return _fail(str(exc))
+    if args.json:
+        print(json.dumps(info, indent=2, ensure_ascii=False))
+        return 0
+    print(f"Dataset {info['path']} (schema v{info['schema_version']})")
+    print(f"  posts      {info['posts']}  ({info['labelled_posts']} labelled, {info['posts_with_video']} with a video file)")
+    print(f"  authors    {info['authors']}  ({info['author_readings']} readings of their counts)")
+    print(f"  videos     {info['videos']}")
+    print(f"  labels     {info['labels']} readings")
+    print(f"  features   {info['features']} cached")
+    splits = ", ".join(f"{k} ({v} posts)" for k, v in info["splits"].items()) or "none"
+    print(f"  splits     {splits}")
+    if info["first_post"]:
+        print(f"  posted     {info['first_post']} to {info['last_post']}")
+    if info["sources"]:
+        print("  from       " + ", ".join(f"{k} ({v})" for k, v in info["sources"].items()))
+    return 0
+
+
+def cmd_export(args) -> int:
+    from engine.data.store import Dataset
+    from engine.errors import EngineError
+
+    try:
+        with Dataset.open(_path(args.path)) as ds:
+            n = ds.export_csv(args.out, at_age_hours=args.at_age)
+    except EngineError as exc:
+        return _fail(str(exc))
+    print(f"Wrote {n} posts to {args.out}")
+    return 0
+
+
+def register(sub) -> None:
+    """Add the `dataset` command group to an argparse subparsers object."""
+    p = sub.add_parser("dataset", help="create, fill and inspect a dataset of posts",
+                       description="Keep posts, labels, videos and cached features in one dataset file.")
+    p.set_defaults(func=lambda a: (p.print_help(sys.stderr), 2)[1])
+    dsub = p.add_subparsers(dest="dataset_command", metavar="ACTION")
+    path_help = "the dataset file (a bare name keeps it in the per-user data folder)"
+
+    q = dsub.add_parser("create", help="make a new, empty dataset", description="Make a new, empty dataset file.")
+    q.add_argument("path", metavar="PATH", help=path_help)
+    q.set_defaults(func=cmd_create)
+
+    q = dsub.add_parser("import", help="add posts from a file or folder",
+                        description="Add posts from a posts CSV, an SMP-Video folder, TikTok item JSON, or a "
+                                    "folder of videos (with a posts CSV in it). Duplicates merge; the whole "
+                                    "import is one transaction.")
+    q.add_argument("path", metavar="PATH", help=path_help)
+    q.add_argument("source", metavar="FILE_OR_FOLDER", help="what to import")
+    q.add_argument("--format", choices=FORMATS, help="the source's format (detected when not given)")
+    q.add_argument("--json", action="store_true", help="print what the import did as JSON")
+    q.add_argument("--progress", action="store_true", help="show progress even when not on a terminal")
+    q.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    q.set_defaults(func=cmd_import)
+
+    q = dsub.add_parser("info", help="counts of posts, authors, videos and labels")
+    q.add_argument("path", metavar="PATH", help=path_help)
+    q.add_argument("--json", action="store_true", help="print the counts as JSON")
+    q.set_defaults(func=cmd_info)
+
+    q = dsub.add_parser("export", help="write every post as a posts CSV")
+    q.add_argument("path", metavar="PATH", help=path_help)
+    q.add_argument("out", metavar="OUT_CSV", help="the CSV file to write")
+    q.add_argument("--at-age", type=float, metavar="HOURS",
+                   help="labels: the reading closest to this many hours after posting (default: the latest)")
+    q.set_defaults(func=cmd_export)
