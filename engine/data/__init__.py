@@ -1,0 +1,1 @@
+"""Data: the posts CSV and importers (SMP-Video)."""
