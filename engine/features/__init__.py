@@ -1,0 +1,1 @@
+"""Features: from what a creator knows before posting (and content cues) to a named, versioned vector."""
