@@ -1,0 +1,154 @@
+"""Measure a model bundle on labelled posts (a posts CSV): how well does it rank posts it never saw?
+
+Only the inputs the bundle was trained with are computed from each row; the row's own views, likes,
+comments, shares and saves are the label, never an input. Scoring side: numpy + onnxruntime only.
+"""
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+
+from .data.posts_csv import read_posts_csv
+from .errors import InputError
+from .features.spec import meta_from_post
+from .jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress
+from .models.bundle import ModelBundle
+
+BATCH = 512
+
+
+def _ranks(x: np.ndarray) -> np.ndarray:
+    from scipy.stats import rankdata
+
+    return rankdata(x)
+
+
+def _spearman(a: np.ndarray, b: np.ndarray) -> Optional[float]:
+    if a.size < 3:
+        return None
+    ra, rb = _ranks(a), _ranks(b)
+    if ra.std() == 0 or rb.std() == 0:
+        return 0.0
+    return round(float(np.corrcoef(ra, rb)[0, 1]), 4)
+
+
+def _auc(positive: np.ndarray, score: np.ndarray) -> Optional[float]:
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    if n_pos == 0 or n_neg == 0:
+        return None
+    r = _ranks(score)
+    return round(float((r[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)), 4)
+
+
+def evaluate(
+    posts_csv: str | os.PathLike,
+    bundle: ModelBundle | str | os.PathLike,
+    progress: Progress = no_progress,
+    cancel: CancelToken = NEVER_CANCELLED,
+    cues_for: Optional[Callable[[Path], Optional[dict]]] = None,
+) -> dict:
+    """Score every row of a posts CSV with `bundle` and compare with the row's label.
+
+    The label is ln(1 + views) when the CSV has views (rows without views are then skipped), else the
+    `popularity` column. AUC: top quarter = label >= the 75th percentile of the evaluated rows' labels.
+    When the CSV's label is on another scale than the bundle's (views vs SMP popularity), rank metrics
+    still hold but the MAE is not comparable: it is then None and `note` says why.
+    cues_for(video_path) -> cue dict is used only when the bundle was trained with content cues.
+    Rows without a label, with unreadable cells in the label, or with impossible inputs are counted in
+    `skipped`, never fatal. Raises DataError when the CSV itself cannot be read.
+    """
+    if not isinstance(bundle, ModelBundle):
+        bundle = ModelBundle.load(bundle)
+    progress(0.0, "reading posts")
+    pf = read_posts_csv(posts_csv)
+    posts = pf.posts
+    has_views = any(p.views is not None for p in posts)
+    label_column = "views" if has_views else "popularity"
+    bad_label_rows = {pr.row for pr in pf.problems if pr.column == label_column}
+    skipped = {"no_label": 0, "unreadable_rows": pf.skipped_rows, "bad_inputs": 0}
+    usable, labels = [], []
+    for p in posts:
+        v = p.views if has_views else p.popularity
+        if v is None or not math.isfinite(float(v)):
+            skipped["no_label"] += 1
+            continue
+        usable.append(p)
+        labels.append(math.log1p(v) if has_views else float(v))
+    skipped["label_unreadable"] = len(bad_label_rows)  # these are also counted in no_label
+
+    metas = [meta_from_post(p) for p in usable]
+    cues = None
+    if bundle.uses_cues and cues_for is not None:
+        cues = [cues_for(p.video_file(pf.base_dir)) if p.video_path else None for p in usable]
+    preds = np.full(len(metas), np.nan)
+    for start in range(0, len(metas), BATCH):
+        cancel.raise_if_cancelled()
+        progress(0.05 + 0.9 * start / max(1, len(metas)), f"scoring posts {start + 1}-{min(len(metas), start + BATCH)}")
+        chunk = slice(start, start + BATCH)
+        c = cues[chunk] if cues is not None else None
+        try:
+            preds[chunk] = bundle.predict(metas[chunk], c)
+        except InputError:
+            for i in range(start, min(len(metas), start + BATCH)):  # find the impossible rows
+                try:
+                    preds[i] = bundle.predict([metas[i]], [cues[i]] if cues is not None else None)[0]
+                except InputError:
+                    skipped["bad_inputs"] += 1
+    ok = np.isfinite(preds)
+    y = np.asarray(labels, np.float64)[ok]
+    pred = preds[ok]
+    kept = [m for m, k in zip(metas, ok) if k]
+
+    bundle_label = bundle.label
+    bundle_column = bundle_label.get("column")
+    same_scale = (bundle_column == label_column) and (
+        label_column != "views" or bundle_label.get("transform") == "log1p"
+    )
+    note = None
+    if not same_scale:
+        note = (
+            f"the CSV's label is {'ln(1 + views)' if has_views else 'popularity'} but the model predicts "
+            f"{bundle_label.get('description', bundle_column)}: Spearman and AUC (rankings) are comparable, "
+            "the MAE is not, so it is left out"
+        )
+    result = {
+        "n": int(y.size),
+        "spearman": None,
+        "auc_top25": None,
+        "mae_log_views": None,
+        "skipped": skipped,
+        "problems": len(pf.problems),
+        "problem_examples": [str(p) for p in pf.problems[:5]],
+        "label": {
+            "csv": "ln(1 + views)" if has_views else "popularity",
+            "model": bundle_label.get("description", bundle_column),
+            "same_scale": same_scale,
+            "top25_threshold": None,
+        },
+        "note": note,
+        "model": bundle.name,
+    }
+    if y.size >= 3:
+        thr = float(np.quantile(y, 0.75))
+        top = y >= thr
+        result["spearman"] = _spearman(y, pred)
+        result["auc_top25"] = _auc(top, pred)
+        result["label"]["top25_threshold"] = round(thr, 4)
+        if same_scale:
+            result["mae_log_views"] = round(float(np.mean(np.abs(y - pred))), 4)
+        fol = np.array([m.followers if m.followers is not None else np.nan for m in kept], np.float64)
+        have = np.isfinite(fol)
+        if have.sum() >= 3:
+            result["baseline_followers"] = {
+                "n": int(have.sum()),
+                "spearman": _spearman(y[have], fol[have]),
+                "auc_top25": _auc(top[have], fol[have]),
+                "model_spearman_same_rows": _spearman(y[have], pred[have]),
+                "model_auc_top25_same_rows": _auc(top[have], pred[have]),
+            }
+    progress(1.0, f"{y.size} posts evaluated")
+    return result

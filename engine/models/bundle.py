@@ -1,0 +1,271 @@
+"""Model bundles (DESIGN.md contract 4): the only way a trained model reaches scoring.
+
+A bundle is a folder (or a .zip of one) holding `manifest.json` and `.onnx` files. The manifest names the
+format version, the model, its family, the feature spec (name, version and the spec itself with the
+learned fill values), the label, the training data, the held-out metrics, the score quantiles and the
+calibration table, and a sha256 per file. Loading reads JSON and ONNX only: it never unpickles, so it
+never runs code from the bundle.
+
+Scoring side: imports numpy and onnxruntime (through engine.runtime) only, never scikit-learn or torch.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path, PurePosixPath
+from typing import Mapping, Optional, Sequence
+
+import numpy as np
+
+from ..errors import BundleError, InputError
+from ..features.spec import PostMeta, build_inputs, check_spec
+
+BUNDLE_FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+FAMILIES = ("ensemble",)
+_ALLOWED_SUFFIXES = (".onnx", ".json")
+
+
+def default_bundle_path() -> Path:
+    """The embedded default model: <repo>/resources/models/default."""
+    import engine
+
+    return Path(engine.__file__).parent.parent / "resources" / "models" / "default"
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _check_file_name(name: str) -> None:
+    p = PurePosixPath(name)
+    if (
+        not name
+        or name != p.name
+        or "\\" in name
+        or name in (".", "..")
+        or not name.endswith(_ALLOWED_SUFFIXES)
+        or name == MANIFEST
+    ):
+        raise BundleError(f"the bundle's manifest lists an unacceptable file name '{name}'")
+
+
+class _Source:
+    """Reads a bundle's files from a folder or a zip, by plain file name."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._zip: Optional[zipfile.ZipFile] = None
+        self._prefix = ""
+        if path.is_dir():
+            return
+        if not path.exists():
+            raise BundleError(f"{path}: no model bundle here (no such file or folder)")
+        try:
+            self._zip = zipfile.ZipFile(path)
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise BundleError(f"{path}: not a model bundle (a folder or a .zip with manifest.json): {exc}") from None
+        names = self._zip.namelist()
+        if MANIFEST in names:
+            return
+        tops = [n for n in names if n.endswith("/" + MANIFEST) and n.count("/") == 1]
+        if len(tops) != 1:
+            raise BundleError(f"{path}: the zip holds no manifest.json (at its top or in one folder)")
+        self._prefix = tops[0][: -len(MANIFEST)]
+
+    def read(self, name: str) -> bytes:
+        try:
+            if self._zip is not None:
+                return self._zip.read(self._prefix + name)
+            return (self.path / name).read_bytes()
+        except (KeyError, FileNotFoundError):
+            raise BundleError(f"{self.path}: the bundle is incomplete: '{name}' is missing") from None
+        except (OSError, zipfile.BadZipFile) as exc:
+            raise BundleError(f"{self.path}: '{name}' cannot be read ({exc})") from None
+
+    def close(self) -> None:
+        if self._zip is not None:
+            self._zip.close()
+
+
+def _interp_sorted(x: float, xp: Sequence[float], fp: Sequence[float]) -> float:
+    """np.interp over a non-decreasing xp that may repeat values (a repeated x maps to the mean of its fp)."""
+    xp = np.asarray(xp, np.float64)
+    fp = np.asarray(fp, np.float64)
+    ux, inv = np.unique(xp, return_inverse=True)
+    uf = np.bincount(inv.ravel(), weights=fp) / np.bincount(inv.ravel())
+    return float(np.interp(x, ux, uf))
+
+
+class ModelBundle:
+    """A loaded, verified bundle with its ONNX Runtime session."""
+
+    def __init__(self, path: Path, manifest: dict, session, provider: str):
+        self.path = path
+        self.manifest = manifest
+        self._session = session
+        self.provider = provider
+        self.name: str = manifest.get("name", path.name)
+        spec = manifest["feature_spec"]
+        self.uses_cues: bool = bool(spec.get("uses_cues"))
+        self._input_names = [i.name for i in session.get_inputs()]
+
+    # ---- loading
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, device: str = "auto", threads: int = 0) -> "ModelBundle":
+        """Open a bundle folder or .zip; verify its format version, feature spec version and the sha256 of
+        every file, then start an ONNX Runtime session on the best provider for `device`.
+        Raises BundleError (with what to do) on anything missing, damaged or mismatched."""
+        from ..runtime import make_session
+
+        path = Path(path)
+        src = _Source(path)
+        try:
+            raw = src.read(MANIFEST)
+            try:
+                manifest = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise BundleError(f"{path}: manifest.json is damaged (not JSON: {exc})") from None
+            if not isinstance(manifest, dict):
+                raise BundleError(f"{path}: manifest.json is damaged (not a JSON object)")
+            cls._check_manifest(path, manifest)
+            blobs = {}
+            for name, info in manifest["files"].items():
+                _check_file_name(name)
+                data = src.read(name)
+                want = (info or {}).get("sha256") if isinstance(info, dict) else None
+                if not want:
+                    raise BundleError(f"{path}: the manifest gives no sha256 for '{name}'")
+                if sha256_bytes(data) != want:
+                    raise BundleError(
+                        f"{path}: '{name}' does not match its sha256 in the manifest; the bundle is damaged or "
+                        "was changed after it was made. Re-download or retrain it"
+                    )
+                blobs[name] = data
+        finally:
+            src.close()
+        model_file = manifest.get("model_file")
+        if model_file not in blobs or not model_file.endswith(".onnx"):
+            raise BundleError(f"{path}: the manifest's model_file '{model_file}' is not one of its .onnx files")
+        try:
+            session, provider = make_session(blobs[model_file], device=device, threads=threads)
+        except InputError:
+            raise
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise BundleError(f"{path}: ONNX Runtime cannot load '{model_file}': {exc}") from None
+        bundle = cls(path, manifest, session, provider)
+        spec_inputs = {"num"} | ({spec_text["input"]} if (spec_text := manifest["feature_spec"].get("text")) else set())
+        if set(bundle._input_names) != spec_inputs:
+            raise BundleError(
+                f"{path}: the ONNX model reads {sorted(bundle._input_names)} but its feature spec gives "
+                f"{sorted(spec_inputs)}; the bundle is inconsistent"
+            )
+        return bundle
+
+    @staticmethod
+    def _check_manifest(path: Path, m: dict) -> None:
+        version = m.get("format_version")
+        if version != BUNDLE_FORMAT_VERSION:
+            raise BundleError(
+                f"{path}: bundle format version {version}, this program reads version {BUNDLE_FORMAT_VERSION}; "
+                "retrain the model or use the program version it was made with"
+            )
+        if m.get("family") not in FAMILIES:
+            raise BundleError(f"{path}: model family '{m.get('family')}' is not one this program can run")
+        for key in ("feature_spec", "files", "model_file", "label", "score"):
+            if key not in m:
+                raise BundleError(f"{path}: manifest.json lacks '{key}'; the bundle is damaged or incomplete")
+        if not isinstance(m["files"], dict) or not m["files"]:
+            raise BundleError(f"{path}: manifest.json lists no files")
+        try:
+            check_spec(m["feature_spec"])
+        except BundleError as exc:
+            raise BundleError(f"{path}: {exc}") from None
+
+    # ---- scoring
+
+    def predict(
+        self, metas: list[PostMeta], cues: Optional[list[Optional[dict]]] = None
+    ) -> np.ndarray:
+        """The predicted label (manifest['label']) for each post, float64 [N]. Cues are used only when the
+        model was trained with them. Raises InputError for impossible metadata."""
+        if not metas:
+            return np.zeros(0, np.float64)
+        inputs = build_inputs(list(metas), self.manifest["feature_spec"], cues if self.uses_cues else None)
+        out = self._session.run(None, inputs)[0]
+        return np.asarray(out, np.float64).reshape(len(metas))
+
+    @property
+    def label(self) -> dict:
+        return self.manifest["label"]
+
+    def percentile(self, pred: float) -> float:
+        """Where a prediction falls among the training posts' out-of-fold predictions, 0-100."""
+        q = self.manifest["score"]["quantiles"]
+        levels = np.linspace(0.0, 100.0, len(q))
+        return round(min(100.0, max(0.0, _interp_sorted(float(pred), q, levels))), 2)
+
+    def viral_probability(self, pred: float) -> Optional[float]:
+        """The share of training posts with a similar out-of-fold prediction that were in the top quarter
+        (0-1), or None when the bundle has no calibration table."""
+        cal = self.manifest.get("calibration")
+        if not cal or not cal.get("bin_mean_prediction"):
+            return None
+        return round(_interp_sorted(float(pred), cal["bin_mean_prediction"], cal["share_top25"]), 4)
+
+    def view_range(self, pred: float) -> Optional[tuple[float, float]]:
+        """A likely view count range (25th-75th percentile of held-out errors around the prediction),
+        or None when the label cannot be turned back into views (e.g. SMP-Video's popularity)."""
+        vr = self.manifest.get("view_range") or {}
+        if not vr.get("available") or self.label.get("transform") != "log1p":
+            return None
+        lo, hi = float(pred) + vr["residual_q25"], float(pred) + vr["residual_q75"]
+        return (max(0.0, math.expm1(lo)), max(0.0, math.expm1(hi)))
+
+    def __repr__(self) -> str:
+        return f"ModelBundle({self.name!r}, {self.provider}, {self.path})"
+
+
+def write_bundle(out_dir: str | os.PathLike, onnx_files: Mapping[str, bytes], manifest: dict) -> Path:
+    """Write a bundle folder: the files, then manifest.json with their sha256s filled in.
+
+    Everything is written into a temporary folder beside out_dir and renamed into place, so a killed
+    training never leaves half a bundle; an existing bundle at out_dir is replaced whole."""
+    out_dir = Path(out_dir)
+    if not onnx_files:
+        raise BundleError("a bundle needs at least one .onnx file")
+    for name in onnx_files:
+        _check_file_name(name)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    manifest = dict(manifest)
+    manifest.setdefault("format_version", BUNDLE_FORMAT_VERSION)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
+    try:
+        files = {}
+        for name, data in sorted(onnx_files.items()):
+            (tmp / name).write_bytes(data)
+            files[name] = {"sha256": sha256_bytes(data), "bytes": len(data)}
+        manifest["files"] = files
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        for p in tmp.iterdir():
+            with open(p, "rb") as fh:
+                os.fsync(fh.fileno())
+        os.chmod(tmp, 0o755)
+        old = None
+        if out_dir.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".old", dir=out_dir.parent))
+            old.rmdir()
+            os.replace(out_dir, old)
+        os.replace(tmp, out_dir)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir

@@ -1,0 +1,122 @@
+"""Training the embedded default model (resources/models/default) from SMP-Video, and any ensemble bundle
+from labelled posts. Training side: imports scikit-learn (through engine.models.ensemble).
+"""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+from ..errors import BundleError
+from ..jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress
+from .bundle import write_bundle
+
+DEFAULT_MODEL_NAME = "virality-ensemble-smp-video"
+MODEL_FILE = "model.onnx"
+#: ONNX and scikit-learn must agree this closely on the training posts before a bundle is written.
+ONNX_TOLERANCE = 1e-4
+
+
+def _scaled(progress: Progress, lo: float, hi: float) -> Progress:
+    return lambda f, msg: progress(None if f is None else lo + (hi - lo) * f, msg)
+
+
+def train_bundle(
+    posts: Sequence,
+    out_dir: str | os.PathLike,
+    name: str,
+    training_data: dict,
+    cfg=None,
+    cues: Optional[Sequence[Optional[dict]]] = None,
+    progress: Progress = no_progress,
+    cancel: CancelToken = NEVER_CANCELLED,
+) -> dict:
+    """Train the ensemble on labelled posts (engine.data.posts_csv.Post), export it, check that ONNX Runtime
+    reproduces scikit-learn, and write the bundle. Returns a report (metrics, weights, sizes, times)."""
+    import onnxruntime as ort
+
+    from ..features.spec import build_inputs
+    from . import ensemble as ens
+
+    t0 = time.perf_counter()
+    data = ens.labelled_posts(posts, cues)
+    cancel.raise_if_cancelled()
+    trained = ens.train_ensemble(data, cfg, _scaled(progress, 0.0, 0.9), cancel)
+    t_train = time.perf_counter() - t0
+    cancel.raise_if_cancelled()
+    progress(0.9, "exporting to ONNX")
+    blob = ens.export_onnx(trained)
+    progress(0.95, "checking ONNX against scikit-learn")
+    session = ort.InferenceSession(blob, providers=["CPUExecutionProvider"])
+    onnx_pred = session.run(None, build_inputs(data.metas, trained.spec, data.cues))[0].ravel()
+    sk_pred = trained.predict_sklearn(data.metas, data.cues)
+    diff = float(np.max(np.abs(onnx_pred - sk_pred)))
+    if not diff <= ONNX_TOLERANCE:
+        raise BundleError(f"the exported model differs from scikit-learn by {diff:.2e} (> {ONNX_TOLERANCE}); not written")
+    cancel.raise_if_cancelled()
+    manifest = ens.build_manifest(trained, name, dict(training_data, n_posts=trained.n_posts,
+                                                       n_authors=trained.n_authors), MODEL_FILE)
+    manifest["training"]["onnx_max_abs_diff_vs_sklearn"] = float(f"{diff:.3g}")
+    out = write_bundle(out_dir, {MODEL_FILE: blob}, manifest)
+    size = sum(p.stat().st_size for p in out.iterdir())
+    progress(1.0, f"bundle written to {out}")
+    full = trained.metrics["grouped_cv"]["full"]
+    return {
+        "bundle": str(out),
+        "bundle_bytes": size,
+        "onnx_bytes": len(blob),
+        "train_seconds": round(t_train, 1),
+        "total_seconds": round(time.perf_counter() - t0, 1),
+        "n_posts": trained.n_posts,
+        "n_authors": trained.n_authors,
+        "skipped": data.skipped,
+        "label": trained.label,
+        "weights": trained.weights,
+        "onnx_max_abs_diff": diff,
+        "grouped_cv_full": full,
+        "metrics": trained.metrics,
+    }
+
+
+def train_default(
+    smp_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    progress: Progress = no_progress,
+    cancel: CancelToken = NEVER_CANCELLED,
+) -> dict:
+    """Import SMP-Video's train split, train the ensemble and write the default bundle to out_dir.
+
+    smp_dir: the SMP-Video folder (its train/ is used) or the train/ folder itself. Deterministic: the
+    same data give the same model file. Raises DataError for missing data, Cancelled when cancelled."""
+    from ..data.smp import DATASET_NAME, LICENCE, SNAPSHOT_NOTE, load_smp
+    from .ensemble import EnsembleConfig
+
+    progress(0.0, "reading SMP-Video")
+    smp_dir = Path(smp_dir)
+    split = smp_dir / "train" if (smp_dir / "train").is_dir() else smp_dir
+    posts, stats = load_smp(split, _scaled(progress, 0.0, 0.03), cancel)
+    training_data = {
+        "name": DATASET_NAME,
+        "split": stats["split"],
+        "licence": LICENCE,
+        "first_post": stats["first_post"],
+        "last_post": stats["last_post"],
+        "account_stats_note": SNAPSHOT_NOTE,
+        "caption_note": "SMP gives caption words and hashtags as one comma-separated token list without "
+        "'#', punctuation or emoji; the model reads it as one text, so hashtag, mention, question-mark and "
+        "emoji counts are constant in training and unused",
+        "post_time_note": "post times as SMP gives them ('YYYY-MM-DD HH:MM'); the time zone is not stated, so "
+        "the hour-of-day features are only as good as that clock",
+        "never_used": "post_suggested_words (TikTok's suggestions, filled in after posting: a label leak)",
+        "repaired": f"{stats['repaired_overflow']} account like counts stored as wrapped 32-bit integers were "
+        "unwrapped (+2^32)",
+    }
+    report = train_bundle(
+        posts, out_dir, DEFAULT_MODEL_NAME, training_data, EnsembleConfig(),
+        progress=_scaled(progress, 0.03, 1.0), cancel=cancel,
+    )
+    report["import"] = stats
+    return report

@@ -1,0 +1,1059 @@
+"""The virality ranking: a weighted ensemble of scikit-learn learners (training side; imports scikit-learn).
+
+Scoring never imports this module: it loads the ONNX file this module exports (engine.models.bundle).
+
+What is learned
+- Inputs: the feature spec (engine.features.spec) over what a creator knows before posting, plus the
+  caption text as TF-IDF -> truncated SVD components (learned here, exported inside the ONNX graph).
+- Label: ln(1 + views) when the posts have views, else SMP-Video's `popularity` (already log-scale).
+- Members: ridge (linear), random forest, histogram gradient boosting, k nearest neighbours (on the
+  account features, on a capped de-duplicated set), and a small MLP. Their weights are non-negative
+  least squares on out-of-fold predictions, normalised to sum to 1.
+- Missing account stats: every post is also seen with only its follower count, and with no account
+  stats at all (copies kept in the author's group), so that a creator who gives only some counts gets a
+  prediction no worse than follower count alone.
+
+How it is measured (all on held-out posts, never on training ones)
+- 5 folds grouped by author (no author on both sides), and a time-ordered 80/20 split (the model and
+  its weights learned on the earliest 80%, measured on the latest 20%);
+- Spearman rho, AUC of the top quartile (label >= the 75th percentile of the training labels) and MAE;
+- each member, the ensemble (weights cross-fitted: fold k's weights come from the other folds'
+  out-of-fold predictions), a mean predictor and a followers-only baseline (linear on ln followers);
+- in the full regime (every stat given) and with only followers given, and with no account stats.
+
+Floating point: the ONNX graph reads float32. The numeric features are float32 values (the spec rounds
+them), the text components are computed in float64 in both scikit-learn and ONNX and rounded to float32,
+and the tree thresholds are exported so that float32 comparisons equal scikit-learn's; the ONNX output
+equals scikit-learn's within float32 summation error (~1e-6).
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import warnings
+from dataclasses import asdict, dataclass, field
+from typing import Optional, Sequence
+
+import numpy as np
+
+from ..errors import DataError, InputError
+from ..features import spec as fspec
+from ..features.spec import PostMeta
+from ..jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress
+
+MEMBERS = ("ridge", "forest", "boosting", "knn", "mlp")
+REGIMES = ("full", "followers_only", "no_account")
+ACCOUNT_SOURCES = ("followers", "following", "author_likes", "author_videos", "likes_per_video",
+                   "likes_per_follower")
+TARGET_OPSET = {"": 17, "ai.onnx.ml": 3}
+ONNX_INPUT_NUM = "num"
+ONNX_INPUT_TEXT = "text"
+ONNX_OUTPUT = "prediction"
+
+
+@dataclass
+class EnsembleConfig:
+    """Sizes are chosen so that the exported ONNX file stays small (the default bundle is committed)."""
+
+    folds: int = 5
+    seed: int = 0
+    regimes: tuple[str, ...] = REGIMES
+    regime_weights: tuple[float, ...] = (1.0, 0.5, 0.25)  # sample weight of each regime's rows, by REGIMES
+    members: tuple[str, ...] = MEMBERS
+    with_text: bool = True
+    text_min_df: int = 3
+    text_max_features: int = 2000
+    text_components: int = 48
+    ridge_alpha: float = 10.0
+    forest_trees: int = 48
+    forest_depth: int = 9
+    forest_min_leaf: int = 15
+    forest_max_features: float = 0.33
+    boost_iter: int = 300
+    boost_lr: float = 0.05
+    boost_leaves: int = 15
+    boost_min_leaf: int = 40
+    boost_l2: float = 1.0
+    knn_k: int = 80
+    knn_max_rows: int = 2000
+    mlp_hidden: tuple[int, ...] = (32,)
+    mlp_alpha: float = 10.0
+    mlp_max_iter: int = 300
+    time_split: float = 0.8
+    quantiles: int = 101
+    calibration_bins: int = 10
+
+
+# ------------------------------------------------------------------------------------------ data
+
+
+@dataclass
+class LabelledPosts:
+    metas: list[PostMeta]
+    y: np.ndarray
+    groups: np.ndarray  # author ids (posts without an author are their own group)
+    times: np.ndarray  # POSIX seconds, NaN when unknown
+    label: dict
+    cues: Optional[list[Optional[dict]]] = None
+    skipped: dict = field(default_factory=dict)
+
+
+def label_definition(column: str) -> dict:
+    if column == "views":
+        return {
+            "name": "log views",
+            "column": "views",
+            "transform": "log1p",
+            "description": "ln(1 + views of the post)",
+            "view_range": True,
+        }
+    return {
+        "name": "popularity",
+        "column": "popularity",
+        "transform": "none",
+        "description": "SMP-Video popularity: a log-scale view count (the exact transform is not stated by "
+        "the data, so it cannot be turned back into views)",
+        "view_range": False,
+        "no_view_range_reason": "This model predicts SMP-Video's popularity, a log-scale view measure whose exact "
+        "transform the data does not state, so no view range is given.",
+    }
+
+
+def labelled_posts(posts: Sequence, cues: Optional[Sequence[Optional[dict]]] = None) -> LabelledPosts:
+    """Posts (engine.data.posts_csv.Post) -> model inputs + label. The label is ln(1 + views) when any post
+    has views (rows without views are then skipped), else `popularity`. Raises DataError when nothing is
+    labelled."""
+    has_views = any(p.views is not None for p in posts)
+    column = "views" if has_views else "popularity"
+    keep, skipped = [], {"no_label": 0}
+    for i, p in enumerate(posts):
+        v = p.views if has_views else p.popularity
+        if v is None or not math.isfinite(float(v)) or (has_views and v < 0):
+            skipped["no_label"] += 1
+            continue
+        keep.append(i)
+    if len(keep) < 20:
+        raise DataError(f"only {len(keep)} posts have a label ({column}); at least 20 are needed to train")
+    y = np.array(
+        [math.log1p(posts[i].views) if has_views else float(posts[i].popularity) for i in keep], np.float64
+    )
+    groups = np.array([posts[i].author_id or f"__post_{posts[i].post_id}" for i in keep], dtype=object)
+    times = np.array(
+        [posts[i].post_time.timestamp() if posts[i].post_time is not None else np.nan for i in keep], np.float64
+    )
+    return LabelledPosts(
+        metas=[fspec.meta_from_post(posts[i]) for i in keep],
+        y=y,
+        groups=groups,
+        times=times,
+        label=label_definition(column),
+        cues=[cues[i] for i in keep] if cues is not None else None,
+        skipped=skipped,
+    )
+
+
+#: Which account stats each regime leaves out. The first three are trained on (every post is seen in each);
+#: the rest are only measured, to check that a pattern never seen in training still beats follower count.
+MASKS: dict[str, tuple[str, ...]] = {
+    "full": (),
+    "followers_only": ("following", "author_likes", "author_videos"),
+    "no_account": ("followers", "following", "author_likes", "author_videos"),
+    "followers_likes": ("following", "author_videos"),
+    "followers_likes_videos": ("following",),
+    "followers_following": ("author_likes", "author_videos"),
+    "no_followers": ("followers",),
+}
+EVAL_ONLY_REGIMES = tuple(r for r in MASKS if r not in REGIMES)
+
+
+def mask_account(meta: PostMeta, regime: str) -> PostMeta:
+    """A copy of `meta` as a creator who gives only some account stats would enter it."""
+    if regime not in MASKS:
+        raise InputError(f"unknown regime {regime}")
+    if not MASKS[regime]:
+        return meta
+    m = PostMeta(**{k: getattr(meta, k) for k in meta.__dataclass_fields__})
+    for name in MASKS[regime]:
+        setattr(m, name, None)
+    return m
+
+
+@dataclass
+class Design:
+    """The augmented training rows: every post once per regime."""
+
+    raw: np.ndarray  # [R, F] raw features over `names`, NaN = missing
+    names: list[str]
+    texts: list[str]  # normalised caption text per row
+    y: np.ndarray
+    groups: np.ndarray
+    post: np.ndarray  # index of the original post
+    regime: np.ndarray  # index into REGIMES
+    data: Optional[LabelledPosts] = None
+
+    def masked(self, posts: np.ndarray, regime: str) -> "Design":
+        """The given posts (indices into data) under another regime, as a design of their own."""
+        metas = [mask_account(self.data.metas[i], regime) for i in posts]
+        cues = [self.data.cues[i] for i in posts] if self.data.cues is not None else None
+        return Design(
+            raw=fspec.raw_matrix(metas, self.names, cues),
+            names=self.names,
+            texts=[fspec.normalise_text(m.caption, m.hashtags) for m in metas],
+            y=self.data.y[posts],
+            groups=self.data.groups[posts],
+            post=posts,
+            regime=np.full(posts.size, -1),
+        )
+
+
+def build_design(data: LabelledPosts, regimes: Sequence[str]) -> Design:
+    names = [f.name for f in fspec.FEATURES]
+    if data.cues is not None:
+        names += [f.name for f in fspec.CUE_FEATURES]
+    raws, texts, post, regime = [], [], [], []
+    base_texts = [fspec.normalise_text(m.caption, m.hashtags) for m in data.metas]
+    n = len(data.metas)
+    for r in regimes:
+        metas = [mask_account(m, r) for m in data.metas]
+        raws.append(fspec.raw_matrix(metas, names, data.cues))
+        texts += base_texts
+        post.append(np.arange(n))
+        regime.append(np.full(n, REGIMES.index(r)))
+    post_a = np.concatenate(post)
+    return Design(
+        raw=np.vstack(raws),
+        names=names,
+        texts=texts,
+        y=data.y[post_a],
+        groups=data.groups[post_a],
+        post=post_a,
+        regime=np.concatenate(regime),
+        data=data,
+    )
+
+
+# ------------------------------------------------------------------------------------------ text
+
+
+class TextModel:
+    """Normalised caption text -> float32-rounded TF-IDF/SVD components (fitted on training posts only)."""
+
+    def __init__(self, cfg: EnsembleConfig):
+        self.cfg = cfg
+        self.count = None
+        self.tfidf = None
+        self.svd = None
+
+    @property
+    def n_components(self) -> int:
+        return 0 if self.svd is None else int(self.svd.components_.shape[0])
+
+    def fit(self, texts: Sequence[str]) -> "TextModel":
+        from sklearn.decomposition import TruncatedSVD
+        from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+
+        self.count = CountVectorizer(
+            lowercase=False,  # normalise_text already did (ONNX's StringNormalizer is locale-dependent)
+            min_df=self.cfg.text_min_df,
+            max_features=self.cfg.text_max_features,
+            dtype=np.float64,
+        )
+        try:
+            counts = self.count.fit_transform(list(texts))
+        except ValueError:  # empty vocabulary: no caption word is common enough
+            self.count = None
+            return self
+        vocab = counts.shape[1]
+        k = min(self.cfg.text_components, vocab - 1, counts.shape[0] - 1)
+        if k < 1:
+            self.count = None
+            return self
+        self.tfidf = TfidfTransformer(sublinear_tf=True, norm="l2", use_idf=True, smooth_idf=True)
+        weighted = self.tfidf.fit_transform(counts)
+        self.svd = TruncatedSVD(n_components=k, algorithm="randomized", n_iter=7, random_state=self.cfg.seed)
+        self.svd.fit(weighted)
+        return self
+
+    def transform(self, texts: Sequence[str]) -> np.ndarray:
+        if self.count is None:
+            return np.zeros((len(texts), 0), np.float64)
+        z = self.svd.transform(self.tfidf.transform(self.count.transform(list(texts))))
+        return z.astype(np.float32).astype(np.float64)
+
+
+# ------------------------------------------------------------------------------------------ members
+
+
+def _account_columns(columns: Sequence[str]) -> list[int]:
+    out = []
+    for j, c in enumerate(columns):
+        f = fspec.FEATURE_BY_NAME.get(c)
+        if (f is not None and f.group == "account") or c in {f"missing_{s}" for s in ACCOUNT_SOURCES}:
+            out.append(j)
+    return out
+
+
+def make_member(name: str, cfg: EnsembleConfig, columns: Sequence[str]):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
+    from sklearn.linear_model import Ridge
+    from sklearn.neighbors import KNeighborsRegressor
+    from sklearn.neural_network import MLPRegressor
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    if name == "ridge":
+        return Pipeline([("scale", StandardScaler()), ("ridge", Ridge(alpha=cfg.ridge_alpha))])
+    if name == "forest":
+        return RandomForestRegressor(
+            n_estimators=cfg.forest_trees,
+            max_depth=cfg.forest_depth,
+            min_samples_leaf=cfg.forest_min_leaf,
+            max_features=cfg.forest_max_features,
+            random_state=cfg.seed,
+            n_jobs=-1,
+        )
+    if name == "boosting":
+        return HistGradientBoostingRegressor(
+            max_iter=cfg.boost_iter,
+            learning_rate=cfg.boost_lr,
+            max_leaf_nodes=cfg.boost_leaves,
+            min_samples_leaf=cfg.boost_min_leaf,
+            l2_regularization=cfg.boost_l2,
+            early_stopping=False,
+            random_state=cfg.seed,
+        )
+    if name == "knn":
+        idx = _account_columns(columns) or list(range(len(columns)))
+        return Pipeline(
+            [
+                ("select", ColumnTransformer([("account", "passthrough", idx)], remainder="drop")),
+                ("scale", StandardScaler()),
+                ("knn", KNeighborsRegressor(n_neighbors=cfg.knn_k, weights="uniform", algorithm="brute")),
+            ]
+        )
+    if name == "mlp":
+        return Pipeline(
+            [
+                ("scale", StandardScaler()),
+                (
+                    "mlp",
+                    MLPRegressor(
+                        hidden_layer_sizes=tuple(cfg.mlp_hidden),
+                        alpha=cfg.mlp_alpha,
+                        max_iter=cfg.mlp_max_iter,
+                        early_stopping=True,
+                        random_state=cfg.seed,
+                    ),
+                ),
+            ]
+        )
+    raise InputError(f"unknown ensemble member '{name}' (known: {', '.join(MEMBERS)})")
+
+
+def fit_member(name: str, cfg: EnsembleConfig, columns: Sequence[str], X: np.ndarray, y: np.ndarray,
+               sample_weight: Optional[np.ndarray] = None):
+    model = make_member(name, cfg, columns)
+    if name == "knn":
+        # Identical account vectors (one author's posts, the masked copies) would tie in distance, and ties
+        # are broken differently by scikit-learn and ONNX Runtime: keep one row per distinct vector, with
+        # the mean label, and cap the stored set (it is copied into the ONNX file).
+        idx = _account_columns(columns) or list(range(len(columns)))
+        _, first, inverse = np.unique(X[:, idx], axis=0, return_index=True, return_inverse=True)
+        inverse = inverse.ravel()
+        y_mean = np.bincount(inverse, weights=y) / np.bincount(inverse)
+        rows = np.arange(first.size)
+        if rows.size > cfg.knn_max_rows:
+            rng = np.random.RandomState(cfg.seed)
+            rows = np.sort(rng.choice(rows.size, cfg.knn_max_rows, replace=False))
+        model.set_params(knn__n_neighbors=min(cfg.knn_k, rows.size))
+        return model.fit(X[first[rows]], y_mean[rows])
+    kwargs = {}
+    if sample_weight is not None and not np.all(sample_weight == sample_weight[0]):
+        step = {"ridge": "ridge__", "mlp": "mlp__"}.get(name, "")
+        kwargs[f"{step}sample_weight"] = sample_weight
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # MLP convergence notes
+        return model.fit(X, y, **kwargs)
+
+
+# ------------------------------------------------------------------------------------------ metrics
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    from scipy.stats import rankdata
+
+    ra, rb = rankdata(a), rankdata(b)
+    if ra.std() == 0 or rb.std() == 0:
+        return 0.0
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def auc(positive: np.ndarray, score: np.ndarray) -> Optional[float]:
+    """Area under the ROC curve (ties count half); None when one class is empty."""
+    from scipy.stats import rankdata
+
+    positive = np.asarray(positive, bool)
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    if n_pos == 0 or n_neg == 0:
+        return None
+    r = rankdata(score)
+    return float((r[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def metrics(y: np.ndarray, pred: np.ndarray, top_threshold: float) -> dict:
+    a = auc(y >= top_threshold, pred)
+    return {
+        "n": int(y.size),
+        "spearman": round(spearman(y, pred), 4),
+        "auc_top25": None if a is None else round(a, 4),
+        "mae": round(float(np.mean(np.abs(y - pred))), 4),
+    }
+
+
+def nnls_weights(P: np.ndarray, y: np.ndarray, sample_weight: Optional[np.ndarray] = None) -> np.ndarray:
+    """Non-negative least squares weights of the member predictions, normalised to sum to 1."""
+    from scipy.optimize import nnls
+
+    s = np.ones(y.size) if sample_weight is None else np.sqrt(sample_weight)
+    w, _ = nnls(P * s[:, None], y * s)
+    if w.sum() <= 0:
+        w = np.ones(P.shape[1])
+    return w / w.sum()
+
+
+# ------------------------------------------------------------------------------------------ training
+
+
+@dataclass
+class FoldFit:
+    spec: dict
+    text: TextModel
+    columns: list[str]
+    members: dict
+
+
+def _fit_fold(design: Design, rows: np.ndarray, cfg: EnsembleConfig, cancel: CancelToken,
+              progress=None) -> FoldFit:
+    spec = fspec.fit_spec(design.raw[rows], design.names, with_text=cfg.with_text)
+    text = TextModel(cfg)
+    if cfg.with_text:
+        # Fit the text model on each post once (the masked copies repeat its caption).
+        first_rows = rows[design.regime[rows] == design.regime[rows].min()]
+        text.fit([design.texts[i] for i in first_rows])
+        if text.n_components == 0:
+            spec["text"] = None
+    X = _design_matrix(design, rows, spec, text)
+    columns = spec["columns"] + [f"text_svd_{k}" for k in range(text.n_components)]
+    members = {}
+    for i, name in enumerate(cfg.members):
+        cancel.raise_if_cancelled()
+        if progress:
+            progress(i / len(cfg.members), name)
+        members[name] = fit_member(name, cfg, columns, X, design.y[rows], _row_weights(design, rows, cfg))
+    return FoldFit(spec, text, columns, members)
+
+
+def _row_weights(design: Design, rows: np.ndarray, cfg: EnsembleConfig) -> np.ndarray:
+    return np.asarray(cfg.regime_weights, np.float64)[design.regime[rows]]
+
+
+def _design_matrix(design: Design, rows: np.ndarray, spec: dict, text: TextModel) -> np.ndarray:
+    names = [f["name"] for f in spec["features"]]
+    idx = [design.names.index(n) for n in names]
+    num = fspec.encode(design.raw[rows][:, idx], spec).astype(np.float64)
+    z = text.transform([design.texts[i] for i in rows]) if spec.get("text") else np.zeros((rows.size, 0))
+    return np.hstack([num, z])
+
+
+def _predict_members(fit: FoldFit, design: Design, rows: np.ndarray) -> np.ndarray:
+    X = _design_matrix(design, rows, fit.spec, fit.text)
+    return np.column_stack([fit.members[n].predict(X) for n in fit.members])
+
+
+def _followers_line(x: np.ndarray, y: np.ndarray, x_new: np.ndarray) -> np.ndarray:
+    """Least squares of y on x = ln(1 + followers) over the rows that have it; the mean where x is unknown."""
+    ok = ~np.isnan(x)
+    mean = float(y.mean())
+    if ok.sum() < 2 or np.ptp(x[ok]) == 0:
+        return np.full(x_new.size, mean)
+    slope, intercept = np.polyfit(x[ok], y[ok], 1)
+    return np.where(np.isnan(x_new), mean, intercept + slope * np.nan_to_num(x_new))
+
+
+def _followers_baseline(design: Design, tr: np.ndarray, te: np.ndarray) -> np.ndarray:
+    j = design.names.index("log_followers")
+    return _followers_line(design.raw[tr, j], design.y[tr], design.raw[te, j])
+
+
+def _followers_baseline_on(design: Design, tr: np.ndarray, other: Design) -> np.ndarray:
+    j = design.names.index("log_followers")
+    return _followers_line(design.raw[tr, j], design.y[tr], other.raw[:, j])
+
+
+def _group_folds(groups: np.ndarray, n_folds: int, seed: int) -> list[np.ndarray]:
+    """Fold index per distinct group, balanced by size, deterministic (independent of sklearn's version)."""
+    uniq, inverse, counts = np.unique(groups.astype(str), return_inverse=True, return_counts=True)
+    rng = np.random.RandomState(seed)
+    order = rng.permutation(uniq.size)
+    order = order[np.argsort(-counts[order], kind="stable")]  # big groups first, ties in random order
+    load = np.zeros(n_folds)
+    fold_of = np.empty(uniq.size, int)
+    for g in order:
+        k = int(np.argmin(load))
+        fold_of[g] = k
+        load[k] += counts[g]
+    fold = fold_of[inverse.ravel()]
+    return [np.flatnonzero(fold == k) for k in range(n_folds)]
+
+
+@dataclass
+class CVResult:
+    oof: np.ndarray  # [R, n_members] out-of-fold member predictions
+    ens_cross: np.ndarray  # [R] ensemble with cross-fitted weights
+    baseline_followers: np.ndarray
+    baseline_mean: np.ndarray
+    fold: np.ndarray
+    extra: dict = field(default_factory=dict)  # regime -> {name: predictions over all posts}
+
+
+def _cross_validate(design: Design, rows: np.ndarray, cfg: EnsembleConfig, cancel: CancelToken,
+                    progress, lo: float, hi: float, label: str,
+                    extra_regimes: Sequence[str] = ()) -> CVResult:
+    folds = _group_folds(design.groups[rows], cfg.folds, cfg.seed)
+    R = rows.size
+    oof = np.zeros((R, len(cfg.members)))
+    fol = np.zeros(R)
+    mean = np.zeros(R)
+    fold_id = np.zeros(R, int)
+    n_posts = len(design.data.metas) if design.data is not None else 0
+    extra_oof = {r: np.zeros((n_posts, len(cfg.members))) for r in extra_regimes}
+    extra_fol = {r: np.zeros(n_posts) for r in extra_regimes}
+    extra_fold = np.full(n_posts, -1)
+    for k, te_local in enumerate(folds):
+        tr_local = np.setdiff1d(np.arange(R), te_local)
+        span = (hi - lo) / len(folds)
+
+        def member_progress(f, name, k=k):
+            progress(lo + span * (k + f), f"{label}: fold {k + 1}/{len(folds)}, {name}")
+
+        fit = _fit_fold(design, rows[tr_local], cfg, cancel, member_progress)
+        oof[te_local] = _predict_members(fit, design, rows[te_local])
+        fol[te_local] = _followers_baseline(design, rows[tr_local], rows[te_local])
+        mean[te_local] = design.y[rows[tr_local]].mean()
+        fold_id[te_local] = k
+        te_posts = np.unique(design.post[rows[te_local]])
+        extra_fold[te_posts] = k
+        for r in extra_regimes:
+            d = design.masked(te_posts, r)
+            extra_oof[r][te_posts] = _predict_members(fit, d, np.arange(te_posts.size))
+            extra_fol[r][te_posts] = _followers_baseline_on(design, rows[tr_local], d)
+        cancel.raise_if_cancelled()
+    ens = np.zeros(R)
+    fold_weights = []
+    for k in range(len(folds)):
+        other = fold_id != k
+        w = nnls_weights(oof[other], design.y[rows][other], _row_weights(design, rows, cfg)[other])
+        fold_weights.append(w)
+        ens[fold_id == k] = oof[fold_id == k] @ w
+    extra = {}
+    for r in extra_regimes:
+        e = np.zeros(n_posts)
+        for k, w in enumerate(fold_weights):
+            e[extra_fold == k] = extra_oof[r][extra_fold == k] @ w
+        extra[r] = {"ensemble": e, "followers_only": extra_fol[r]}
+    return CVResult(oof, ens, fol, mean, fold_id, extra)
+
+
+def _constant_ranks_nothing(block: dict, regime: str) -> None:
+    """A constant prediction ranks nothing; pooled over folds, its fold-to-fold wobble would read as a
+    (meaningless) correlation, so it is reported as rho 0 and AUC 0.5. The followers baseline is such a
+    constant where the regime hides the follower count."""
+    constant = ["mean"] + (["followers_only"] if "followers" in MASKS.get(regime, ()) else [])
+    for name in constant:
+        if name in block:
+            block[name].update(spearman=0.0, auc_top25=0.5)
+
+
+def _report(design: Design, rows: np.ndarray, cv_preds: dict[str, np.ndarray], top: float) -> dict:
+    """Metrics per regime for every predictor; rows are the evaluated rows (all regimes)."""
+    out = {}
+    for r_i, r in enumerate(REGIMES):
+        sel = design.regime[rows] == r_i
+        if not sel.any():
+            continue
+        out[r] = {name: metrics(design.y[rows][sel], p[sel], top) for name, p in cv_preds.items()}
+        _constant_ranks_nothing(out[r], r)
+    return out
+
+
+@dataclass
+class TrainedEnsemble:
+    cfg: EnsembleConfig
+    fit: FoldFit
+    weights: dict[str, float]
+    label: dict
+    top_threshold: float
+    metrics: dict
+    quantiles: list[float]
+    calibration: dict
+    residual_quantiles: Optional[dict]
+    n_posts: int
+    n_authors: int
+    oof_full: np.ndarray = field(repr=False, default=None)
+
+    @property
+    def spec(self) -> dict:
+        return self.fit.spec
+
+    def voting(self):
+        """The members with non-zero weight as one fitted VotingRegressor (what is exported)."""
+        from sklearn.ensemble import VotingRegressor
+        from sklearn.utils import Bunch
+
+        names = [n for n in self.fit.members if self.weights[n] > 0]
+        est = [self.fit.members[n] for n in names]
+        vr = VotingRegressor(list(zip(names, est)), weights=np.array([self.weights[n] for n in names]))
+        vr.estimators_ = est
+        vr.named_estimators_ = Bunch(**dict(zip(names, est)))
+        return vr
+
+    def design_matrix(self, metas: Sequence[PostMeta], cues=None) -> np.ndarray:
+        """The scikit-learn side's input: the same numbers the ONNX graph sees, in float64."""
+        inputs = fspec.build_inputs(list(metas), self.spec, cues)
+        num = inputs[ONNX_INPUT_NUM].astype(np.float64)
+        if self.spec.get("text"):
+            z = self.fit.text.transform([t[0] for t in inputs[ONNX_INPUT_TEXT]])
+            return np.hstack([num, z])
+        return num
+
+    def predict_sklearn(self, metas: Sequence[PostMeta], cues=None) -> np.ndarray:
+        return self.voting().predict(self.design_matrix(metas, cues))
+
+    def member_predictions(self, metas: Sequence[PostMeta], cues=None) -> dict[str, np.ndarray]:
+        X = self.design_matrix(metas, cues)
+        return {n: m.predict(X) for n, m in self.fit.members.items()}
+
+
+def _calibration(pred: np.ndarray, y: np.ndarray, top: float, bins: int) -> dict:
+    """Prediction bins (equal counts) -> observed share of top-quartile posts, made non-decreasing
+    (pool-adjacent-violators) so that a higher prediction never reads as a lower chance."""
+    edges = np.quantile(pred, np.linspace(0, 1, bins + 1))
+    which = np.clip(np.searchsorted(edges, pred, side="right") - 1, 0, bins - 1)
+    centres, shares, counts = [], [], []
+    for b in range(bins):
+        sel = which == b
+        if not sel.any():
+            continue
+        centres.append(float(pred[sel].mean()))
+        shares.append(float((y[sel] >= top).mean()))
+        counts.append(int(sel.sum()))
+    # pool adjacent violators, weighted by counts
+    blocks = [[s, c, 1] for s, c in zip(shares, counts)]
+    i = 0
+    while i < len(blocks) - 1:
+        if blocks[i][0] > blocks[i + 1][0]:
+            s = (blocks[i][0] * blocks[i][1] + blocks[i + 1][0] * blocks[i + 1][1]) / (blocks[i][1] + blocks[i + 1][1])
+            blocks[i] = [s, blocks[i][1] + blocks[i + 1][1], blocks[i][2] + blocks[i + 1][2]]
+            del blocks[i + 1]
+            i = max(i - 1, 0)
+        else:
+            i += 1
+    smooth = [b[0] for b in blocks for _ in range(b[2])]
+    return {
+        "what": "share of training posts in the top quarter, by out-of-fold prediction (equal-count bins)",
+        "bin_edges": [round(float(e), 4) for e in edges],
+        "bin_mean_prediction": [round(c, 4) for c in centres],
+        "bin_n": counts,
+        "share_top25_observed": [round(s, 4) for s in shares],
+        "share_top25": [round(s, 4) for s in smooth],
+    }
+
+
+def train_ensemble(
+    data: LabelledPosts,
+    cfg: Optional[EnsembleConfig] = None,
+    progress: Progress = no_progress,
+    cancel: CancelToken = NEVER_CANCELLED,
+    evaluate: bool = True,
+) -> TrainedEnsemble:
+    """Cross-validate (grouped by author and time-ordered), learn the member weights on out-of-fold
+    predictions and fit the final members on every post. Deterministic for a given cfg.seed."""
+    cfg = cfg or EnsembleConfig()
+    for m in cfg.members:
+        if m not in MEMBERS:
+            raise InputError(f"unknown ensemble member '{m}' (known: {', '.join(MEMBERS)})")
+    regimes = tuple(r for r in REGIMES if r in cfg.regimes)
+    if "full" not in regimes:
+        raise InputError("the regimes must include 'full'")
+    n_groups = len(set(data.groups.tolist()))
+    if n_groups < cfg.folds:
+        raise DataError(f"{n_groups} authors: too few for {cfg.folds} folds grouped by author")
+    progress(0.0, "building features")
+    design = build_design(data, regimes)
+    all_rows = np.arange(design.y.size)
+    full_rows = all_rows[design.regime == 0]
+    top = float(np.quantile(data.y, 0.75))
+    names = list(cfg.members)
+
+    # 1. 5 folds grouped by author: out-of-fold predictions -> weights, metrics, quantiles, calibration
+    cv = _cross_validate(design, all_rows, cfg, cancel, progress, 0.02, 0.55, "grouped CV",
+                         extra_regimes=EVAL_ONLY_REGIMES if evaluate else ())
+    weights = nnls_weights(cv.oof, design.y, _row_weights(design, all_rows, cfg))
+    report: dict = {"top25_threshold": round(top, 4)}
+    preds = {n: cv.oof[:, i] for i, n in enumerate(names)}
+    preds.update(ensemble=cv.ens_cross, mean=cv.baseline_mean, followers_only=cv.baseline_followers)
+    report["grouped_cv"] = _report(design, all_rows, preds, top)
+    report["grouped_cv"]["folds"] = cfg.folds
+    for r, p in cv.extra.items():
+        report["grouped_cv"][r] = {n: metrics(data.y, v, top) for n, v in p.items()}
+        _constant_ranks_nothing(report["grouped_cv"][r], r)
+        report["grouped_cv"][r]["note"] = "account stats pattern not trained on: measured only"
+    oof_full = (cv.oof @ weights)[design.regime == 0]
+
+    # 2. time-ordered split: learn everything on the earliest posts, measure on the latest
+    if evaluate and np.isfinite(data.times).sum() >= 10 * cfg.folds:
+        cancel.raise_if_cancelled()
+        t = np.where(np.isfinite(data.times), data.times, np.nanmin(data.times))
+        order = np.argsort(t, kind="stable")
+        n_train = int(round(cfg.time_split * order.size))
+        early, late = order[:n_train], order[n_train:]
+        tr = all_rows[np.isin(design.post, early)]
+        te = all_rows[np.isin(design.post, late)]
+        if len(set(design.groups[tr].tolist())) >= cfg.folds and late.size:
+            inner = _cross_validate(design, tr, cfg, cancel, progress, 0.55, 0.8, "time split")
+            w_time = nnls_weights(inner.oof, design.y[tr], _row_weights(design, tr, cfg))
+            fit = _fit_fold(design, tr, cfg, cancel,
+                            lambda f, n: progress(0.8 + 0.07 * f, f"time split: final {n}"))
+            P = _predict_members(fit, design, te)
+            tpreds = {n: P[:, i] for i, n in enumerate(names)}
+            tpreds.update(
+                ensemble=P @ w_time,
+                mean=np.full(te.size, design.y[tr].mean()),
+                followers_only=_followers_baseline(design, tr, te),
+            )
+            report["time_split"] = _report(design, te, tpreds, top)
+            train_authors = set(data.groups[early].tolist())
+            report["time_split"].update(
+                train_fraction=cfg.time_split,
+                n_train_posts=int(early.size),
+                n_test_posts=int(late.size),
+                test_from=_iso(t[late].min()),
+                test_to=_iso(t[late].max()),
+                test_posts_by_train_authors=int(sum(g in train_authors for g in data.groups[late].tolist())),
+                weights={n: round(float(w), 4) for n, w in zip(names, w_time)},
+            )
+
+    # 3. the final members on every post
+    cancel.raise_if_cancelled()
+    final = _fit_fold(design, all_rows, cfg, cancel, lambda f, n: progress(0.87 + 0.1 * f, f"final fit: {n}"))
+    y_full = design.y[full_rows]
+    resid = y_full - oof_full
+    residual_q = None
+    if data.label["view_range"]:
+        residual_q = {"q25": round(float(np.quantile(resid, 0.25)), 4),
+                      "q75": round(float(np.quantile(resid, 0.75)), 4)}
+    quantiles = [round(float(q), 5) for q in np.quantile(oof_full, np.linspace(0, 1, cfg.quantiles))]
+    progress(0.98, "done")
+    return TrainedEnsemble(
+        cfg=cfg,
+        fit=final,
+        weights={n: round(float(w), 6) for n, w in zip(names, weights)},
+        label=dict(data.label, top25_threshold=round(top, 4)),
+        top_threshold=top,
+        metrics=report,
+        quantiles=quantiles,
+        calibration=_calibration(oof_full, y_full, top, cfg.calibration_bins),
+        residual_quantiles=residual_q,
+        n_posts=len(data.metas),
+        n_authors=len(set(data.groups.tolist())),
+        oof_full=oof_full,
+    )
+
+
+def _iso(ts: float) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(float(ts), tz=timezone.utc).strftime("%Y-%m-%d")
+
+
+# ------------------------------------------------------------------------------------------ export
+
+
+@contextlib.contextmanager
+def _exact_tree_thresholds():
+    """skl2onnx 1.20 writes histogram-gradient-boosting thresholds rounded to float32 (a float32 input on the
+    rounded side of a threshold then takes the other branch) and a Python bool where onnx>=1.16 wants an
+    int. During export only, make every tree threshold the largest float32 <= scikit-learn's (exact for
+    float32 inputs, as random forests already get) and the bool an int."""
+    import skl2onnx.common.tree_ensemble as te
+
+    original = te.add_node
+
+    def add_node(*args, **kwargs):
+        if "nodes_missing_value_tracks_true" in kwargs:
+            kwargs["nodes_missing_value_tracks_true"] = int(kwargs["nodes_missing_value_tracks_true"])
+        if "adjust_threshold_for_sklearn" in kwargs:
+            kwargs["adjust_threshold_for_sklearn"] = True
+        elif len(args) > 13:
+            args = args[:13] + (True,) + args[14:]
+        return original(*args, **kwargs)
+
+    te.add_node = add_node
+    try:
+        yield
+    finally:
+        te.add_node = original
+
+
+def _tfidf_svd_nodes(text: TextModel, counts_name: str, out_name: str):
+    """ONNX nodes for TfidfTransformer(sublinear_tf, l2) + TruncatedSVD, in float64 as scikit-learn computes
+    them (skl2onnx's own converter takes ln(1 + tf) for sublinear tf and divides 0 by 0 on empty rows)."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    idf = text.tfidf.idf_.astype(np.float64)
+    comp_t = np.ascontiguousarray(text.svd.components_.T.astype(np.float64))
+    inits = [
+        numpy_helper.from_array(idf, "tx_idf"),
+        numpy_helper.from_array(comp_t, "tx_components_t"),
+        numpy_helper.from_array(np.array(0.0), "tx_zero"),
+        numpy_helper.from_array(np.array(1.0), "tx_one"),
+    ]
+    n = helper.make_node
+    nodes = [
+        n("Cast", [counts_name], ["tx_c"], to=TensorProto.DOUBLE),
+        n("Greater", ["tx_c", "tx_zero"], ["tx_pos"]),
+        n("Max", ["tx_c", "tx_one"], ["tx_c1"]),  # log of >= 1 only: no -inf anywhere
+        n("Log", ["tx_c1"], ["tx_log"]),
+        n("Add", ["tx_log", "tx_one"], ["tx_log1"]),
+        n("Where", ["tx_pos", "tx_log1", "tx_zero"], ["tx_tf"]),
+        n("Mul", ["tx_tf", "tx_idf"], ["tx_w"]),
+        n("ReduceSumSquare", ["tx_w"], ["tx_ss"], axes=[1], keepdims=1),
+        n("Sqrt", ["tx_ss"], ["tx_norm"]),
+        n("Equal", ["tx_norm", "tx_zero"], ["tx_isz"]),
+        n("Where", ["tx_isz", "tx_one", "tx_norm"], ["tx_norm1"]),
+        n("Div", ["tx_w", "tx_norm1"], ["tx_l2"]),
+        n("MatMul", ["tx_l2", "tx_components_t"], ["tx_z"]),
+        n("Cast", ["tx_z"], [out_name], to=TensorProto.FLOAT),
+    ]
+    return nodes, inits
+
+
+def export_onnx(trained: TrainedEnsemble) -> bytes:
+    """One ONNX graph: inputs `num` float32 [N, C] (+ `text` string [N, 1]), output `prediction` float32
+    [N, 1] (the predicted label). Deterministic for a given model."""
+    import onnx
+    from onnx import TensorProto, compose, helper
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import FloatTensorType, StringTensorType
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    spec = trained.spec
+    fit = trained.fit
+    n_num = len(spec["columns"])
+    n_txt = fit.text.n_components if spec.get("text") else 0
+    with _exact_tree_thresholds(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        vote = convert_sklearn(
+            trained.voting(),
+            initial_types=[("X", FloatTensorType([None, n_num + n_txt]))],
+            target_opset=TARGET_OPSET,
+        )
+    vote = compose.add_prefix(vote, "ens_")
+    nodes = []
+    inits = []
+    inputs = [helper.make_tensor_value_info(ONNX_INPUT_NUM, TensorProto.FLOAT, [None, n_num])]
+    opsets = {o.domain: o.version for o in vote.opset_import}
+    if n_txt:
+        count = convert_sklearn(
+            fit.text.count,
+            initial_types=[(ONNX_INPUT_TEXT, StringTensorType([None, 1]))],
+            options={CountVectorizer: {"separators": [" "]}},
+            target_opset=TARGET_OPSET,
+        )
+        count = compose.add_prefix(count, "cnt_")
+        inputs.append(helper.make_tensor_value_info(ONNX_INPUT_TEXT, TensorProto.STRING, [None, 1]))
+        nodes.append(helper.make_node("Identity", [ONNX_INPUT_TEXT], [count.graph.input[0].name]))
+        nodes.extend(count.graph.node)
+        inits.extend(count.graph.initializer)
+        tnodes, tinits = _tfidf_svd_nodes(fit.text, count.graph.output[0].name, "tx_out")
+        nodes.extend(tnodes)
+        inits.extend(tinits)
+        nodes.append(helper.make_node("Concat", [ONNX_INPUT_NUM, "tx_out"], [vote.graph.input[0].name], axis=1))
+        for o in count.opset_import:
+            opsets[o.domain] = max(opsets.get(o.domain, 0), o.version)
+    else:
+        nodes.append(helper.make_node("Identity", [ONNX_INPUT_NUM], [vote.graph.input[0].name]))
+    nodes.extend(vote.graph.node)
+    inits.extend(vote.graph.initializer)
+    nodes.append(helper.make_node("Identity", [vote.graph.output[0].name], [ONNX_OUTPUT]))
+    graph = helper.make_graph(
+        nodes,
+        "virality_ensemble",
+        inputs,
+        [helper.make_tensor_value_info(ONNX_OUTPUT, TensorProto.FLOAT, [None, 1])],
+        initializer=inits,
+    )
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid(d, v) for d, v in sorted(opsets.items())],
+        producer_name="virality-studio",
+        producer_version="1",
+    )
+    model.ir_version = vote.ir_version
+    _canonical_names(model)
+    onnx.checker.check_model(model)
+    return model.SerializeToString()
+
+
+def _canonical_names(model) -> None:
+    """Rename every node and inner tensor in order of appearance. skl2onnx numbers some names from
+    process-wide counters (the kNN's Scan body), so the same model exported twice in one process would
+    otherwise differ in bytes. Graph inputs and outputs keep their names."""
+    from onnx import AttributeProto
+
+    fixed = {i.name for i in model.graph.input} | {o.name for o in model.graph.output}
+    names: dict[str, str] = {}
+    counter = [0]
+
+    def rename(name: str) -> str:
+        if not name or name in fixed:
+            return name
+        if name not in names:
+            names[name] = f"t{len(names)}"
+        return names[name]
+
+    def walk(graph) -> None:
+        for t in graph.initializer:
+            t.name = rename(t.name)
+        for seq in (graph.input, graph.output, graph.value_info):
+            for v in seq:
+                v.name = rename(v.name)
+        for node in graph.node:
+            node.name = f"n{counter[0]}"
+            counter[0] += 1
+            node.input[:] = [rename(x) for x in node.input]
+            node.output[:] = [rename(x) for x in node.output]
+            for attr in node.attribute:
+                if attr.type == AttributeProto.GRAPH:
+                    walk(attr.g)
+                elif attr.type == AttributeProto.GRAPHS:
+                    for g in attr.graphs:
+                        walk(g)
+
+    walk(model.graph)
+
+
+def manifest_metrics(trained: TrainedEnsemble) -> dict:
+    return trained.metrics
+
+
+def config_dict(cfg: EnsembleConfig) -> dict:
+    d = asdict(cfg)
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+
+def build_manifest(
+    trained: TrainedEnsemble,
+    name: str,
+    training_data: dict,
+    model_file: str = "model.onnx",
+    created: Optional[str] = None,
+) -> dict:
+    """The manifest of a bundle holding `export_onnx(trained)` as `model_file` (sha256s are filled in by
+    engine.models.bundle.write_bundle)."""
+    from datetime import date
+
+    import onnx
+    import skl2onnx
+    import sklearn
+
+    from .bundle import BUNDLE_FORMAT_VERSION
+
+    spec = trained.spec
+    n_txt = trained.fit.text.n_components if spec.get("text") else 0
+    full = trained.metrics["grouped_cv"]["full"]
+    best = max((n for n in trained.weights), key=lambda n: full[n]["auc_top25"] or 0)
+    used_groups = sorted({f["group"] for f in spec["features"]} | ({"caption"} if n_txt else set()))
+    inputs = {
+        "num": {"dtype": "float32", "shape": ["N", len(spec["columns"])], "columns": spec["columns"]},
+    }
+    if n_txt:
+        inputs["text"] = {
+            "dtype": "string",
+            "shape": ["N", 1],
+            "what": f"caption + hashtags normalised ({spec['text']['normalisation']}); the graph turns it into "
+            f"{n_txt} TF-IDF/SVD components learned from {len(trained.fit.text.count.vocabulary_)} words",
+        }
+    view_range = (
+        {"available": True, "residual_q25": trained.residual_quantiles["q25"],
+         "residual_q75": trained.residual_quantiles["q75"],
+         "what": "25th-75th percentile of out-of-fold errors around the prediction, back-transformed with expm1"}
+        if trained.residual_quantiles
+        else {"available": False,
+              "reason": "the label is not a plain ln(1 + views): no view range can be given"}
+    )
+    return {
+        "format_version": BUNDLE_FORMAT_VERSION,
+        "name": name,
+        "family": "ensemble",
+        "created": created or date.today().isoformat(),
+        "model_file": model_file,
+        "backbone": None,
+        "feature_spec": spec,
+        "inputs": inputs,
+        "inputs_used": {
+            "groups": used_groups,
+            "features": [f["name"] for f in spec["features"]],
+            "caption_text_components": n_txt,
+            "content_cues": bool(spec.get("uses_cues")),
+            "never_inputs": "the post's own views, likes, comments, shares, saves (labels)",
+        },
+        "output": {"name": ONNX_OUTPUT, "dtype": "float32", "shape": ["N", 1], "what": "predicted label"},
+        "label": trained.label,
+        "members": {
+            n: {"weight": trained.weights[n], "exported": trained.weights[n] > 0, "estimator": _describe(m)}
+            for n, m in trained.fit.members.items()
+        },
+        "combination": "weighted sum of member predictions; weights = non-negative least squares on "
+        "out-of-fold predictions (grouped by author), normalised to sum to 1",
+        "training_data": training_data,
+        "metrics": dict(
+            trained.metrics,
+            summary={
+                "grouped_cv_ensemble_spearman": full["ensemble"]["spearman"],
+                "grouped_cv_ensemble_auc_top25": full["ensemble"]["auc_top25"],
+                "best_member": best,
+                "ensemble_auc_gain_over_best_member": round(
+                    (full["ensemble"]["auc_top25"] or 0) - (full[best]["auc_top25"] or 0), 4),
+            },
+            notes=[
+                "all numbers on held-out posts: 5 folds grouped by author, and a time-ordered 80/20 split",
+                "regimes: full = every account stat given; followers_only = only the follower count; "
+                "no_account = no account stats",
+                "ensemble in grouped CV: weights of fold k learned on the other folds' out-of-fold predictions",
+                "mean = the training mean (ranks nothing); followers_only = least squares on ln(1 + followers)",
+                "auc_top25: a post is positive when its label >= the 75th percentile of the training labels",
+            ],
+        ),
+        "score": {
+            "what": "percentile of the predicted label among the training posts' out-of-fold predictions",
+            "quantiles": trained.quantiles,
+        },
+        "calibration": trained.calibration,
+        "view_range": view_range,
+        "training": {
+            "config": config_dict(trained.cfg),
+            "deterministic": f"fixed seeds (seed {trained.cfg.seed})",
+            "software": {"scikit-learn": sklearn.__version__, "skl2onnx": skl2onnx.__version__,
+                         "onnx": onnx.__version__, "opset": TARGET_OPSET},
+        },
+    }
+
+
+def _describe(est) -> str:
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(est, Pipeline):
+        return " -> ".join(type(s).__name__ for _, s in est.steps)
+    return type(est).__name__
