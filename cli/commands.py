@@ -163,15 +163,16 @@ class _Bar:
         if enabled:
             from tqdm import tqdm
 
-            fmt = "{desc}: {percentage:3.0f}%|{bar}| {postfix}" if unit == "" else None
+            fmt = "{desc} {percentage:3.0f}%|{bar}|" if unit == "" else "{desc} {n_fmt}/{total_fmt}|{bar}| {elapsed}<{remaining}"
             self._bar = tqdm(total=total, unit=unit or "it", desc=desc, file=sys.stderr, leave=False,
                              bar_format=fmt, dynamic_ncols=True)
             self._total = total
+            self._desc = desc
 
     def __call__(self, fraction, message):
         if self._bar is not None and fraction is not None:
             self._bar.n = fraction * self._total
-            self._bar.set_postfix_str(message[:40], refresh=False)
+            self._bar.set_description_str(f"{self._desc}: {message[:40]}", refresh=False)
             self._bar.refresh()
 
     def close(self):
@@ -366,6 +367,8 @@ def cmd_evaluate(args) -> int:
 
 
 def register(sub) -> None:
+    from cli import dataset_cmd
+
     p = sub.add_parser("score", help="score one video", description="Score one video before posting.")
     p.add_argument("video", help="the video file")
     _add_meta_args(p)
@@ -409,3 +412,5 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true")
     _add_model_args(p)
     p.set_defaults(func=cmd_evaluate)
+
+    dataset_cmd.register(sub)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bad_inputs import drop_privileges_if_root, make_bad_inputs
+from bad_inputs import make_bad_inputs, without_root_override
 from media_factory import make_video
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,10 +19,10 @@ CUE_NAMES = {
 }
 
 
-def run_cli(*args, preexec_fn=None, timeout=300):
+def run_cli(*args, prefix=(), timeout=300):
     env = dict(os.environ, PYTHONIOENCODING="utf-8")
-    return subprocess.run([sys.executable, str(ROOT / "main.py"), *map(str, args)], capture_output=True,
-                          text=True, encoding="utf-8", env=env, timeout=timeout, preexec_fn=preexec_fn, cwd=ROOT)
+    return subprocess.run([*prefix, sys.executable, str(ROOT / "main.py"), *map(str, args)], capture_output=True,
+                          text=True, encoding="utf-8", env=env, timeout=timeout, cwd=ROOT)
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +79,7 @@ def test_more_followers_scores_higher(sample_video):
 @pytest.mark.parametrize("kind", ["missing", "empty", "text", "half", "audio", "one_frame", "unreadable"])
 def test_score_bad_input_gives_one_clear_line(bad_dir, kind):
     path = bad_dir["empty"].parent / "no such video.mp4" if kind == "missing" else bad_dir[kind]
-    r = run_cli("score", path, preexec_fn=drop_privileges_if_root if kind == "unreadable" else None)
+    r = run_cli("score", path, prefix=without_root_override() if kind == "unreadable" else ())
     assert r.returncode == 2
     lines = [l for l in r.stderr.splitlines() if l.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
@@ -105,7 +105,7 @@ def test_batch_ranks_good_files_and_lists_each_bad_one(tmp_path, bad_dir, sample
     make_video(sub / "second.mp4", seconds=3.0, size=(480, 480), audio=None)
     shutil.copyfile(sample_video, folder / "good.mp4")
     out = tmp_path / "ranked.csv"
-    r = run_cli("batch", folder, "-r", "--out", out, "--workers", "2")
+    r = run_cli("batch", folder, "-r", "--out", out, "--workers", "2", prefix=without_root_override())
     assert r.returncode == 0, r.stderr
     assert "Traceback" not in r.stdout + r.stderr
     rows = list(csv.DictReader(open(out, encoding="utf-8")))
@@ -114,10 +114,10 @@ def test_batch_ranks_good_files_and_lists_each_bad_one(tmp_path, bad_dir, sample
     assert {Path(r_["path"]).name for r_ in scored} == {"good.mp4", "second.mp4"}
     assert [int(r_["rank"]) for r_ in scored] == [1, 2]
     assert float(scored[0]["score"]) >= float(scored[1]["score"])
-    # root can read a chmod-000 file, so 'locked.mp4' may score here; every other bad file is listed.
-    for name in ("empty.mp4", "notes.mp4", "half download.mp4", "one frame.mp4"):
+    for name in ("empty.mp4", "notes.mp4", "half download.mp4", "one frame.mp4", "locked.mp4"):
         assert name in skipped and skipped[name]
         assert name in r.stdout
+    assert "permission denied" in skipped["locked.mp4"]
     assert "voice memo.m4a" not in skipped  # not a video by name: ignored and counted instead
     assert "not videos by name" in r.stdout
     assert not out.with_name("ranked.csv.partial").exists()

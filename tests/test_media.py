@@ -134,15 +134,6 @@ def test_shared_videos_all_probe_and_decode(shared_video_paths):
             assert audio.size == 0
 
 
-@pytest.mark.slow
-def test_4k_60fps_clip(tmp_path):
-    p = make_video(tmp_path / "uhd.mp4", seconds=1.5, fps=60, size=(3840, 2160), audio="sine", gop=60)
-    info = media.probe(p)
-    assert (info.width, info.height, round(info.fps)) == (3840, 2160, 60)
-    frames = media.sample_frames(p, [(0.25, 320), (1.25, 320)], info=info)
-    assert frames[0].image.shape == (180, 320, 3)
-
-
 def test_sampling_decodes_forward_between_keyframes_instead_of_seeking(tmp_path, monkeypatch):
     # Many targets inside one GOP: one seek at the start, then forward decoding only.
     p = make_video(tmp_path / "gop.mp4", seconds=4.0, fps=25, gop=100, moving=False)
