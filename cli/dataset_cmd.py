@@ -4,6 +4,7 @@
     python main.py dataset import PATH FILE_OR_FOLDER [--format posts-csv|smp|tiktok-json|video-folder]
     python main.py dataset info PATH [--json]
     python main.py dataset export PATH out.csv
+    python main.py dataset extract PATH [--backbone efficientnet_lite0] [--frames 16] [--device auto]
 
 PATH is a dataset file; a bare name ("cooking") names one in the per-user data folder.
 Errors print one line starting with "error: " on stderr and exit with 2.
@@ -138,6 +139,37 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_extract(args) -> int:
+    from engine.errors import Cancelled, EngineError
+    from engine.extract import dataset_extract_job
+    from engine.jobs import CancelToken
+
+    bar = _Bar(args, "extracting")
+    token = CancelToken()
+    try:
+        result = dataset_extract_job(_path(args.path), backbone=args.backbone, frames=args.frames, device=args.device,
+                                     retry_failed=args.retry_failed, progress=bar, cancel=token)
+    except KeyboardInterrupt:
+        bar.close()
+        return _fail("interrupted; the videos finished so far stay cached (run it again to go on)", 130)
+    except Cancelled:
+        bar.close()
+        return _fail("cancelled; the videos finished so far stay cached (run it again to go on)", 130)
+    except EngineError as exc:
+        bar.close()
+        return _fail(str(exc))
+    bar.close()
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
+        return 0
+    print(f"Extracted features of {args.path}: {result.summary()}")
+    for path, reason in list(result.failed.items())[:MAX_PROBLEMS_SHOWN]:
+        print(f"  unreadable: {reason}")
+    for path in result.missing[:MAX_PROBLEMS_SHOWN]:
+        print(f"  missing: {path} (not on disk now; run extract again once it is back)")
+    return 0
+
+
 def register(sub) -> None:
     """Add the `dataset` command group to an argparse subparsers object."""
     p = sub.add_parser("dataset", help="create, fill and inspect a dataset of posts",
@@ -173,3 +205,19 @@ def register(sub) -> None:
     q.add_argument("--at-age", type=float, metavar="HOURS",
                    help="labels: the reading closest to this many hours after posting (default: the latest)")
     q.set_defaults(func=cmd_export)
+
+    q = dsub.add_parser("extract", help="compute and cache the features of every video and caption",
+                        description="Measure the content cues, embed sampled frames with the frame backbone, "
+                                    "summarise the sound and embed the captions, caching everything in the "
+                                    "dataset by file hash, feature spec version and backbone. Resumable: run it "
+                                    "again after a stop and it does only what is missing.")
+    q.add_argument("path", metavar="PATH", help=path_help)
+    q.add_argument("--backbone", default="efficientnet_lite0", choices=("efficientnet_lite0", "resnet50"),
+                   help="frame backbone (default efficientnet_lite0; resnet50 needs its weights on this machine)")
+    q.add_argument("--frames", type=int, default=16, help="frames sampled per video (default 16)")
+    q.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where ONNX Runtime runs")
+    q.add_argument("--retry-failed", action="store_true", help="try again the videos recorded as unreadable")
+    q.add_argument("--json", action="store_true", help="print what was done as JSON")
+    q.add_argument("--progress", action="store_true", help="show progress even when not on a terminal")
+    q.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    q.set_defaults(func=cmd_extract)

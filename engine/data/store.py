@@ -671,6 +671,27 @@ class Dataset:
             "backbone = ?) ORDER BY video_id", (str(spec_version), backbone or ""))
         return [self._video(r) for r in rows]
 
+    # Failed extractions live in the generic `meta` table (no schema change): key
+    # "feature_failure/<spec_version>/<backbone>/<sha256>", value = the reason.
+    _FAILURE_PREFIX = "feature_failure/"
+
+    def put_feature_failure(self, sha256: str, spec_version, backbone: Optional[str], reason: str) -> None:
+        """Record why features could not be computed for one input (replacing an earlier reason)."""
+        key = f"{self._FAILURE_PREFIX}{spec_version}/{backbone or ''}/{sha256}"
+        with self._write() as c:
+            c.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, str(reason)))
+
+    def feature_failures(self, spec_version, backbone: Optional[str]) -> dict[str, str]:
+        """sha256 -> reason, for the inputs whose extraction under (spec_version, backbone) failed."""
+        prefix = f"{self._FAILURE_PREFIX}{spec_version}/{backbone or ''}/"
+        rows = self._read("SELECT key, value FROM meta WHERE substr(key, 1, ?) = ?", (len(prefix), prefix))
+        return {k[len(prefix):]: v for k, v in rows}
+
+    def clear_feature_failures(self, spec_version, backbone: Optional[str]) -> None:
+        prefix = f"{self._FAILURE_PREFIX}{spec_version}/{backbone or ''}/"
+        with self._write() as c:
+            c.execute("DELETE FROM meta WHERE substr(key, 1, ?) = ?", (len(prefix), prefix))
+
     # -- splits -------------------------------------------------------------------------------------
 
     def set_split(self, name: str, folds: Mapping[str, int]) -> None:
