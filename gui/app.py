@@ -1,147 +1,156 @@
-"""The window: for now one page that scores a dropped or opened video off the UI thread.
-
-The full Score / Batch / Dataset / Train pages come with the GUI issue; this is the plain main window.
-"""
+"""The main window: four pages (Score, Batch, Dataset, Train) beside a navigation list, one job runner,
+the active model, window state in QSettings and a theme that follows the system."""
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QApplication,
-    QFileDialog,
+    QHBoxLayout,
     QLabel,
+    QListWidget,
     QMainWindow,
-    QPushButton,
-    QTextBrowser,
-    QVBoxLayout,
+    QStackedWidget,
     QWidget,
 )
 
 from engine import __version__
 
+from . import theme, userdata
+from .batch_page import BatchPage
+from .dataset_page import DatasetPage
+from .jobs import JobRunner
+from .model import ActiveModel
+from .score_page import ScorePage
+from .train_page import TrainPage
+from .widgets import DropTarget
 
-class ScoreWorker(QObject):
-    """Runs engine.scoring.score_video in a QThread; the engine stays Qt-free."""
-
-    finished = Signal(object)  # ScoreReport
-    failed = Signal(str)
-
-    def __init__(self, path: str):
-        super().__init__()
-        self.path = path
-
-    @Slot()
-    def run(self) -> None:
-        from engine.errors import EngineError
-        from engine.scoring import score_video
-
-        try:
-            self.finished.emit(score_video(self.path))
-        except EngineError as exc:
-            self.failed.emit(str(exc))
-        except Exception as exc:  # shown as a message, never a traceback dialog
-            self.failed.emit(f"{Path(self.path).name}: could not be scored ({type(exc).__name__})")
+PAGES = ("Score", "Batch", "Dataset", "Train")
 
 
-class MainWindow(QMainWindow):
-    def __init__(self) -> None:
+class MainWindow(DropTarget, QMainWindow):
+    def __init__(self, model_path: Path | None = None) -> None:
         super().__init__()
         self.setWindowTitle(f"Virality Studio {__version__}")
         self.setAcceptDrops(True)
-        self.resize(760, 620)
-        self._thread: QThread | None = None
-        self._worker: ScoreWorker | None = None
+        self.runner = JobRunner(self)
+        self.model = ActiveModel(model_path)
 
         central = QWidget()
-        layout = QVBoxLayout(central)
-        self.hint = QLabel("Drop a video here, or open one, to see its virality score and content cues.")
-        self.hint.setAlignment(Qt.AlignCenter)
-        self.score_label = QLabel("–")
-        self.score_label.setObjectName("score")
-        self.score_label.setAlignment(Qt.AlignCenter)
-        font = self.score_label.font()
-        font.setPointSize(48)
-        font.setBold(True)
-        self.score_label.setFont(font)
-        self.open_button = QPushButton("Open video…")
-        self.open_button.clicked.connect(self.choose_file)
-        self.details = QTextBrowser()
-        for w in (self.hint, self.score_label, self.open_button, self.details):
-            layout.addWidget(w)
+        row = QHBoxLayout(central)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+        self.nav = QListWidget()
+        self.nav.setObjectName("nav")
+        self.nav.setFixedWidth(150)
+        self.nav.addItems(PAGES)
+        self.stack = QStackedWidget()
+        row.addWidget(self.nav)
+        row.addWidget(self.stack, 1)
         self.setCentralWidget(central)
-        self.statusBar().showMessage("Ready")
 
-    # drag and drop
-    def dragEnterEvent(self, event) -> None:
-        if event.mimeData().hasUrls():
-            event.acceptProposedAction()
+        self.score_page = ScorePage(self.runner, self.model)
+        self.batch_page = BatchPage(self.runner, self.model)
+        self.dataset_page = DatasetPage(self.runner)
+        self.train_page = TrainPage(self.runner, self.model)
+        for page in (self.score_page, self.batch_page, self.dataset_page, self.train_page):
+            self.stack.addWidget(page)
+            page.status.connect(self.statusBar().showMessage)
+        self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
+        self.batch_page.open_report.connect(self._open_report)
+        self.dataset_page.datasets_changed.connect(self.train_page.refresh)
+        self.train_page.active_model_changed.connect(lambda _p: self._show_model())
+        self.nav.currentRowChanged.connect(lambda i: i == 3 and self.train_page.refresh())
 
-    def dropEvent(self, event) -> None:
-        urls = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
-        if urls:
-            self.score(urls[0])
-            event.acceptProposedAction()
+        self.model_label = QLabel()
+        self.model_label.setObjectName("muted")
+        self.statusBar().addPermanentWidget(self.model_label)
+        self.statusBar().showMessage("Ready: drop a video to score it, or a folder to rank its videos")
+        self._show_model()
+        self._restore()
+        self._load_model()
 
-    def choose_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a video", "", "Videos (*.mp4 *.mov *.m4v *.mkv *.webm *.avi);;All files (*)")
-        if path:
-            self.score(path)
+    # the old plain window's names, kept for scripts and tests written against it
+    @property
+    def score_label(self):
+        return self.score_page.score_label
 
-    def score(self, path: str) -> None:
-        if self._thread is not None:
-            self.statusBar().showMessage("Still scoring the previous video…")
-            return
-        self.score_label.setText("…")
-        self.details.setPlainText("")
-        self.statusBar().showMessage(f"Scoring {Path(path).name}…")
-        thread = QThread(self)
-        worker = ScoreWorker(path)
-        worker.moveToThread(thread)
-        thread.started.connect(worker.run)
-        worker.finished.connect(self._show)
-        worker.failed.connect(self._show_error)
-        worker.finished.connect(thread.quit)
-        worker.failed.connect(thread.quit)
-        thread.finished.connect(self._cleanup)
-        self._thread, self._worker = thread, worker  # keep references until the job ends
-        thread.start()
+    def _load_model(self) -> None:
+        """Load the bundle (and the cue models) off the UI thread so the first score starts sooner."""
 
-    @Slot(object)
-    def _show(self, report) -> None:
-        self.score_label.setText(f"{report.score:.0f}")
-        lines = [f"<h3>{Path(report.path).name}</h3>", f"<p>Model: {report.model} ({report.provider})</p><ul>"]
-        for c in report.cues.cues:
-            lines.append(f"<li><b>{c.name}</b>: {c.text}</li>")
-        lines.append("</ul>")
-        lines += [f"<p><i>{n}</i></p>" for n in report.notes]
-        self.details.setHtml("".join(lines))
-        self.statusBar().showMessage("Done")
+        def load(progress, cancel):
+            self.model.get()
+            try:
+                from engine.cues import warm_up
 
-    @Slot(str)
-    def _show_error(self, message: str) -> None:
-        self.score_label.setText("–")
-        self.details.setPlainText(message)
-        self.statusBar().showMessage("Could not score that file")
+                warm_up()
+            except Exception:  # warming is an optimisation; scoring loads what it needs anyway
+                pass
 
-    @Slot()
-    def _cleanup(self) -> None:
-        if self._thread is not None:
-            self._thread.wait()
-        self._thread, self._worker = None, None
+        job = self.runner.submit(load, name="loading the model")
+        job.on_error(lambda m: self.statusBar().showMessage(f"The active model cannot be used: {m}"))
 
-    def closeEvent(self, event) -> None:
-        if self._thread is not None:
-            self._thread.quit()
-            self._thread.wait()
+    def _show_model(self) -> None:
+        s = userdata.read_bundle_summary(self.model.path)
+        self.model_label.setText(f"Model: {s.name if s else self.model.path.name}")
+        self._load_model() if self.model.loaded is None and self.isVisible() else None
+
+    def _open_report(self, report) -> None:
+        self.nav.setCurrentRow(0)
+        self.score_page.show_report(report)
+
+    def show_page(self, name: str) -> None:
+        self.nav.setCurrentRow(PAGES.index(name))
+
+    # a drop on the navigation list or the status bar: a folder goes to Batch, a file to the page shown
+    def handle_drop(self, paths: list[str]) -> None:
+        if len(paths) > 1 or Path(paths[0]).is_dir():
+            if self.stack.currentWidget() is not self.dataset_page:
+                self.show_page("Batch")
+        elif self.stack.currentWidget() is not self.dataset_page:
+            self.show_page("Score")
+        self.stack.currentWidget().handle_drop(paths)
+
+    # ------------------------------------------------------------------ state
+    def _restore(self) -> None:
+        s = userdata.settings()
+        geo = s.value("window/geometry")
+        if geo is not None:
+            self.restoreGeometry(geo)
+        else:
+            self.resize(1240, 840)
+        try:
+            page = int(s.value("window/page", 0))
+        except (TypeError, ValueError):
+            page = 0
+        self.nav.setCurrentRow(page if 0 <= page < len(PAGES) else 0)
+
+    def save_state(self) -> None:
+        s = userdata.settings()
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/page", self.nav.currentRow())
+        s.sync()
+
+    def closeEvent(self, event) -> None:  # noqa: N802
+        self.save_state()
+        self.statusBar().showMessage("Stopping running jobs…")
+        self.runner.shutdown()
         super().closeEvent(event)
 
 
 def run_app(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
-    app.setApplicationName("Virality Studio")
-    app.setOrganizationName("Virality Studio")
+    app.setApplicationName(userdata.APP_NAME)
+    app.setOrganizationName(userdata.APP_NAME)
+    theme.apply_theme(app)
     window = MainWindow()
+    theme.follow_system(app, on_change=lambda: window.update())
     window.show()
+    args = (argv or sys.argv)[1:]
+    if args:  # a path given on the command line (or by a file manager's "open with")
+        window.handle_drop(args)
     return app.exec()

@@ -1,0 +1,453 @@
+"""Dataset page: create or open a dataset, import into it with progress, browse its posts, see how views,
+followers and durations are spread, and start feature extraction or a collection where the build has them.
+
+Every store access runs in a job that opens its own Dataset (a Dataset is used from one thread at a time).
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Optional
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSize, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QPushButton,
+    QSpinBox,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.errors import EngineError
+
+from . import engine_hooks as hooks
+from . import userdata
+from .plots import Histogram
+from .scoring import fmt_count
+from .widgets import DropTarget, JobBar, card, label, to_pixmap
+
+THUMB_LIMIT = 300  # thumbnails for at most this many posts (the first ones with a video file)
+
+
+def _open_info(path: str, progress, cancel):
+    """(info dict, posts list) of a dataset; a job function."""
+    from engine.data.store import Dataset
+
+    progress(None, "reading the dataset")
+    with Dataset.open(path) as ds:
+        info = ds.info()
+        posts = []
+        for i, p in enumerate(ds.posts()):
+            if p.video_path and not Path(p.video_path).is_file():
+                p.video_path = None  # the source named a file that is not here: show no video
+            posts.append(p)
+            if i % 2000 == 0:
+                cancel.raise_if_cancelled()
+    return info, posts
+
+
+def _create(path: str, progress, cancel):
+    from engine.data.store import Dataset
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Dataset.create(path).close()
+    return path
+
+
+def _import(path: str, source: str, fmt: Optional[str], progress, cancel):
+    from engine.data.store import Dataset
+
+    with Dataset.open(path) as ds:
+        return ds.import_path(source, fmt, progress=progress, cancel=cancel)
+
+
+def _thumbs(paths: list[str], progress, cancel):
+    from .scoring import thumbnail
+
+    for p in paths:
+        cancel.raise_if_cancelled()
+        try:
+            yield p, thumbnail(p, 64)
+        except Exception:  # a missing or broken file: no thumbnail
+            yield p, None
+
+
+class PostsModel(QAbstractTableModel):
+    COLUMNS = ("", "Post", "Author", "Caption", "Posted", "Followers", "Views", "Popularity", "Duration")
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.posts: list = []
+        self.thumbs: dict[str, object] = {}
+
+    def set_posts(self, posts: list) -> None:
+        self.beginResetModel()
+        self.posts = posts
+        self.thumbs = {}
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self.posts)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section, orientation, role=Qt.DisplayRole):  # noqa: N802
+        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
+            return self.COLUMNS[section]
+        return None
+
+    def set_thumb(self, video_path: str, pm) -> None:
+        if pm is None:
+            return
+        self.thumbs[video_path] = pm
+        for i, p in enumerate(self.posts):
+            if p.video_path == video_path:
+                self.dataChanged.emit(self.index(i, 0), self.index(i, 0), [Qt.DecorationRole])
+
+    def data(self, index, role=Qt.DisplayRole):
+        if not index.isValid():
+            return None
+        p = self.posts[index.row()]
+        col = index.column()
+        if role == Qt.DecorationRole and col == 0:
+            return self.thumbs.get(p.video_path) if p.video_path else None
+        if role in (Qt.DisplayRole, Qt.UserRole):
+            sort = role == Qt.UserRole
+            if col == 0:
+                return ("▶" if p.video_path else "") if not sort else bool(p.video_path)
+            if col == 1:
+                return p.post_id
+            if col == 2:
+                return p.author_id or ""
+            if col == 3:
+                text = (p.caption or "") + ("  #" + " #".join(p.hashtags) if p.hashtags else "")
+                return text if sort else text[:140]
+            if col == 4:
+                return p.post_time.isoformat(" ", "minutes") if p.post_time else ""
+            num = {5: p.author_followers, 6: p.views, 7: p.popularity, 8: p.duration_s}[col]
+            if sort:
+                return -1.0 if num is None else float(num)
+            if num is None:
+                return ""
+            return f"{num:.2f}" if col == 7 else f"{num:.1f} s" if col == 8 else fmt_count(num)
+        if role == Qt.ToolTipRole and col == 3:
+            return p.caption
+        if role == Qt.TextAlignmentRole and col >= 5:
+            return int(Qt.AlignRight | Qt.AlignVCenter)
+        return None
+
+
+class CollectDialog(QDialog):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Collect posts")
+        form = QFormLayout(self)
+        self.source = QComboBox()
+        self.source.addItems(hooks.COLLECT_SOURCES)
+        self.query = QLineEdit()
+        self.query.setPlaceholderText("hashtag, user name, search words or sound id")
+        self.count = QSpinBox()
+        self.count.setRange(1, 100000)
+        self.count.setValue(100)
+        self.download = QCheckBox("Download the videos too")
+        form.addRow("Source", self.source)
+        form.addRow("What", self.query)
+        form.addRow("How many", self.count)
+        form.addRow("", self.download)
+        bb = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        bb.accepted.connect(self.accept)
+        bb.rejected.connect(self.reject)
+        form.addRow(bb)
+
+
+class DatasetPage(DropTarget, QWidget):
+    status = Signal(str)
+    datasets_changed = Signal()
+
+    def __init__(self, runner, parent=None):
+        super().__init__(parent)
+        self.runner = runner
+        self.setAcceptDrops(True)
+        self.path: Optional[str] = None
+        self.job = None
+        self.load_job = None
+        self.thumb_job = None
+        self.info: dict = {}
+        self._build()
+        self.refresh_list()
+
+    # ------------------------------------------------------------------ layout
+    def _build(self) -> None:
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(16, 12, 16, 12)
+        head = QHBoxLayout()
+        head.addWidget(label("Dataset", "h2"))
+        self.combo = QComboBox()
+        self.combo.setMinimumWidth(260)
+        self.combo.activated.connect(lambda _i: self.combo.currentData() and self.open_dataset(self.combo.currentData()))
+        self.new_button = QPushButton("New…")
+        self.new_button.clicked.connect(self.choose_new)
+        self.open_button = QPushButton("Open…")
+        self.open_button.clicked.connect(self.choose_open)
+        self.import_button = QToolButton()
+        self.import_button.setText("Import")
+        self.import_button.setObjectName("primary")
+        self.import_button.setPopupMode(QToolButton.InstantPopup)
+        menu = QMenu(self.import_button)
+        menu.addAction("Posts CSV…", lambda: self.choose_import("posts-csv"))
+        menu.addAction("SMP-Video folder…", lambda: self.choose_import("smp"))
+        menu.addAction("TikTok JSON…", lambda: self.choose_import("tiktok-json"))
+        menu.addAction("Folder of videos…", lambda: self.choose_import("video-folder"))
+        self.import_button.setMenu(menu)
+        self.extract_button = QPushButton("Extract features")
+        self.extract_button.clicked.connect(self.start_extract)
+        self.collect_button = QPushButton("Collect…")
+        self.collect_button.clicked.connect(self.start_collect)
+        for w in (self.combo, self.new_button, self.open_button, self.import_button, self.extract_button,
+                  self.collect_button):
+            head.addWidget(w)
+        head.addStretch(1)
+        outer.addLayout(head)
+        self.info_label = label("Create a dataset, or open one, then import posts into it (or drop a file here).",
+                                "muted", wrap=True)
+        outer.addWidget(self.info_label)
+        self.jobbar = JobBar()
+        self.jobbar.cancel_clicked.connect(self.cancel)
+        outer.addWidget(self.jobbar)
+        self.message = label("", wrap=True)
+        outer.addWidget(self.message)
+
+        hist_card = card()
+        hl = QHBoxLayout(hist_card)
+        hl.setContentsMargins(10, 8, 10, 8)
+        log_fmt = lambda v: fmt_count(10 ** v)  # noqa: E731
+        self.views_hist = Histogram("Views", fmt=log_fmt)
+        self.followers_hist = Histogram("Followers", fmt=log_fmt)
+        self.duration_hist = Histogram("Duration", fmt=lambda v: f"{v:.0f} s")
+        for h in (self.views_hist, self.followers_hist, self.duration_hist):
+            h.setMinimumHeight(170)
+            hl.addWidget(h)
+        outer.addWidget(hist_card)
+
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setPlaceholderText("Filter posts by id, author or caption…")
+        self.filter_edit.setClearButtonEnabled(True)
+        outer.addWidget(self.filter_edit)
+        self.posts_model = PostsModel(self)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.posts_model)
+        self.proxy.setSortRole(Qt.UserRole)
+        self.proxy.setFilterCaseSensitivity(Qt.CaseInsensitive)
+        self.proxy.setFilterKeyColumn(-1)
+        self.filter_edit.textChanged.connect(self.proxy.setFilterFixedString)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(-1, Qt.AscendingOrder)  # import order until the user sorts
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setIconSize(QSize(40, 40))
+        self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.Stretch)
+        for col, w in ((0, 48), (1, 150), (2, 110), (4, 130), (5, 80), (6, 80), (7, 80), (8, 70)):
+            self.table.setColumnWidth(col, w)
+        outer.addWidget(self.table, 1)
+        self._update_hook_buttons()
+
+    def _update_hook_buttons(self) -> None:
+        for button, finder, what in ((self.extract_button, hooks.extract_function, "Feature extraction"),
+                                     (self.collect_button, hooks.collect_function, "Collection")):
+            fn, why = finder()
+            button.setEnabled(fn is not None and self.path is not None)
+            button.setToolTip(f"{what}: {hooks.NOT_AVAILABLE}" if fn is None else
+                              (f"{what} into this dataset" if self.path else "Open a dataset first"))
+            if fn is None:
+                button.setText(button.text().split(" (")[0] + " (not available in this build)")
+        has = self.path is not None
+        self.import_button.setEnabled(has)
+
+    # ------------------------------------------------------------------ datasets
+    def refresh_list(self) -> None:
+        current = self.path
+        self.combo.clear()
+        self.combo.addItem("— choose a dataset —", None)
+        paths = [str(p) for p in userdata.known_datasets()]
+        if current and current not in paths:
+            paths.append(current)
+        for p in paths:
+            self.combo.addItem(Path(p).stem, p)
+        if current:
+            self.combo.setCurrentIndex(self.combo.findData(current))
+
+    def choose_new(self) -> None:
+        name, ok = QInputDialog.getText(self, "New dataset", "Name (stored in your data folder):")
+        if ok and name.strip():
+            self.create_dataset(str(userdata.datasets_dir() / f"{name.strip()}.sqlite"))
+
+    def choose_open(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a dataset", str(userdata.datasets_dir()),
+                                              "Datasets (*.sqlite);;All files (*)")
+        if path:
+            self.open_dataset(path)
+
+    def create_dataset(self, path: str) -> None:
+        if Path(path).exists():
+            self.open_dataset(path)
+            return
+        job = self.runner.submit(_create, path, name="create dataset")
+        job.on_result(lambda p: (self.datasets_changed.emit(), self.open_dataset(p)))
+        job.on_error(lambda m: self._say(m, error=True))
+
+    def open_dataset(self, path: str) -> None:
+        self.path = str(path)
+        self.refresh_list()
+        self._update_hook_buttons()
+        self.info_label.setText(f"Opening {Path(path).name}…")
+        if self.load_job is not None:
+            self.load_job.cancel()
+        job = self.runner.submit(_open_info, self.path, name="open dataset")
+        self.load_job = job
+        job.on_result(lambda r, j=job: j is self.load_job and self._loaded(*r))
+        job.on_error(lambda m, j=job: j is self.load_job and self._say(m, error=True))
+
+    def _loaded(self, info: dict, posts: list) -> None:
+        self.info = info
+        srcs = ", ".join(f"{k} {v:,}" for k, v in info.get("sources", {}).items())
+        span = ""
+        if info.get("first_post"):
+            span = f" · posted {str(info['first_post'])[:10]} to {str(info['last_post'])[:10]}"
+        self.info_label.setText(
+            f"<b>{Path(info['path']).name}</b>: {info['posts']:,} posts, {info['authors']:,} authors, "
+            f"{info['videos']:,} videos, {info['labelled_posts']:,} labelled posts{span}"
+            + (f" · from {srcs}" if srcs else ""))
+        self.posts_model.set_posts(posts)
+        views = [math.log10(1 + p.views) for p in posts if p.views is not None and p.views >= 0]
+        if views:
+            self.views_hist.title = "Views"
+            self.views_hist.fmt = lambda v: fmt_count(10 ** v)
+            self.views_hist.set_values(views, "log scale")
+        else:  # SMP-Video gives a log-scale popularity, not views
+            self.views_hist.title = "Popularity (log-scale views)"
+            self.views_hist.fmt = lambda v: f"{v:.1f}"
+            self.views_hist.set_values([p.popularity for p in posts])
+        self.followers_hist.set_values(
+            [math.log10(1 + p.author_followers) for p in posts if p.author_followers is not None and p.author_followers >= 0],
+            "log scale")
+        durations = sorted(p.duration_s for p in posts if p.duration_s is not None)
+        if durations:
+            cap = durations[int(0.98 * (len(durations) - 1))]
+            longer = sum(d > cap for d in durations)
+            self.duration_hist.set_values([min(d, cap) for d in durations],
+                                          f"{longer} longer in the last bar" if longer else "")
+        else:
+            self.duration_hist.set_values([])
+        self._start_thumbs(posts)
+        self.status.emit(f"Opened {Path(info['path']).name}")
+
+    def _start_thumbs(self, posts) -> None:
+        if self.thumb_job is not None:
+            self.thumb_job.cancel()
+        paths = []
+        seen = set()
+        for p in posts:
+            if p.video_path and p.video_path not in seen and Path(p.video_path).is_file():
+                seen.add(p.video_path)
+                paths.append(p.video_path)
+                if len(paths) >= THUMB_LIMIT:
+                    break
+        if not paths:
+            return
+        job = self.runner.submit(_thumbs, paths, name="post thumbnails")
+        self.thumb_job = job
+        job.on_item(lambda pi: self.posts_model.set_thumb(pi[0], to_pixmap(pi[1])))
+
+    # ------------------------------------------------------------------ import
+    def handle_drop(self, paths: list[str]) -> None:
+        if self.path is None:
+            self._say("Open or create a dataset first, then drop files to import into it.", error=True)
+            return
+        self.start_import(paths[0], None)
+
+    def choose_import(self, fmt: str) -> None:
+        if fmt in ("smp", "video-folder"):
+            src = QFileDialog.getExistingDirectory(self, "Choose the folder to import")
+        else:
+            filt = "Posts CSV (*.csv *.tsv *.txt)" if fmt == "posts-csv" else "TikTok JSON (*.json *.jsonl *.ndjson)"
+            src, _ = QFileDialog.getOpenFileName(self, "Choose the file to import", "", filt + ";;All files (*)")
+        if src:
+            self.start_import(src, fmt)
+
+    def start_import(self, source: str, fmt: Optional[str]) -> None:
+        if self.busy:
+            self._say("Wait for the running job to finish, or cancel it.", error=True)
+            return
+        self._run(_import, self.path, source, fmt, what=f"Importing {Path(source).name}",
+                  done=lambda r: self._say(f"Imported {Path(source).name}: {r.summary()}"
+                                           + (f". Problems: {'; '.join(r.problems[:3])}" if r.problems else "")))
+
+    # ------------------------------------------------------------------ engine jobs from other issues
+    def start_extract(self) -> None:
+        if self.path and not self.busy:
+            self._run(hooks.run_extract, self.path, what="Extracting features",
+                      done=lambda r: self._say(f"Features extracted: {hooks.describe_result(r)}"))
+
+    def start_collect(self) -> None:
+        if not self.path or self.busy:
+            return
+        dlg = CollectDialog(self)
+        if dlg.exec() != QDialog.Accepted:
+            return
+        self._run(hooks.run_collect, self.path, dlg.source.currentText(), dlg.query.text().strip(),
+                  dlg.count.value(), dlg.download.isChecked(), what="Collecting",
+                  done=lambda r: self._say(f"Collection finished: {hooks.describe_result(r)}"))
+
+    # ------------------------------------------------------------------ running
+    @property
+    def busy(self) -> bool:
+        return self.job is not None and self.job.running
+
+    def _run(self, fn, *args, what: str, done) -> None:
+        self.jobbar.start(what + "…")
+        self._say("")
+        job = self.runner.submit(fn, *args, name=what.lower())
+        self.job = job
+        job.on_progress(self.jobbar.update_progress)
+        job.on_result(done)
+        job.on_error(lambda m: self._say(m, error=True))
+        job.on_cancelled(lambda: self._say(f"{what} cancelled; the dataset is as it was before."))
+        job.on_finished(self._job_finished)
+
+    def _job_finished(self, job) -> None:
+        if job is self.job:
+            self.jobbar.stop()
+            if self.path:
+                self.open_dataset(self.path)
+
+    def cancel(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+            self.jobbar.message.setText("Stopping…")
+
+    def _say(self, text: str, error: bool = False) -> None:
+        self.message.setText(text)
+        self.message.setObjectName("error" if error else "")
+        self.message.style().unpolish(self.message)
+        self.message.style().polish(self.message)
+        if text:
+            self.status.emit(text)

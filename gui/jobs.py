@@ -1,0 +1,239 @@
+"""One job runner for the whole window: engine jobs run in QThreads behind a small fluent API.
+
+    job = runner.submit(score_video, path, bundle=b)        # fn gets progress= and cancel= added
+    job.on_progress(bar.update).on_result(page.show).on_error(page.fail)
+    job.cancel()
+
+An engine job is a plain function taking `progress(fraction, message)` and `cancel` (engine/jobs.py).
+If it returns a generator (score_many), every yielded value arrives through on_item as it comes.
+
+Why this shape: the worker thread only emits signals of a private bridge object that lives in the GUI
+thread and was connected at construction, so callbacks registered right after submit() never miss a
+signal, and every callback runs in the GUI thread. The runner keeps a reference to each job until its
+thread has finished (a PySide6 object nothing references is deleted and its signals never arrive),
+and shutdown() cancels and waits for all of them when the window closes.
+"""
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from engine.errors import Cancelled, EngineError
+from engine.jobs import CancelToken
+
+log = logging.getLogger(__name__)
+
+
+def user_message(exc: BaseException, what: str = "") -> str:
+    """What the user reads for an exception: the engine's own message, or a plain sentence."""
+    if isinstance(exc, EngineError):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return f"{what or 'the job'} ran out of memory"
+    if isinstance(exc, OSError) and exc.strerror:
+        name = Path(exc.filename).name if getattr(exc, "filename", None) else ""
+        return f"{name + ': ' if name else ''}{exc.strerror}"
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{what or 'the job'} failed ({type(exc).__name__}{': ' + detail[:200] if detail else ''})"
+
+
+class _Bridge(QObject):
+    """Lives in the GUI thread; the worker thread emits these and Qt queues them over."""
+
+    progress = Signal(object, str)
+    item = Signal(object)
+    result = Signal(object)
+    error = Signal(str)
+    cancelled = Signal()
+
+
+class _Thread(QThread):
+    def __init__(self, job: "Job"):
+        super().__init__()
+        self._job = job
+
+    def run(self) -> None:  # the worker thread
+        job = self._job
+        b = job._bridge
+        try:
+            out = job._fn(*job._args, progress=job._progress, cancel=job.token, **job._kwargs)
+            if inspect.isgenerator(out):
+                for value in out:
+                    b.item.emit(value)
+                    if job.token.cancelled:
+                        out.close()
+                        raise Cancelled()
+                out = None
+            if job.token.cancelled:
+                raise Cancelled()
+            b.result.emit(out)
+        except Cancelled:
+            b.cancelled.emit()
+        except Exception as exc:  # never a traceback dialog: a sentence for the user, the trace in the log
+            log.exception("job %s failed", job.name)
+            b.error.emit(user_message(exc, job.name))
+
+
+class Job(QObject):
+    """A running engine job. Register callbacks with the on_* methods (each returns the job)."""
+
+    finished = Signal(object)  # the Job, after result/error/cancel, once the thread has ended
+
+    def __init__(self, runner: "JobRunner", fn: Callable, args: tuple, kwargs: dict, name: str):
+        super().__init__()
+        self.runner = runner
+        self.name = name
+        self.token = CancelToken()
+        self.state = "running"  # running -> done | failed | cancelled
+        self.error_message: Optional[str] = None
+        self.result_value: Any = None
+        self.started_at = time.perf_counter()
+        self._fn, self._args, self._kwargs = fn, args, kwargs
+        self._cbs: dict[str, list[Callable]] = {k: [] for k in ("progress", "item", "result", "error", "cancelled", "finished")}
+        self._last_progress = 0.0
+        self._bridge = _Bridge()
+        self._bridge.progress.connect(self._on_progress)
+        self._bridge.item.connect(lambda v: self._call("item", v))
+        self._bridge.result.connect(self._on_result)
+        self._bridge.error.connect(self._on_error)
+        self._bridge.cancelled.connect(self._on_cancelled)
+        self._thread = _Thread(self)
+        self._thread.finished.connect(self._on_thread_finished)
+
+    # ---- fluent registration
+    def on_progress(self, cb: Callable[[Optional[float], str], None]) -> "Job":
+        self._cbs["progress"].append(cb)
+        return self
+
+    def on_item(self, cb: Callable[[Any], None]) -> "Job":
+        self._cbs["item"].append(cb)
+        return self
+
+    def on_result(self, cb: Callable[[Any], None]) -> "Job":
+        self._cbs["result"].append(cb)
+        return self
+
+    def on_error(self, cb: Callable[[str], None]) -> "Job":
+        self._cbs["error"].append(cb)
+        return self
+
+    def on_cancelled(self, cb: Callable[[], None]) -> "Job":
+        self._cbs["cancelled"].append(cb)
+        return self
+
+    def on_finished(self, cb: Callable[["Job"], None]) -> "Job":
+        """Called last, after the thread has ended, whatever the outcome."""
+        self._cbs["finished"].append(cb)
+        return self
+
+    # ---- control
+    def cancel(self) -> None:
+        self.token.cancel()
+
+    @property
+    def running(self) -> bool:
+        return self._thread.isRunning() or self.state == "running"
+
+    def wait(self, ms: int = -1) -> bool:
+        return self._thread.wait(ms) if ms >= 0 else self._thread.wait()
+
+    # ---- worker side
+    def _progress(self, fraction: Optional[float], message: str) -> None:
+        # Called in the worker thread; thinned to about 20 a second so a chatty job cannot flood the GUI.
+        now = time.perf_counter()
+        if fraction is None or fraction >= 1.0 or now - self._last_progress >= 0.05:
+            self._last_progress = now
+            self._bridge.progress.emit(fraction, str(message))
+        self.token.raise_if_cancelled()
+
+    # ---- GUI side
+    def _call(self, kind: str, *args) -> None:
+        for cb in list(self._cbs[kind]):
+            try:
+                cb(*args)
+            except Exception:  # a broken callback must not take the window down
+                log.exception("callback for %s (%s) failed", self.name, kind)
+
+    @Slot(object, str)
+    def _on_progress(self, fraction, message: str) -> None:
+        if self.state == "running":
+            self._call("progress", fraction, message)
+
+    @Slot(object)
+    def _on_result(self, value) -> None:
+        self.state, self.result_value = "done", value
+        self._call("result", value)
+
+    @Slot(str)
+    def _on_error(self, message: str) -> None:
+        self.state, self.error_message = "failed", message
+        self._call("error", message)
+
+    @Slot()
+    def _on_cancelled(self) -> None:
+        self.state = "cancelled"
+        self._call("cancelled")
+
+    @Slot()
+    def _on_thread_finished(self) -> None:
+        if self.state == "running":  # the thread ended without a word (should not happen)
+            self.state = "cancelled" if self.token.cancelled else "failed"
+        self.runner._forget(self)
+        self._call("finished", self)
+        self.finished.emit(self)
+
+
+class JobRunner(QObject):
+    """Starts jobs and owns them until they end."""
+
+    busy_changed = Signal(int)  # number of running jobs
+
+    def __init__(self, parent: Optional[QObject] = None):
+        super().__init__(parent)
+        self._jobs: set[Job] = set()
+
+    def submit(self, fn: Callable, *args, name: str = "", **kwargs) -> Job:
+        """Run fn(*args, progress=..., cancel=..., **kwargs) in a new thread; returns the Job at once."""
+        job = Job(self, fn, args, kwargs, name or getattr(fn, "__name__", "job"))
+        self._jobs.add(job)
+        job._thread.start()
+        self.busy_changed.emit(len(self._jobs))
+        return job
+
+    def _forget(self, job: Job) -> None:
+        job._thread.wait()
+        self._jobs.discard(job)
+        self.busy_changed.emit(len(self._jobs))
+
+    @property
+    def jobs(self) -> list[Job]:
+        return list(self._jobs)
+
+    def cancel_all(self) -> None:
+        for job in list(self._jobs):
+            job.cancel()
+
+    def shutdown(self, timeout_ms: int = 10_000) -> bool:
+        """Cancel every job and wait for its thread; True when all ended within the time."""
+        self.cancel_all()
+        deadline = time.perf_counter() + timeout_ms / 1000
+        ok = True
+        for job in list(self._jobs):
+            left = max(0, int((deadline - time.perf_counter()) * 1000))
+            ok = job._thread.wait(left) and ok
+        return ok
+
+
+def with_progress_kwargs(fn: Callable) -> Callable:
+    """Wrap a function that takes no progress/cancel so the runner can call it."""
+
+    def call(*args, progress=None, cancel=None, **kwargs):
+        return fn(*args, **kwargs)
+
+    call.__name__ = getattr(fn, "__name__", "job")
+    return call

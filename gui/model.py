@@ -1,0 +1,41 @@
+"""The active model: which bundle the Score and Batch pages use, loaded once and shared (thread-safe)."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Optional
+
+from . import userdata
+
+
+class ActiveModel:
+    """Holds the path of the active bundle and, once loaded (in a worker thread), the bundle itself.
+
+    ONNX Runtime sessions may be run from several threads at once, so one loaded bundle serves
+    the scoring job and the live re-scoring in the GUI thread alike."""
+
+    def __init__(self, path: Optional[Path] = None):
+        self._lock = threading.Lock()
+        self.path = Path(path) if path else userdata.active_model_path()
+        self._bundle = None
+
+    def get(self, progress=None, cancel=None):
+        """The loaded bundle; loads it on first use (raises BundleError with a message)."""
+        with self._lock:
+            if self._bundle is None:
+                from engine.models.bundle import ModelBundle
+
+                self._bundle = ModelBundle.load(self.path)
+            return self._bundle
+
+    @property
+    def loaded(self):
+        """The bundle if already loaded, else None (never blocks on loading)."""
+        return self._bundle
+
+    def set_path(self, path: Path, remember: bool = True) -> None:
+        with self._lock:
+            self.path = Path(path)
+            self._bundle = None
+        if remember:
+            userdata.set_active_model(None if self.path == userdata.default_model_path() else self.path)

@@ -1,0 +1,147 @@
+"""Adapters between the pages and engine.scoring: the model part of a score re-run without decoding.
+
+A ScoreReport keeps the CueReport and MediaInfo of the file; when the creator edits the caption,
+post time, followers or sound, only the bundle has to run again (about a millisecond), so the Score page
+re-scores live. Plain Python, no Qt: the same numbers as engine.scoring.score_video for the same inputs.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Optional
+
+from engine.cues import cue_values
+from engine.errors import InputError
+from engine.features.spec import PostMeta
+
+_COUNT = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([kKmMbB]?)\s*$")
+
+
+def parse_count(text: str) -> Optional[float]:
+    """'12000', '12k', '1.2M' -> a number; '' -> None. Raises InputError with an example otherwise."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    m = _COUNT.match(text.replace(",", "").replace("_", "").replace(" ", ""))
+    if not m:
+        raise InputError(f"'{text}' is not a count (examples: 12000, 12k, 1.2M)")
+    return float(m.group(1)) * {"": 1, "k": 1e3, "m": 1e6, "b": 1e9}[m.group(2).lower()]
+
+
+def make_meta(caption: str = "", post_time: Optional[datetime] = None, followers: str = "",
+              sound: str = "") -> PostMeta:
+    """The Score page's fields as PostMeta (the same reading of 'sound' as the CLI's --sound)."""
+    caption = (caption or "").strip() or None
+    sound = (sound or "").strip() or None
+    original = None
+    if sound is not None:
+        original = sound.lower() in ("original", "original sound", "own", "mine", "my own")
+    return PostMeta(
+        caption=caption,
+        post_time=post_time,
+        followers=parse_count(followers),
+        music_title="original sound" if original else sound,
+        music_original=original,
+    )
+
+
+def _with_media(meta: PostMeta, info) -> PostMeta:
+    return replace(
+        meta,
+        duration_s=meta.duration_s if meta.duration_s is not None else info.duration_s,
+        width=meta.width if meta.width is not None else info.width,
+        height=meta.height if meta.height is not None else info.height,
+    )
+
+
+def rescore(report, meta: PostMeta, bundle):
+    """A copy of `report` with the model part re-run for new metadata; the cues are reused as they are.
+
+    Raises InputError for impossible metadata."""
+    from engine import scoring
+
+    full = _with_media(meta, report.info)
+    pred = float(bundle.predict([full], [cue_values(report.cues)] if bundle.uses_cues else None)[0])
+    vr = bundle.view_range(pred)
+    try:  # the engine's own wording of the notes, when it still has that helper
+        used, missing, notes = scoring._input_notes(bundle, full)
+    except AttributeError:
+        used, missing, notes = [], [], []
+    if vr is None:
+        notes.insert(0, bundle.manifest.get("label", {}).get(
+            "no_view_range_reason",
+            "This model predicts a log-scale popularity measure, not a view count, so no view range is given.",
+        ))
+    return replace(
+        report,
+        score=float(bundle.percentile(pred)),
+        prediction=pred,
+        views_low=None if vr is None else float(vr[0]),
+        views_high=None if vr is None else float(vr[1]),
+        viral_probability=bundle.viral_probability(pred),
+        model=bundle.name,
+        provider=bundle.provider,
+        inputs_used=used,
+        inputs_missing=missing,
+        notes=notes,
+    )
+
+
+def frame_times(duration: float, n: int = 8) -> list[float]:
+    """n times spread over the video, avoiding the very first and last frame."""
+    if duration <= 0:
+        return [0.0]
+    return [duration * (i + 0.5) / n for i in range(n)]
+
+
+def sample_strip(path: str, duration: Optional[float] = None, n: int = 8, max_side: int = 180,
+                 progress=None, cancel=None) -> list:
+    """Frames for the Score page's strip: a list of (time in s, RGB uint8 array). A job function."""
+    from engine import media
+
+    info = media.probe(path)
+    if cancel is not None:
+        cancel.raise_if_cancelled()
+    frames = media.sample_frames(path, [(t, max_side) for t in frame_times(info.duration_s, n)], info=info)
+    return [(f.time_s, f.image) for f in frames]
+
+
+def thumbnail(path: str, max_side: int = 96, progress=None, cancel=None):
+    """One frame about a second in (or mid-way for short clips), RGB uint8, for table rows. A job function."""
+    from engine import media
+
+    info = media.probe(path)
+    t = min(1.0, info.duration_s / 2)
+    frames = media.sample_frames(path, [(t, max_side)], info=info)
+    return frames[0].image if frames else None
+
+
+def fmt_count(v: Optional[float]) -> str:
+    if v is None:
+        return "–"
+    if abs(v) >= 1e6:
+        return f"{v / 1e6:.1f}M"
+    if abs(v) >= 1e4:
+        return f"{v / 1e3:.0f}k"
+    return f"{v:,.0f}"
+
+
+def key_cues(report) -> str:
+    """A short line of the cues a creator scans a table for."""
+    parts = []
+    cues = {c.name: c for c in report.cues.cues}
+    a = cues.get("aspect")
+    if a and a.value:
+        parts.append("vertical" if a.value > 1.2 else "square" if a.value > 0.85 else "landscape")
+    for name, fmt in (("cuts_per_min", "{:.0f} cuts/min"), ("hook_motion", "hook {:.2f}"),
+                      ("faces", "faces {:.0%}"), ("loudness", "{:.0f} LUFS")):
+        c = cues.get(name)
+        if c is not None and c.value is not None:
+            parts.append(fmt.format(c.value))
+    return " · ".join(parts)
+
+
+def short_name(path: str) -> str:
+    return Path(path).name

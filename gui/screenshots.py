@@ -1,0 +1,103 @@
+"""Take screenshots of each page of the real window with real content, for the README.
+
+    xvfb-run -a -s "-screen 0 1280x860x24" env QT_QPA_PLATFORM=xcb python -m gui.screenshots docs/screenshots
+
+Scores a shared clip, ranks the shared clips, imports SMP-Video into a fresh dataset (in a temporary
+user data folder, so the user's own data is untouched) and grabs each page.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "data"
+
+
+def main(out_dir: str = "docs/screenshots", dark: bool = False) -> int:
+    tmp = tempfile.mkdtemp(prefix="vs-shots-")
+    os.environ["XDG_DATA_HOME"] = str(Path(tmp) / "data")
+    os.environ["XDG_CONFIG_HOME"] = str(Path(tmp) / "config")
+    from PySide6.QtWidgets import QApplication
+
+    from gui import theme
+    from gui.app import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    theme.apply_theme(app, dark=dark)
+    w = MainWindow()
+    w.resize(1280, 860)
+    w.show()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+
+    def wait(cond, timeout=300.0):
+        t0 = time.time()
+        while not cond():
+            app.processEvents()
+            time.sleep(0.02)
+            if time.time() - t0 > timeout:
+                raise TimeoutError("page did not finish in time")
+        for _ in range(20):
+            app.processEvents()
+            time.sleep(0.01)
+
+    def grab(name):
+        for _ in range(10):
+            app.processEvents()
+        w.grab().save(str(out / name))
+        print("wrote", out / name)
+
+    clip = SHARED / "videos" / "snapugc" / "13bdbeb5f3b1fdbda2a8fbcc646db222.mp4"
+    w.show_page("Score")
+    sp = w.score_page
+    sp.caption_edit.setText("worst luck ever 😩 #fail #fyp")
+    sp.followers_edit.setText("12k")
+    sp.sound_edit.setText("original")
+    sp.score_file(str(clip))
+    wait(lambda: sp.shown is not None and sp.strip.frames and not sp.busy)
+    grab("score.png")
+
+    w.show_page("Batch")
+    bp = w.batch_page
+    # the shared clips, plus what a real folder holds: a download cut short
+    import shutil
+
+    batch_dir = Path(tmp) / "my clips"
+    batch_dir.mkdir()
+    for p in sorted((SHARED / "videos").glob("*/*.mp4")):
+        shutil.copy(p, batch_dir / p.name)
+    (batch_dir / "download_cut_short.mp4").write_bytes(clip.read_bytes()[:150_000])
+    bp.start_folder(str(batch_dir))
+    wait(lambda: not bp.busy and (bp.thumb_job is None or not bp.thumb_job.running), timeout=600)
+    grab("batch.png")
+
+    w.show_page("Dataset")
+    dp = w.dataset_page
+    dp.create_dataset(str(Path(tmp) / "data" / "smp-video.sqlite"))
+    wait(lambda: dp.path is not None and dp.load_job is not None and not dp.load_job.running)
+    dp.start_import(str(SHARED / "smp-video" / "train"), "smp")
+    wait(lambda: not dp.busy and dp.posts_model.rowCount() > 0, timeout=600)
+    wait(lambda: dp.load_job is None or not dp.load_job.running)
+    grab("dataset.png")
+
+    w.show_page("Train")
+    tp = w.train_page
+    tp.refresh()
+    i = tp.dataset_combo.findText("smp-video")
+    if i >= 0:
+        tp.dataset_combo.setCurrentIndex(i)
+    if tp.start_button.isEnabled() and os.environ.get("SHOT_TRAIN", "1") == "1":
+        tp.start()
+        wait(lambda: not tp.busy, timeout=900)
+    grab("train.png")
+    w.close()
+    return 0
+
+
+if __name__ == "__main__":
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    sys.exit(main(args[0] if args else "docs/screenshots", dark="--dark" in sys.argv))

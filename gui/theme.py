@@ -1,0 +1,111 @@
+"""A light and a dark theme (Fusion + a palette) that follow the system's colour scheme."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication
+
+
+@dataclass(frozen=True)
+class Colors:
+    dark: bool
+    window: str
+    base: str
+    alt_base: str
+    text: str
+    muted: str
+    accent: str
+    border: str
+    good: str
+    mid: str
+    bad: str
+    series: tuple[str, ...]
+
+
+LIGHT = Colors(
+    dark=False, window="#f4f5f7", base="#ffffff", alt_base="#f7f8fa", text="#1d2127", muted="#5f6670",
+    accent="#3b6fd8", border="#d6d9de", good="#1f9d55", mid="#d98e04", bad="#d64545",
+    series=("#3b6fd8", "#e0701f", "#1f9d55", "#b03fb0", "#6b7785", "#c7a900"),
+)
+DARK = Colors(
+    dark=True, window="#1e2126", base="#16181c", alt_base="#22262c", text="#e6e8eb", muted="#9aa3ad",
+    accent="#6d9bff", border="#3a3f47", good="#3ecf7c", mid="#f2b33d", bad="#ff6b6b",
+    series=("#6d9bff", "#ff9a4d", "#3ecf7c", "#e07be0", "#aab4bf", "#f2d64b"),
+)
+
+_current = LIGHT
+
+
+def colors() -> Colors:
+    return _current
+
+
+def score_color(score: float) -> str:
+    c = colors()
+    return c.good if score >= 66 else c.mid if score >= 33 else c.bad
+
+
+def system_is_dark() -> bool:
+    app = QGuiApplication.instance()
+    if app is None:
+        return False
+    try:
+        return app.styleHints().colorScheme() == Qt.ColorScheme.Dark
+    except AttributeError:  # Qt < 6.5: guess from the palette
+        return app.palette().color(QPalette.Window).lightness() < 128
+
+
+def apply_theme(app: QApplication, dark: bool | None = None) -> Colors:
+    """Fusion with our palette; dark=None follows the system."""
+    global _current
+    if dark is None:
+        dark = system_is_dark()
+    c = DARK if dark else LIGHT
+    _current = c
+    app.setStyle("Fusion")
+    p = QPalette()
+    for role, value in (
+        (QPalette.Window, c.window), (QPalette.WindowText, c.text), (QPalette.Base, c.base),
+        (QPalette.AlternateBase, c.alt_base), (QPalette.Text, c.text), (QPalette.Button, c.alt_base),
+        (QPalette.ButtonText, c.text), (QPalette.ToolTipBase, c.base), (QPalette.ToolTipText, c.text),
+        (QPalette.Highlight, c.accent), (QPalette.HighlightedText, "#ffffff"), (QPalette.Link, c.accent),
+        (QPalette.PlaceholderText, c.muted), (QPalette.Mid, c.border), (QPalette.Midlight, c.border),
+    ):
+        p.setColor(role, QColor(value))
+    p.setColor(QPalette.Disabled, QPalette.Text, QColor(c.muted))
+    p.setColor(QPalette.Disabled, QPalette.ButtonText, QColor(c.muted))
+    p.setColor(QPalette.Disabled, QPalette.WindowText, QColor(c.muted))
+    app.setPalette(p)
+    app.setStyleSheet(_STYLE.format(c=c))
+    return c
+
+
+def follow_system(app: QApplication, on_change=None) -> None:
+    """Re-apply the theme when the system switches between light and dark."""
+    try:
+        hints = app.styleHints()
+        def changed(_scheme) -> None:
+            apply_theme(app)
+            if on_change:
+                on_change()
+        hints.colorSchemeChanged.connect(changed)
+    except AttributeError:
+        pass
+
+
+_STYLE = """
+QListWidget#nav {{ background: {c.alt_base}; border: none; border-right: 1px solid {c.border}; font-size: 14px; }}
+QListWidget#nav::item {{ padding: 12px 16px; border-radius: 6px; margin: 2px 6px; }}
+QListWidget#nav::item:selected {{ background: {c.accent}; color: white; }}
+QFrame#card {{ background: {c.base}; border: 1px solid {c.border}; border-radius: 10px; }}
+QFrame#dropzone {{ border: 2px dashed {c.border}; border-radius: 10px; background: {c.base}; }}
+QFrame#dropzone[active="true"] {{ border-color: {c.accent}; }}
+QLabel#muted {{ color: {c.muted}; }}
+QLabel#h2 {{ font-size: 15px; font-weight: 600; }}
+QLabel#error {{ color: {c.bad}; font-weight: 600; }}
+QPushButton#primary {{ background: {c.accent}; color: white; border: none; border-radius: 6px; padding: 6px 14px; font-weight: 600; }}
+QPushButton#primary:disabled {{ background: {c.border}; color: {c.muted}; }}
+QTableView {{ gridline-color: {c.border}; }}
+"""

@@ -1,0 +1,186 @@
+"""Small widgets the pages share: drop handling, a frame strip, images from numpy, a job progress row."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QWidget,
+)
+
+
+def dropped_paths(event) -> list[str]:
+    md = event.mimeData()
+    if not md.hasUrls():
+        return []
+    return [u.toLocalFile() for u in md.urls() if u.isLocalFile() and u.toLocalFile()]
+
+
+class DropTarget:
+    """Mixin for a QWidget: accepts drags of local files and calls self.handle_drop(paths)."""
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        if dropped_paths(event):
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802
+        if dropped_paths(event):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        paths = dropped_paths(event)
+        if paths:
+            event.acceptProposedAction()
+            self.handle_drop(paths)
+
+    def handle_drop(self, paths: list[str]) -> None:
+        raise NotImplementedError
+
+
+def to_pixmap(image: Optional[np.ndarray]) -> Optional[QPixmap]:
+    """RGB uint8 H x W x 3 -> QPixmap (GUI thread only)."""
+    if image is None:
+        return None
+    a = np.ascontiguousarray(image[:, :, :3], dtype=np.uint8)
+    h, w = a.shape[:2]
+    img = QImage(a.data, w, h, 3 * w, QImage.Format_RGB888).copy()  # copy: the array may go away
+    return QPixmap.fromImage(img)
+
+
+def card(parent=None) -> QFrame:
+    f = QFrame(parent)
+    f.setObjectName("card")
+    return f
+
+
+def label(text: str = "", name: str = "", wrap: bool = False, parent=None) -> QLabel:
+    lab = QLabel(text, parent)
+    if name:
+        lab.setObjectName(name)
+    lab.setWordWrap(wrap)
+    lab.setTextInteractionFlags(Qt.TextSelectableByMouse)
+    return lab
+
+
+class FrameStrip(QScrollArea):
+    """A row of frames from the video, each with its time under it."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAsNeeded)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self._inner = QWidget()
+        self._inner.setObjectName("strip")
+        self.setStyleSheet("QScrollArea, QWidget#strip { background: transparent; }")
+        self._row = QHBoxLayout(self._inner)
+        self._row.setContentsMargins(0, 0, 0, 0)
+        self._row.setSpacing(6)
+        self.setWidget(self._inner)
+        self.setMinimumHeight(150)
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
+        self.frames: list[QLabel] = []
+        self.set_message("Frames from the video appear here.")
+
+    def _clear(self) -> None:
+        while self._row.count():
+            item = self._row.takeAt(0)
+            if item.widget():
+                item.widget().deleteLater()
+        self.frames = []
+
+    def set_message(self, text: str) -> None:
+        self._clear()
+        lab = QLabel(text)
+        lab.setObjectName("muted")
+        lab.setAlignment(Qt.AlignCenter)
+        self._row.addWidget(lab, 1)
+
+    def set_frames(self, frames: list[tuple[float, np.ndarray]], height: int = 118) -> None:
+        self._clear()
+        for t, image in frames:
+            pm = to_pixmap(image)
+            if pm is None:
+                continue
+            pm = pm.scaledToHeight(height, Qt.SmoothTransformation)
+            cell = QWidget()
+            col = QHBoxLayout(cell)
+            col.setContentsMargins(0, 0, 0, 0)
+            pic = QLabel()
+            pic.setPixmap(pm)
+            pic.setToolTip(f"{t:.1f} s")
+            pic.setFixedSize(pm.size())
+            col.addWidget(pic)
+            wrap = QWidget()
+            from PySide6.QtWidgets import QVBoxLayout
+
+            v = QVBoxLayout(wrap)
+            v.setContentsMargins(0, 0, 0, 0)
+            v.setSpacing(2)
+            v.addWidget(cell)
+            cap = QLabel(f"{t:.1f} s")
+            cap.setObjectName("muted")
+            cap.setAlignment(Qt.AlignHCenter)
+            v.addWidget(cap)
+            self._row.addWidget(wrap)
+            self.frames.append(pic)
+        self._row.addStretch(1)
+
+
+class JobBar(QWidget):
+    """A progress bar, its message and a Cancel button, shown while a job runs."""
+
+    cancel_clicked = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 1000)
+        self.bar.setTextVisible(False)
+        self.bar.setFixedHeight(10)
+        self.message = QLabel("")
+        self.message.setObjectName("muted")
+        self.message.setMinimumWidth(200)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel_clicked)
+        row.addWidget(self.bar, 2)
+        row.addWidget(self.message, 3)
+        row.addWidget(self.cancel_button)
+        self.setVisible(False)
+
+    def start(self, message: str = "") -> None:
+        self.bar.setRange(0, 1000)
+        self.bar.setValue(0)
+        self.message.setText(message)
+        self.cancel_button.setEnabled(True)
+        self.setVisible(True)
+
+    def update_progress(self, fraction: Optional[float], message: str) -> None:
+        if fraction is None:
+            self.bar.setRange(0, 0)  # busy, length unknown
+        else:
+            self.bar.setRange(0, 1000)
+            self.bar.setValue(int(1000 * max(0.0, min(1.0, fraction))))
+        if message:
+            self.message.setText(message)
+
+    def stop(self) -> None:
+        self.setVisible(False)
+
+
+def short(path: str | Path, n: int = 60) -> str:
+    s = Path(path).name
+    return s if len(s) <= n else s[: n - 1] + "…"
