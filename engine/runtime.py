@@ -39,6 +39,18 @@ def providers_for(device: str = "auto") -> list[str]:
     return ["CPUExecutionProvider"]
 
 
+@lru_cache(maxsize=1)
+def _preload_cuda_libraries(ort) -> None:
+    """onnxruntime-gpu finds CUDA and cuDNN installed from pip (nvidia-* packages, as torch brings
+    them) only after preload_dlls(); system-wide CUDA installs need nothing."""
+    preload = getattr(ort, "preload_dlls", None)
+    if preload is not None:
+        try:
+            preload()
+        except Exception:  # libraries absent from pip: rely on the system's search path
+            pass
+
+
 def make_session(model: str | os.PathLike | bytes, device: str = "auto", threads: int = 0):
     """An InferenceSession on the best provider for `device`; returns (session, provider name).
 
@@ -53,5 +65,8 @@ def make_session(model: str | os.PathLike | bytes, device: str = "auto", threads
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
     src = model if isinstance(model, bytes) else os.fspath(model)
-    session = ort.InferenceSession(src, sess_options=opts, providers=providers_for(device))
+    providers = providers_for(device)
+    if "CUDAExecutionProvider" in providers:
+        _preload_cuda_libraries(ort)
+    session = ort.InferenceSession(src, sess_options=opts, providers=providers)
     return session, session.get_providers()[0]
