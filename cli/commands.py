@@ -106,7 +106,8 @@ def render_report(report) -> str:
         f"  Virality score   {r.score:.0f} / 100   (ranks above {r.score:.0f}% of the posts the model learned from)",
     ]
     if r.viral_probability is not None:
-        lines.append(f"  Top-quarter odds about {100 * r.viral_probability:.0f}% of past posts with a prediction like this reached the top quarter")
+        odds = "under 1%" if r.viral_probability < 0.01 else f"about {100 * r.viral_probability:.0f}%"
+        lines.append(f"  Top-quarter odds {odds}: that share of past posts with a prediction like this reached the top quarter")
     if r.views_low is not None and r.views_high is not None:
         lines.append(f"  Predicted views  {_fmt_num(r.views_low)} - {_fmt_num(r.views_high)}")
     else:
@@ -115,7 +116,10 @@ def render_report(report) -> str:
     lines.append("")
     lines.append("  Content cues")
     for c in r.cues.cues:
-        value = "-" if c.value is None else f"{_fmt_num(c.value)} {c.unit}".strip()
+        if c.value is not None and c.unit == "ratio" and c.name != "aspect":
+            value = f"{100 * c.value:.0f} %"  # shares of frames or of the duration
+        else:
+            value = "-" if c.value is None else f"{_fmt_num(c.value)} {c.unit}".strip()
         lines.append(f"    {c.name:<15}{value:<14}{c.text}")
         if c.advice:
             lines.append(f"    {'':<15}{'':<14}-> {c.advice}")
