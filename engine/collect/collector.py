@@ -162,6 +162,7 @@ class _Collection:
                             "(run the same command again to continue)") from None
         r.collected = len(state.ids)
         r.finished = r.collected >= self.count
+        self.progress(1.0, r.summary())
         return r
 
     async def _pages(self, session: TikTokSession, downloader, state: CollectState) -> None:

@@ -125,6 +125,15 @@ class TikTokSession:
         except Exception as exc:
             await self._quietly_close(api)
             raise CollectError(self._start_failure(exc)) from None
+        for sess in api.sessions:
+            if not sess.headers:
+                # TikTokApi copies the headers of the first request the page makes after it starts
+                # listening; a quiet page leaves None, which fetch() refuses. The browser's own will do.
+                try:
+                    ua = await sess.page.evaluate("() => navigator.userAgent")
+                except Exception:
+                    ua = None
+                sess.headers = {"accept": "*/*", "referer": BASE + "/", **({"user-agent": ua} if ua else {})}
         self.api = api
 
     def _start_failure(self, exc: Exception) -> str:
