@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import sys
 
 from .dataset_cmd import _Bar, _fail
 

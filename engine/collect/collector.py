@@ -5,7 +5,6 @@ import asyncio
 import logging
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Optional
 
 from ..data.store import Dataset, resolve_dataset_path

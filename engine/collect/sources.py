@@ -91,7 +91,7 @@ async def resolve(session, source: Source, resolved: dict) -> dict:
     if resolved:
         return resolved
     if source.kind == "hashtag":
-        resp = await session.get(f"https://www.tiktok.com/api/challenge/detail/",
+        resp = await session.get("https://www.tiktok.com/api/challenge/detail/",
                                  {"challengeName": source.value}, f"hashtag #{source.value}")
         ch = (resp.get("challengeInfo") or {}).get("challenge") or {}
         if not ch.get("id"):

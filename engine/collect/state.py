@@ -77,9 +77,8 @@ def save_state(ds, state: CollectState) -> None:
 
 
 def forget_state(ds, source_key: str) -> None:
-    save = ds.conn
     try:
-        save.execute("DELETE FROM meta WHERE key = ?", (_PREFIX + source_key,))
+        ds.conn.execute("DELETE FROM meta WHERE key = ?", (_PREFIX + source_key,))
     except sqlite3.Error as exc:
         raise DataError(f"{ds.path}: cannot reset the collection's state ({exc})") from None
 
