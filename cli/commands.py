@@ -419,4 +419,5 @@ def register(sub) -> None:
 
     dataset_cmd.register(sub)
     __import__("cli.train_cmd", fromlist=["register"]).register(sub)
+    __import__("cli.train_cmd", fromlist=["register"]).register(sub)
     collect_cmd.register(sub)

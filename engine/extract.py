@@ -249,7 +249,8 @@ def extract_captions(ds, device: str = "auto", cache_dir=None, progress: Progres
         t = caption_text(p.caption, p.hashtags)
         texts.setdefault(caption_key(t), t)
     have = _cached_keys(ds, caption_spec_version(), CAPTION_BACKBONE)
-    todo = [(k, t) for k, t in texts.items() if k not in have]
+    # by length, so that each batch pads little (MiniLM's cost grows with the longest caption of a batch)
+    todo = sorted(((k, t) for k, t in texts.items() if k not in have), key=lambda kt: len(kt[1]))
     if todo:
         emb = caption_embedder(device, cache_dir)
         for start in range(0, len(todo), batch):

@@ -132,7 +132,12 @@ def score_video(
     cancel.raise_if_cancelled()
     t_cues = time.perf_counter()
     full_meta = _with_media(meta, info)
-    pred = float(bundle.predict([full_meta], [cue_values(cues)] if bundle.uses_cues else None)[0])
+    extra = None
+    if getattr(bundle, "extra_inputs", None):  # a multimodal or video bundle: backbone embeddings, audio
+        from .extract import bundle_inputs
+
+        extra = bundle_inputs(bundle.manifest, path, full_meta, cues, info, device)
+    pred = float(bundle.predict([full_meta], [cue_values(cues)] if bundle.uses_cues else None, extra)[0])
     t_model = time.perf_counter()
     vr = bundle.view_range(pred)
     used, missing, notes = _input_notes(bundle, full_meta)

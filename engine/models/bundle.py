@@ -27,8 +27,12 @@ from ..features.spec import PostMeta, build_inputs, check_spec
 
 BUNDLE_FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
-FAMILIES = ("ensemble",)
+FAMILIES = ("ensemble", "multimodal", "video")
+#: families whose ONNX graph also reads backbone embeddings / audio features (see engine.extract.bundle_inputs)
+NEURAL_FAMILIES = ("multimodal", "video")
 _ALLOWED_SUFFIXES = (".onnx", ".json")
+#: files kept beside the model for people (training report, plots): listed with their sha256, never loaded
+_ATTACHMENT_SUFFIXES = (".json", ".png", ".md")
 
 
 def default_bundle_path() -> Path:
@@ -114,6 +118,9 @@ class ModelBundle:
         spec = manifest["feature_spec"]
         self.uses_cues: bool = bool(spec.get("uses_cues"))
         self._input_names = [i.name for i in session.get_inputs()]
+        self.family: str = manifest.get("family", "ensemble")
+        #: inputs beyond the feature spec's (caption / frames / audio) that predict() needs in `extra`
+        self.extra_inputs: list[str] = [n for n in self._input_names if n not in ("num", "text")]
 
     # ---- loading
 
@@ -161,6 +168,8 @@ class ModelBundle:
             raise BundleError(f"{path}: ONNX Runtime cannot load '{model_file}': {exc}") from None
         bundle = cls(path, manifest, session, provider)
         spec_inputs = {"num"} | ({spec_text["input"]} if (spec_text := manifest["feature_spec"].get("text")) else set())
+        if manifest["family"] in NEURAL_FAMILIES:
+            spec_inputs = set(manifest.get("inputs") or {})
         if set(bundle._input_names) != spec_inputs:
             raise BundleError(
                 f"{path}: the ONNX model reads {sorted(bundle._input_names)} but its feature spec gives "
@@ -191,13 +200,23 @@ class ModelBundle:
     # ---- scoring
 
     def predict(
-        self, metas: list[PostMeta], cues: Optional[list[Optional[dict]]] = None
+        self, metas: list[PostMeta], cues: Optional[list[Optional[dict]]] = None,
+        extra: Optional[Mapping[str, np.ndarray]] = None,
     ) -> np.ndarray:
         """The predicted label (manifest['label']) for each post, float64 [N]. Cues are used only when the
-        model was trained with them. Raises InputError for impossible metadata."""
+        model was trained with them. `extra`: the caption / frames / audio arrays a multimodal or video
+        bundle reads (engine.extract.bundle_inputs computes them). Raises InputError for impossible
+        metadata or missing extra inputs."""
         if not metas:
             return np.zeros(0, np.float64)
         inputs = build_inputs(list(metas), self.manifest["feature_spec"], cues if self.uses_cues else None)
+        if self.family in NEURAL_FAMILIES:
+            inputs = {k: v for k, v in inputs.items() if k in self._input_names}
+            missing = [n for n in self.extra_inputs if extra is None or n not in extra]
+            if missing:
+                raise InputError(f"the model '{self.name}' also reads {', '.join(missing)} (computed from the video "
+                                 "file and caption); pass them in `extra`")
+            inputs.update({n: np.ascontiguousarray(extra[n], np.float32) for n in self.extra_inputs})
         out = self._session.run(None, inputs)[0]
         return np.asarray(out, np.float64).reshape(len(metas))
 
@@ -232,8 +251,11 @@ class ModelBundle:
         return f"ModelBundle({self.name!r}, {self.provider}, {self.path})"
 
 
-def write_bundle(out_dir: str | os.PathLike, onnx_files: Mapping[str, bytes], manifest: dict) -> Path:
-    """Write a bundle folder: the files, then manifest.json with their sha256s filled in.
+def write_bundle(out_dir: str | os.PathLike, onnx_files: Mapping[str, bytes], manifest: dict,
+                 attachments: Optional[Mapping[str, bytes]] = None) -> Path:
+    """Write a bundle folder: the files, then manifest.json with their sha256s filled in. `attachments`
+    (report.json, plots as .png) are written beside them and listed under manifest['attachments'];
+    loading never reads them.
 
     Everything is written into a temporary folder beside out_dir and renamed into place, so a killed
     training never leaves half a bundle; an existing bundle at out_dir is replaced whole."""
@@ -252,6 +274,15 @@ def write_bundle(out_dir: str | os.PathLike, onnx_files: Mapping[str, bytes], ma
             (tmp / name).write_bytes(data)
             files[name] = {"sha256": sha256_bytes(data), "bytes": len(data)}
         manifest["files"] = files
+        if attachments:
+            listed = {}
+            for name, data in sorted(attachments.items()):
+                if name != PurePosixPath(name).name or not name.endswith(_ATTACHMENT_SUFFIXES) or name in files \
+                        or name == MANIFEST:
+                    raise BundleError(f"unacceptable attachment name '{name}'")
+                (tmp / name).write_bytes(data)
+                listed[name] = {"sha256": sha256_bytes(data), "bytes": len(data)}
+            manifest["attachments"] = listed
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         for p in tmp.iterdir():
             with open(p, "rb") as fh:

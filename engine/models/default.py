@@ -33,16 +33,22 @@ def train_bundle(
     cues: Optional[Sequence[Optional[dict]]] = None,
     progress: Progress = no_progress,
     cancel: CancelToken = NEVER_CANCELLED,
+    finish=None,
+    data=None,
 ) -> dict:
     """Train the ensemble on labelled posts (engine.data.posts_csv.Post), export it, check that ONNX Runtime
-    reproduces scikit-learn, and write the bundle. Returns a report (metrics, weights, sizes, times)."""
+    reproduces scikit-learn, and write the bundle. Returns a report (metrics, weights, sizes, times).
+
+    `data`: an engine.models.ensemble.LabelledPosts to train on instead of labelled_posts(posts, cues).
+    `finish(trained, data, manifest, report) -> {file name: bytes}`: called before the bundle is written;
+    it may add to the manifest and returns attachments (report, plots) written inside the bundle."""
     import onnxruntime as ort
 
     from ..features.spec import build_inputs
     from . import ensemble as ens
 
     t0 = time.perf_counter()
-    data = ens.labelled_posts(posts, cues)
+    data = data if data is not None else ens.labelled_posts(posts, cues)
     cancel.raise_if_cancelled()
     trained = ens.train_ensemble(data, cfg, _scaled(progress, 0.0, 0.9), cancel)
     t_train = time.perf_counter() - t0
@@ -60,13 +66,10 @@ def train_bundle(
     manifest = ens.build_manifest(trained, name, dict(training_data, n_posts=trained.n_posts,
                                                        n_authors=trained.n_authors), MODEL_FILE)
     manifest["training"]["onnx_max_abs_diff_vs_sklearn"] = float(f"{diff:.3g}")
-    out = write_bundle(out_dir, {MODEL_FILE: blob}, manifest)
-    size = sum(p.stat().st_size for p in out.iterdir())
-    progress(1.0, f"bundle written to {out}")
     full = trained.metrics["grouped_cv"]["full"]
-    return {
-        "bundle": str(out),
-        "bundle_bytes": size,
+    report = {
+        "bundle": str(Path(out_dir)),
+        "bundle_bytes": None,
         "onnx_bytes": len(blob),
         "train_seconds": round(t_train, 1),
         "total_seconds": round(time.perf_counter() - t0, 1),
@@ -79,6 +82,13 @@ def train_bundle(
         "grouped_cv_full": full,
         "metrics": trained.metrics,
     }
+    attachments = finish(trained, data, manifest, report) if finish is not None else None
+    cancel.raise_if_cancelled()
+    out = write_bundle(out_dir, {MODEL_FILE: blob}, manifest, attachments)
+    report["bundle_bytes"] = sum(p.stat().st_size for p in out.iterdir())
+    report["total_seconds"] = round(time.perf_counter() - t0, 1)
+    progress(1.0, f"bundle written to {out}")
+    return report
 
 
 def train_default(
