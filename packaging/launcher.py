@@ -1,0 +1,83 @@
+"""Entry point of the frozen application (PyInstaller runs this file; `python main.py` is the source one).
+
+Frozen-only duties, kept out of main.py:
+* `multiprocessing.freeze_support()`: `batch` scores in worker processes started with the spawn method, and a
+  frozen binary must divert those children into the worker code instead of running main() again.
+* a lone file or folder argument opens the window on it (a file manager's "Open with", `virality-studio
+  clip.mp4`); main.py treats it as an unknown subcommand today.
+* VS_SMOKE_TEST=SECONDS: open the window, print how long it took to be shown, then close it and exit 0, or exit
+  3 when no window is shown within SECONDS. Run with QT_QPA_PLATFORM=offscreen on a machine without a display.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import time
+
+_T0 = time.perf_counter()
+
+
+def _paths_only(argv: list[str]) -> bool:
+    """True when every argument is an existing file or folder and the first is not a subcommand."""
+    if not argv or argv[0].startswith("-") or not all(os.path.exists(a) for a in argv):
+        return False
+    import argparse
+
+    from main import build_parser
+
+    subcommands = set()
+    for action in build_parser()._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            subcommands.update(action.choices)
+    return argv[0] not in subcommands
+
+
+def _install_smoke_test(limit_s: float) -> None:
+    """Patch QApplication.exec: once the loop runs, wait for an exposed main window, report, close, quit."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMainWindow
+
+    original_exec = QApplication.exec
+
+    def check(app) -> None:
+        windows = [w for w in app.topLevelWidgets() if isinstance(w, QMainWindow) and w.isVisible()]
+        shown = [w for w in windows if w.windowHandle() is not None and w.windowHandle().isExposed()]
+        elapsed = time.perf_counter() - _T0
+        if shown:
+            print(f"VS_SMOKE_TEST shown {elapsed:.3f} s after start: {shown[0].windowTitle()!r} "
+                  f"(platform {app.platformName()})", flush=True)
+            for w in app.topLevelWidgets():
+                w.close()  # closeEvent waits for the window's running jobs
+            QTimer.singleShot(0, lambda: app.exit(0))
+        elif elapsed > limit_s:
+            print(f"VS_SMOKE_TEST failed: no window shown within {limit_s:g} s", flush=True)
+            app.exit(3)
+        else:
+            QTimer.singleShot(10, lambda: check(app))
+
+    def exec_and_check(*args, **kwargs):
+        app = QApplication.instance()
+        QTimer.singleShot(0, lambda: check(app))
+        return original_exec(*args, **kwargs)
+
+    QApplication.exec = staticmethod(exec_and_check)
+
+
+def run() -> int:
+    multiprocessing.freeze_support()
+    argv = sys.argv[1:]
+    smoke = os.environ.get("VS_SMOKE_TEST")
+    if smoke:
+        _install_smoke_test(float(smoke) if smoke.replace(".", "", 1).isdigit() else 60.0)
+    if _paths_only(argv):
+        from gui.app import run_app
+
+        return run_app([sys.argv[0], *argv])
+    from main import main
+
+    return main(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(run())
