@@ -371,7 +371,7 @@ def cmd_evaluate(args) -> int:
 
 
 def register(sub) -> None:
-    from cli import collect_cmd, dataset_cmd
+    from cli import collect_cmd, dataset_cmd, train_cmd
 
     p = sub.add_parser("score", help="score one video", description="Score one video before posting.")
     p.add_argument("video", help="the video file")
@@ -418,6 +418,5 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_evaluate)
 
     dataset_cmd.register(sub)
-    __import__("cli.train_cmd", fromlist=["register"]).register(sub)
-    __import__("cli.train_cmd", fromlist=["register"]).register(sub)
+    train_cmd.register(sub)
     collect_cmd.register(sub)
