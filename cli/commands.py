@@ -296,7 +296,10 @@ def cmd_batch(args) -> int:
         if bad:
             print(f"Skipped {len(bad)} file(s) that could not be scored:")
             for i in bad:
-                print(f"  - {_rel(i.path, args.folder)}: {i.error}")
+                reason = i.error or ""
+                name = Path(i.path).name
+                reason = reason[len(name) + 2:] if reason.startswith(name + ": ") else reason
+                print(f"  - {_rel(i.path, args.folder)}: {reason}")
         if scan.skipped_count:
             print(f"Ignored {scan.skipped_count:,} file(s) that are not videos by name"
                   f" (e.g. {', '.join(p.name for p in scan.skipped_examples[:3])})")
