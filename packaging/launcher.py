@@ -7,6 +7,9 @@ Frozen-only duties, kept out of main.py:
   clip.mp4`); main.py treats it as an unknown subcommand today.
 * VS_SMOKE_TEST=SECONDS: open the window, print how long it took to be shown, then close it and exit 0, or exit
   3 when no window is shown within SECONDS. Run with QT_QPA_PLATFORM=offscreen on a machine without a display.
+  With VS_SMOKE_TEST_JOBS=1 it first waits (within the same SECONDS) for the window's jobs to end (loading the
+  model; scoring the file it was opened with) and prints the status bar's message, e.g. "Scored clip.mp4: 36 / 100".
+  A hidden `--smoke-test` in main.py would replace this (asked of the main.py owner).
 """
 from __future__ import annotations
 
@@ -40,18 +43,32 @@ def _install_smoke_test(limit_s: float) -> None:
 
     original_exec = QApplication.exec
 
+    wait_jobs = os.environ.get("VS_SMOKE_TEST_JOBS") == "1"
+    state = {"shown": None}
+
+    def finish(app, window) -> None:
+        if wait_jobs:
+            print(f"VS_SMOKE_TEST jobs done {time.perf_counter() - _T0:.3f} s after start: "
+                  f"{window.statusBar().currentMessage()!r}", flush=True)
+        for w in app.topLevelWidgets():
+            w.close()  # closeEvent waits for the window's running jobs
+        QTimer.singleShot(0, lambda: app.exit(0))
+
     def check(app) -> None:
-        windows = [w for w in app.topLevelWidgets() if isinstance(w, QMainWindow) and w.isVisible()]
-        shown = [w for w in windows if w.windowHandle() is not None and w.windowHandle().isExposed()]
         elapsed = time.perf_counter() - _T0
-        if shown:
-            print(f"VS_SMOKE_TEST shown {elapsed:.3f} s after start: {shown[0].windowTitle()!r} "
-                  f"(platform {app.platformName()})", flush=True)
-            for w in app.topLevelWidgets():
-                w.close()  # closeEvent waits for the window's running jobs
-            QTimer.singleShot(0, lambda: app.exit(0))
+        window = state["shown"]
+        if window is None:
+            windows = [w for w in app.topLevelWidgets() if isinstance(w, QMainWindow) and w.isVisible()]
+            shown = [w for w in windows if w.windowHandle() is not None and w.windowHandle().isExposed()]
+            if shown:
+                window = state["shown"] = shown[0]
+                print(f"VS_SMOKE_TEST shown {elapsed:.3f} s after start: {window.windowTitle()!r} "
+                      f"(platform {app.platformName()})", flush=True)
+        if window is not None and not (wait_jobs and getattr(getattr(window, "runner", None), "jobs", None)):
+            finish(app, window)
         elif elapsed > limit_s:
-            print(f"VS_SMOKE_TEST failed: no window shown within {limit_s:g} s", flush=True)
+            what = "its jobs did not end" if window is not None else "no window shown"
+            print(f"VS_SMOKE_TEST failed: {what} within {limit_s:g} s", flush=True)
             app.exit(3)
         else:
             QTimer.singleShot(10, lambda: check(app))
