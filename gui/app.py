@@ -62,6 +62,7 @@ class MainWindow(DropTarget, QMainWindow):
         self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
         self.batch_page.open_report.connect(self._open_report)
         self.dataset_page.datasets_changed.connect(self.train_page.refresh)
+        self.dataset_page.dataset_opened.connect(self.train_page.add_dataset)
         self.train_page.active_model_changed.connect(lambda _p: self._show_model())
         self.nav.currentRowChanged.connect(lambda i: i == 3 and self.train_page.refresh())
 
@@ -96,7 +97,8 @@ class MainWindow(DropTarget, QMainWindow):
     def _show_model(self) -> None:
         s = userdata.read_bundle_summary(self.model.path)
         self.model_label.setText(f"Model: {s.name if s else self.model.path.name}")
-        self._load_model() if self.model.loaded is None and self.isVisible() else None
+        if self.model.loaded is None and self.isVisible():  # a new active model: load it now, not on first use
+            self._load_model()
 
     def _open_report(self, report) -> None:
         self.nav.setCurrentRow(0)

@@ -179,13 +179,20 @@ class BatchFilter(QSortFilterProxyModel):
         self.status = "all"
         self.setSortRole(SORT_ROLE)
 
+    def _refilter(self, change) -> None:
+        if hasattr(self, "beginFilterChange"):  # Qt 6.10+: invalidateFilter() is deprecated
+            self.beginFilterChange()
+            change()
+            self.endFilterChange()
+        else:
+            change()
+            self.invalidateFilter()
+
     def set_text(self, text: str) -> None:
-        self.text = text.strip().lower()
-        self.invalidateFilter()
+        self._refilter(lambda: setattr(self, "text", text.strip().lower()))
 
     def set_status(self, status: str) -> None:
-        self.status = status
-        self.invalidateFilter()
+        self._refilter(lambda: setattr(self, "status", status))
 
     def filterAcceptsRow(self, row, parent) -> bool:  # noqa: N802
         m: BatchTableModel = self.sourceModel()

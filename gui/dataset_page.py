@@ -178,6 +178,7 @@ class CollectDialog(QDialog):
 class DatasetPage(DropTarget, QWidget):
     status = Signal(str)
     datasets_changed = Signal()
+    dataset_opened = Signal(str)  # path
 
     def __init__(self, runner, parent=None):
         super().__init__(parent)
@@ -359,6 +360,7 @@ class DatasetPage(DropTarget, QWidget):
             self.duration_hist.set_values([])
         self._start_thumbs(posts)
         self.status.emit(f"Opened {Path(info['path']).name}")
+        self.dataset_opened.emit(str(info["path"]))
 
     def _start_thumbs(self, posts) -> None:
         if self.thumb_job is not None:

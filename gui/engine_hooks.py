@@ -148,7 +148,14 @@ def run_collect(dataset: str, source: str, query: str, count: int, download: boo
         from engine.errors import EngineError
 
         raise EngineError(f"collection is {NOT_AVAILABLE} ({why})")
-    return _with_dataset(fn, dataset, {"source": source, "query": query, "count": count, "download": download},
+    values = {"source": source, "query": query, "count": count, "download": download}
+    try:  # engine.collect takes a Source object made from (kind, value)
+        from engine.collect.sources import make_source
+    except ImportError:
+        pass
+    else:
+        values = {"source": make_source(source, query or None), "count": count, "download": download}
+    return _with_dataset(fn, dataset, values,
                  {"dataset": TRAIN_ALIASES["dataset"], "source": ("source", "kind"),
                   "query": ("query", "value", "name", "term"), "count": ("count", "n", "limit"),
                   "download": ("download", "download_videos")}, progress, cancel)

@@ -201,7 +201,8 @@ class JobRunner(QObject):
         """Run fn(*args, progress=..., cancel=..., **kwargs) in a new thread; returns the Job at once."""
         job = Job(self, fn, args, kwargs, name or getattr(fn, "__name__", "job"))
         self._jobs.add(job)
-        job._thread.start()
+        # below the GUI thread, so a busy job yields the CPU to repaints and clicks first
+        job._thread.start(QThread.LowPriority)
         self.busy_changed.emit(len(self._jobs))
         return job
 

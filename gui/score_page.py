@@ -216,6 +216,7 @@ class ScorePage(DropTarget, QWidget):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.NoFrame)
         scroll.setWidget(self.cues_label)
+        scroll.setStyleSheet("QScrollArea { background: transparent; } QScrollArea > QWidget > QWidget { background: transparent; }")
         cv.addWidget(scroll, 1)
         right.addWidget(cues_card, 1)
         self._clear_result()

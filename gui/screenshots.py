@@ -54,7 +54,7 @@ def main(out_dir: str = "docs/screenshots", dark: bool = False) -> int:
     clip = SHARED / "videos" / "snapugc" / "13bdbeb5f3b1fdbda2a8fbcc646db222.mp4"
     w.show_page("Score")
     sp = w.score_page
-    sp.caption_edit.setText("worst luck ever 😩 #fail #fyp")
+    sp.caption_edit.setText("worst luck ever #fail #clawmachine")
     sp.followers_edit.setText("12k")
     sp.sound_edit.setText("original")
     sp.score_file(str(clip))
@@ -77,7 +77,9 @@ def main(out_dir: str = "docs/screenshots", dark: bool = False) -> int:
 
     w.show_page("Dataset")
     dp = w.dataset_page
-    dp.create_dataset(str(Path(tmp) / "data" / "smp-video.sqlite"))
+    from gui import userdata
+
+    dp.create_dataset(str(userdata.datasets_dir() / "smp-video.sqlite"))
     wait(lambda: dp.path is not None and dp.load_job is not None and not dp.load_job.running)
     dp.start_import(str(SHARED / "smp-video" / "train"), "smp")
     wait(lambda: not dp.busy and dp.posts_model.rowCount() > 0, timeout=600)

@@ -218,6 +218,15 @@ class TrainPage(QWidget):
                 self.runs.setItem(i, j, item)
         self.runs.setSortingEnabled(True)
 
+    def add_dataset(self, path: str) -> None:
+        """Offer (and select) a dataset the Dataset page opened, wherever it lives."""
+        i = self.dataset_combo.findData(str(path))
+        if i < 0 and not self.busy:
+            self.dataset_combo.addItem(Path(path).stem, str(path))
+            i = self.dataset_combo.count() - 1
+        if i >= 0 and not self.busy:
+            self.dataset_combo.setCurrentIndex(i)
+
     def choose_dataset(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Choose a dataset", str(userdata.datasets_dir()),
                                               "Datasets (*.sqlite);;All files (*)")
