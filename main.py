@@ -3,6 +3,7 @@
     python main.py                       open the window
     python main.py score clip.mp4 ...    score one video
     python main.py batch FOLDER ...      score and rank a folder of videos
+    python main.py clip.mp4              open the window on a video (as "Open with" does)
     python main.py --help                everything else
 
 Each subcommand imports only what it needs: scoring never loads torch or scikit-learn.
@@ -10,6 +11,7 @@ Each subcommand imports only what it needs: scoring never loads torch or scikit-
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 
@@ -32,6 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _subcommands(parser: argparse.ArgumentParser) -> set[str]:
+    return {name for a in parser._actions if isinstance(a, argparse._SubParsersAction) for name in a.choices}
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv:
@@ -39,6 +45,11 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_app()
     parser = build_parser()
+    if not argv[0].startswith("-") and argv[0] not in _subcommands(parser) and all(os.path.exists(a) for a in argv):
+        # `virality-studio clip.mp4`, or a file manager's "Open with": the window, scoring what was given
+        from gui.app import run_app
+
+        return run_app([sys.argv[0], *argv])
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
@@ -47,4 +58,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    import multiprocessing
+
+    multiprocessing.freeze_support()  # batch's worker processes, in a frozen build
     sys.exit(main())

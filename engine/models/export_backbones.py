@@ -27,7 +27,7 @@ import os
 import tempfile
 from importlib import metadata as _md
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Optional
 
 from ..jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress
 from .backbones import (
@@ -426,6 +426,14 @@ EXPORTERS = {
 DEFAULT_BACKBONES = (DEFAULT_FRAME_BACKBONE, CAPTION_BACKBONE)
 
 
+def _shipped(name: str) -> Optional[Path]:
+    """<app>/resources/backbones/NAME/FILE, where packaging/build.py --full puts the exported backbones."""
+    import engine
+
+    path = Path(engine.__file__).resolve().parent.parent / "resources" / "backbones" / name / ONNX_NAMES[name]
+    return path if path.is_file() else None
+
+
 def ensure_backbones(cache_dir: str | os.PathLike | None = None, progress: Progress = no_progress,
                      cancel: CancelToken = NEVER_CANCELLED,
                      names: Iterable[str] = DEFAULT_BACKBONES) -> dict[str, Path]:
@@ -438,6 +446,10 @@ def ensure_backbones(cache_dir: str | os.PathLike | None = None, progress: Progr
     out: dict[str, Path] = {}
     for i, name in enumerate(names):
         cancel.raise_if_cancelled()
+        shipped = _shipped(name) if cache_dir is None else None
+        if shipped is not None:  # an installer ships the exported files; a frozen app has no pip metadata
+            out[name] = shipped
+            continue
         folder = cache / _cache_key(name)
         path = folder / ONNX_NAMES[name]
         ready = path.is_file() and (name != "minilm" or (folder / "tokenizer.json").is_file())
