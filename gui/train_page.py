@@ -375,8 +375,8 @@ class TrainPage(QWidget):
 
     def _done(self, result, out_dir: Path) -> None:
         took = time.perf_counter() - self.started
-        self._say(f"Trained in {took:.0f} s: {hooks.describe_result(result)}. The run is listed below; "
-                  "select it and press Make active to score with it.")
+        self._say(f"Trained in {took:.0f} s: bundle {out_dir.name} in your data folder. The run is listed below;"
+                  " select it and press Make active to score with it.")
         if isinstance(result, dict):
             self.show_report(result)
 
@@ -430,7 +430,10 @@ class TrainPage(QWidget):
             for j, v in enumerate(row):
                 text = v if isinstance(v, str) else ("" if v is None else f"{v:.3f}")
                 self.fold_table.setItem(i, j, QTableWidgetItem(text))
-        self.fold_table.resizeColumnToContents(0)
+        hh = self.fold_table.horizontalHeader()
+        hh.setSectionResizeMode(0, QHeaderView.Stretch)
+        for j in range(1, 4):
+            hh.setSectionResizeMode(j, QHeaderView.ResizeToContents)
 
     def _finished(self, job) -> None:
         if job is not self.job:
