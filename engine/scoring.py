@@ -131,14 +131,24 @@ def score_video(
     cues = measure_cues(path, info, progress=cue_progress, cancel=cancel, device=device)
     cancel.raise_if_cancelled()
     t_cues = time.perf_counter()
-    full_meta = _with_media(meta, info)
+    verdict = _verdict(bundle, path, _with_media(meta, info), cues, info, device)
+    t_model = time.perf_counter()
+    progress(1.0, "done")
+    timings = {"probe": t_probe - t0}
+    timings.update(cues.timings)
+    timings.update({"cues_total": t_cues - t_probe, "model": t_model - t_cues, "total": t_model - t0})
+    return ScoreReport(path=str(path), cues=cues, info=info, timings=timings, **verdict)
+
+
+def _verdict(bundle: ModelBundle, path, full_meta: PostMeta, cues: CueReport, info: media.MediaInfo,
+             device: str) -> dict:
+    """The model's part of a report: everything ScoreReport holds that depends on the metadata."""
     extra = None
     if getattr(bundle, "extra_inputs", None):  # a multimodal or video bundle: backbone embeddings, audio
         from .extract import bundle_inputs
 
         extra = bundle_inputs(bundle.manifest, path, full_meta, cues, info, device)
     pred = float(bundle.predict([full_meta], [cue_values(cues)] if bundle.uses_cues else None, extra)[0])
-    t_model = time.perf_counter()
     vr = bundle.view_range(pred)
     used, missing, notes = _input_notes(bundle, full_meta)
     if vr is None:
@@ -146,12 +156,7 @@ def score_video(
             "no_view_range_reason",
             "This model predicts a log-scale popularity measure, not a view count, so no view range is given.",
         ))
-    progress(1.0, "done")
-    timings = {"probe": t_probe - t0}
-    timings.update(cues.timings)
-    timings.update({"cues_total": t_cues - t_probe, "model": t_model - t_cues, "total": t_model - t0})
-    return ScoreReport(
-        path=str(path),
+    return dict(
         score=float(bundle.percentile(pred)),
         prediction=pred,
         label=str(bundle.manifest.get("label", {}).get("name", "popularity")),
@@ -160,13 +165,17 @@ def score_video(
         viral_probability=bundle.viral_probability(pred),
         model=bundle.name,
         provider=bundle.provider,
-        cues=cues,
-        info=info,
         inputs_used=used,
         inputs_missing=missing,
         notes=notes,
-        timings=timings,
     )
+
+
+def rescore(report: ScoreReport, meta: Optional[PostMeta], bundle: ModelBundle, device: str = "auto") -> ScoreReport:
+    """`report` with the model run again for new metadata (a caption typed, a follower count changed):
+    the file's cues are reused, nothing is decoded again for a metadata-only model."""
+    verdict = _verdict(bundle, report.path, _with_media(meta, report.info), report.cues, report.info, device)
+    return replace(report, **verdict)
 
 
 # --------------------------------------------------------------------------- folders

@@ -7,12 +7,10 @@ re-scores live. Plain Python, no Qt: the same numbers as engine.scoring.score_vi
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Optional
 
-from engine.cues import cue_values
 from engine.errors import InputError
 from engine.features.spec import PostMeta
 
@@ -47,46 +45,13 @@ def make_meta(caption: str = "", post_time: Optional[datetime] = None, followers
     )
 
 
-def _with_media(meta: PostMeta, info) -> PostMeta:
-    return replace(
-        meta,
-        duration_s=meta.duration_s if meta.duration_s is not None else info.duration_s,
-        width=meta.width if meta.width is not None else info.width,
-        height=meta.height if meta.height is not None else info.height,
-    )
-
-
 def rescore(report, meta: PostMeta, bundle):
     """A copy of `report` with the model part re-run for new metadata; the cues are reused as they are.
 
     Raises InputError for impossible metadata."""
     from engine import scoring
 
-    full = _with_media(meta, report.info)
-    pred = float(bundle.predict([full], [cue_values(report.cues)] if bundle.uses_cues else None)[0])
-    vr = bundle.view_range(pred)
-    try:  # the engine's own wording of the notes, when it still has that helper
-        used, missing, notes = scoring._input_notes(bundle, full)
-    except AttributeError:
-        used, missing, notes = [], [], []
-    if vr is None:
-        notes.insert(0, bundle.manifest.get("label", {}).get(
-            "no_view_range_reason",
-            "This model predicts a log-scale popularity measure, not a view count, so no view range is given.",
-        ))
-    return replace(
-        report,
-        score=float(bundle.percentile(pred)),
-        prediction=pred,
-        views_low=None if vr is None else float(vr[0]),
-        views_high=None if vr is None else float(vr[1]),
-        viral_probability=bundle.viral_probability(pred),
-        model=bundle.name,
-        provider=bundle.provider,
-        inputs_used=used,
-        inputs_missing=missing,
-        notes=notes,
-    )
+    return scoring.rescore(report, meta, bundle)
 
 
 def frame_times(duration: float, n: int = 8) -> list[float]:
