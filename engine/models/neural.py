@@ -237,7 +237,10 @@ def fit(arrays: dict[str, np.ndarray], y: np.ndarray, train_idx: np.ndarray, val
                 best_state = {k: t.detach().clone() for k, t in net.state_dict().items()}
             elif epoch + 1 - best_epoch >= cfg.patience:
                 break
-        progress((epoch + 1) / max_epochs, f"epoch {epoch + 1}")
+        losses = f" train_loss={curve['train_loss'][-1]:.4f}"
+        if curve["val_loss"]:
+            losses += f" val_loss={curve['val_loss'][-1]:.4f}"
+        progress((epoch + 1) / max_epochs, f"epoch {epoch + 1}{losses}")  # the Train page plots these live
     if best_state is not None:
         net.load_state_dict(best_state)
     else:
