@@ -6,21 +6,22 @@ import csv
 import json
 import math
 import os
-import re
 import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Optional
 
-_COUNT = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([kKmMbB]?)\s*$")
-
-
 def parse_count(text: str) -> float:
-    """'12000', '12k', '1.2M' -> a non-negative number (argparse type)."""
-    m = _COUNT.match(text.replace(",", "").replace("_", ""))
-    if not m:
+    """'12000', '12,000', '12k', '1.2M' -> a non-negative number (argparse type)."""
+    from engine.data.posts_csv import parse_count as read_count
+
+    try:
+        value = read_count(text)
+    except ValueError:
+        value = -1.0
+    if value < 0:
         raise argparse.ArgumentTypeError(f"'{text}' is not a count (examples: 12000, 12k, 1.2M)")
-    return float(m.group(1)) * {"": 1, "k": 1e3, "m": 1e6, "b": 1e9}[m.group(2).lower()]
+    return value
 
 
 def parse_time(text: str) -> datetime:
@@ -52,13 +53,10 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
 
 
 def _meta_from_args(args):
-    from engine.features.spec import PostMeta
+    from engine.features.spec import PostMeta, sound_from_text
 
     hashtags = [h.strip().lstrip("#") for h in (args.hashtags or "").split(",") if h.strip()] or None
-    sound = (args.sound or "").strip() or None
-    original = None
-    if sound is not None:
-        original = sound.lower() in ("original", "original sound", "own", "mine")
+    music_title, music_original = sound_from_text(args.sound)
     return PostMeta(
         caption=args.caption,
         hashtags=hashtags,
@@ -67,8 +65,8 @@ def _meta_from_args(args):
         following=args.following,
         author_likes=args.likes,
         author_videos=args.videos,
-        music_title="original sound" if original else sound,
-        music_original=original,
+        music_title=music_title,
+        music_original=music_original,
         language=args.language,
     )
 

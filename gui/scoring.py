@@ -6,42 +6,40 @@ re-scores live. Plain Python, no Qt: the same numbers as engine.scoring.score_vi
 """
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from pathlib import Path
 from typing import Optional
 
 from engine.errors import InputError
-from engine.features.spec import PostMeta
-
-_COUNT = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([kKmMbB]?)\s*$")
-
+from engine.features.spec import PostMeta, sound_from_text
 
 def parse_count(text: str) -> Optional[float]:
     """'12000', '12k', '1.2M' -> a number; '' -> None. Raises InputError with an example otherwise."""
     text = (text or "").strip()
     if not text:
         return None
-    m = _COUNT.match(text.replace(",", "").replace("_", "").replace(" ", ""))
-    if not m:
+    from engine.data.posts_csv import parse_count as read_count
+
+    try:
+        value = read_count(text.replace(" ", ""))
+    except ValueError:
+        value = -1.0
+    if value < 0:
         raise InputError(f"'{text}' is not a count (examples: 12000, 12k, 1.2M)")
-    return float(m.group(1)) * {"": 1, "k": 1e3, "m": 1e6, "b": 1e9}[m.group(2).lower()]
+    return value
 
 
 def make_meta(caption: str = "", post_time: Optional[datetime] = None, followers: str = "",
               sound: str = "") -> PostMeta:
     """The Score page's fields as PostMeta (the same reading of 'sound' as the CLI's --sound)."""
     caption = (caption or "").strip() or None
-    sound = (sound or "").strip() or None
-    original = None
-    if sound is not None:
-        original = sound.lower() in ("original", "original sound", "own", "mine", "my own")
+    music_title, music_original = sound_from_text(sound)
     return PostMeta(
         caption=caption,
         post_time=post_time,
         followers=parse_count(followers),
-        music_title="original sound" if original else sound,
-        music_original=original,
+        music_title=music_title,
+        music_original=music_original,
     )
 
 

@@ -27,7 +27,7 @@ from typing import Iterable, Mapping, Optional, Sequence
 
 import numpy as np
 
-from ..data.smp import ORIGINAL_SOUND
+from ..data.smp import is_original_sound
 from ..errors import BundleError, InputError
 
 FEATURE_SPEC_NAME = "post-meta"
@@ -35,6 +35,21 @@ FEATURE_SPEC_VERSION = 1
 TEXT_NORMALISATION = "nfkc-lower-words-v1"
 
 GROUPS = ("account", "caption", "time", "sound", "format", "content")
+
+
+#: What a creator types for "my own sound" in a sound field.
+OWN_SOUND_WORDS = frozenset({"original", "own", "mine", "my own"})
+
+
+def sound_from_text(text: Optional[str]) -> tuple[Optional[str], Optional[bool]]:
+    """A sound field as typed ('original', 'original sound', 'sonido original', or a track title) ->
+    (music_title, music_original); (None, None) when empty."""
+    text = (text or "").strip()
+    if not text:
+        return None, None
+    if text.lower() in OWN_SOUND_WORDS or is_original_sound(text):
+        return "original sound", True
+    return text, False
 
 
 @dataclass
@@ -276,8 +291,7 @@ def raw_features(meta: PostMeta, cues: Optional[Mapping[str, Optional[float]]] =
 
     original = meta.music_original
     if original is None and meta.music_title:
-        low = meta.music_title.strip().lower()
-        original = any(low.startswith(s) for s in ORIGINAL_SOUND)
+        original = is_original_sound(meta.music_title)
     f["music_original"] = None if original is None else float(bool(original))
 
     dur = _check_count("duration", meta.duration_s)
