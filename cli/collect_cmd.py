@@ -15,7 +15,7 @@ import argparse
 import json
 import re
 
-from .dataset_cmd import _Bar, _fail
+from .jobrun import fail as _fail, run_job
 
 KINDS = ("trending", "hashtag", "user", "search", "sound")  # engine.collect.KINDS, without importing it
 MAX_SHOWN = 20
@@ -50,25 +50,7 @@ def _settings(args):
 
 
 def _run(args, job, desc: str):
-    """Run a job with a progress bar; returns (result, exit code or None)."""
-    from engine.errors import Cancelled, EngineError
-    from engine.jobs import CancelToken
-
-    bar = _Bar(args, desc)
-    token = CancelToken()
-    try:
-        return job(bar, token), None
-    except KeyboardInterrupt:
-        bar.close()
-        return None, _fail("interrupted; what was read is stored: run the same command again to continue", 130)
-    except Cancelled as exc:
-        bar.close()
-        return None, _fail(str(exc), 130)
-    except EngineError as exc:
-        bar.close()
-        return None, _fail(str(exc))
-    finally:
-        bar.close()
+    return run_job(args, job, desc, "interrupted; what was read is stored: run the same command again to continue")
 
 
 def cmd_collect(args) -> int:

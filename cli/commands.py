@@ -6,7 +6,6 @@ import csv
 import json
 import math
 import os
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Optional
@@ -71,9 +70,7 @@ def _meta_from_args(args):
     )
 
 
-def _fail(message: str, code: int = 2) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return code
+from cli.jobrun import Bar, fail as _fail, run_job
 
 
 def _load_bundle(args):
@@ -130,61 +127,18 @@ def render_report(report) -> str:
 
 
 def cmd_score(args) -> int:
-    from engine.errors import Cancelled, EngineError
-    from engine.jobs import CancelToken
     from engine.scoring import score_video
 
-    token = CancelToken()
-    try:
-        bundle = _load_bundle(args)
-        progress = _progress_bar(args, total=1.0, unit="", desc=Path(args.video).name)
-        try:
-            report = score_video(args.video, _meta_from_args(args), bundle=bundle, device=args.device,
-                                 progress=progress, cancel=token)
-        finally:
-            progress.close()
-    except KeyboardInterrupt:
-        token.cancel()
-        return _fail("stopped", 130)
-    except Cancelled:
-        return _fail("stopped", 130)
-    except EngineError as exc:
-        return _fail(str(exc))
+    report, code = run_job(args, lambda progress, cancel: score_video(
+        args.video, _meta_from_args(args), bundle=_load_bundle(args), device=args.device,
+        progress=progress, cancel=cancel), Path(args.video).name, "stopped")
+    if code is not None:
+        return code
     if args.json:
         print(json.dumps(report.as_dict(), ensure_ascii=False, indent=None if args.compact else 2))
     else:
         print(render_report(report))
     return 0
-
-
-class _Bar:
-    """tqdm on stderr when it is a terminal (or forced), silent otherwise; callable as a progress callback."""
-
-    def __init__(self, enabled: bool, total: float, unit: str, desc: str):
-        self._bar = None
-        if enabled:
-            from tqdm import tqdm
-
-            fmt = "{desc} {percentage:3.0f}%|{bar}|" if unit == "" else "{desc} {n_fmt}/{total_fmt}|{bar}| {elapsed}<{remaining}"
-            self._bar = tqdm(total=total, unit=unit or "it", desc=desc, file=sys.stderr, leave=False,
-                             bar_format=fmt, dynamic_ncols=True)
-            self._total = total
-            self._desc = desc
-
-    def __call__(self, fraction, message):
-        if self._bar is not None and fraction is not None:
-            self._bar.n = fraction * self._total
-            self._bar.set_description_str(f"{self._desc}: {message[:40]}", refresh=False)
-            self._bar.refresh()
-
-    def close(self):
-        if self._bar is not None:
-            self._bar.close()
-
-
-def _progress_bar(args, total: float, unit: str, desc: str) -> _Bar:
-    enabled = not getattr(args, "quiet", False) and (sys.stderr.isatty() or getattr(args, "progress", False))
-    return _Bar(enabled, total, unit, desc)
 
 
 # ----------------------------------------------------------------------------- batch
@@ -240,7 +194,7 @@ def cmd_batch(args) -> int:
     partial = out.with_name(out.name + ".partial") if out else None
     items = []
     cue_names: list[str] = []
-    bar = _progress_bar(args, total=len(scan.videos), unit="video", desc="scoring")
+    bar = Bar(args, "scoring", total=len(scan.videos), unit="video")
     stopped = False
     pf = open(partial, "w", newline="", encoding="utf-8") if partial else None
     try:
@@ -332,24 +286,14 @@ def cmd_import_smp(args) -> int:
 
 
 def cmd_train_default(args) -> int:
-    from engine.errors import Cancelled, EngineError
-    from engine.jobs import CancelToken
     from engine.models.bundle import default_bundle_path
     from engine.models.default import train_default
 
-    token = CancelToken()
-    bar = _progress_bar(args, total=1.0, unit="", desc="training")
-    try:
-        report = train_default(args.smp_dir, args.out or default_bundle_path(), progress=bar, cancel=token)
-    except KeyboardInterrupt:
-        token.cancel()
-        return _fail("stopped; the previous model is untouched", 130)
-    except Cancelled:
-        return _fail("stopped; the previous model is untouched", 130)
-    except EngineError as exc:
-        return _fail(str(exc))
-    finally:
-        bar.close()
+    report, code = run_job(args, lambda progress, cancel: train_default(
+        args.smp_dir, args.out or default_bundle_path(), progress=progress, cancel=cancel),
+        "training", "stopped; the previous model is untouched")
+    if code is not None:
+        return code
     print(json.dumps(report, indent=2, default=str))
     return 0
 

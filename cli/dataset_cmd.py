@@ -11,7 +11,6 @@ Errors print one line starting with "error: " on stderr and exit with 2.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
@@ -19,32 +18,7 @@ FORMATS = ("posts-csv", "smp", "tiktok-json", "video-folder")  # engine.data.imp
 MAX_PROBLEMS_SHOWN = 20
 
 
-def _fail(message: str, code: int = 2) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return code
-
-
-class _Bar:
-    """tqdm on stderr when it is a terminal (or --progress), silent otherwise; a progress callback."""
-
-    def __init__(self, args, desc: str):
-        self._bar = None
-        if not getattr(args, "quiet", False) and (sys.stderr.isatty() or getattr(args, "progress", False)):
-            from tqdm import tqdm
-
-            self._bar = tqdm(total=100, desc=desc, file=sys.stderr, leave=False, dynamic_ncols=True,
-                             bar_format="{percentage:3.0f}%|{bar}| {desc}")
-
-    def __call__(self, fraction, message):
-        if self._bar is not None:
-            if fraction is not None:
-                self._bar.n = 100 * fraction
-            self._bar.set_description_str(message[:50], refresh=False)
-            self._bar.refresh()
-
-    def close(self):
-        if self._bar is not None:
-            self._bar.close()
+from .jobrun import fail as _fail, run_job
 
 
 def _path(text: str):
@@ -68,24 +42,14 @@ def cmd_create(args) -> int:
 
 def cmd_import(args) -> int:
     from engine.data.store import Dataset
-    from engine.errors import Cancelled, EngineError
-    from engine.jobs import CancelToken
 
-    bar = _Bar(args, "importing")
-    token = CancelToken()
-    try:
+    def job(progress, cancel):
         with Dataset.open(_path(args.path)) as ds:
-            result = ds.import_path(args.source, format=args.format, progress=bar, cancel=token)
-    except KeyboardInterrupt:
-        bar.close()
-        return _fail("interrupted; the dataset is unchanged", 130)
-    except Cancelled as exc:
-        bar.close()
-        return _fail(str(exc), 130)
-    except EngineError as exc:
-        bar.close()
-        return _fail(str(exc))
-    bar.close()
+            return ds.import_path(args.source, format=args.format, progress=progress, cancel=cancel)
+
+    result, code = run_job(args, job, "importing", "interrupted; the dataset is unchanged")
+    if code is not None:
+        return code
     if args.json:
         print(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
         return 0
@@ -140,25 +104,14 @@ def cmd_export(args) -> int:
 
 
 def cmd_extract(args) -> int:
-    from engine.errors import Cancelled, EngineError
     from engine.extract import dataset_extract_job
-    from engine.jobs import CancelToken
 
-    bar = _Bar(args, "extracting")
-    token = CancelToken()
-    try:
-        result = dataset_extract_job(_path(args.path), backbone=args.backbone, frames=args.frames, device=args.device,
-                                     retry_failed=args.retry_failed, progress=bar, cancel=token)
-    except KeyboardInterrupt:
-        bar.close()
-        return _fail("interrupted; the videos finished so far stay cached (run it again to go on)", 130)
-    except Cancelled:
-        bar.close()
-        return _fail("cancelled; the videos finished so far stay cached (run it again to go on)", 130)
-    except EngineError as exc:
-        bar.close()
-        return _fail(str(exc))
-    bar.close()
+    result, code = run_job(args, lambda progress, cancel: dataset_extract_job(
+        _path(args.path), backbone=args.backbone, frames=args.frames, device=args.device,
+        retry_failed=args.retry_failed, progress=progress, cancel=cancel),
+        "extracting", "stopped; the videos finished so far stay cached (run it again to go on)")
+    if code is not None:
+        return code
     if args.json:
         print(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
         return 0

@@ -10,49 +10,33 @@ leaves any previous bundle at BUNDLE_DIR as it was.
 from __future__ import annotations
 
 import json
-import sys
 
 GROUPS = ("account", "caption", "time", "sound", "format", "content", "frames", "audio")
 
 
-def _fail(message: str, code: int = 2) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return code
+from .jobrun import fail as _fail, run_job
 
 
 def cmd_train(args) -> int:
-    from cli.dataset_cmd import _Bar
     from engine.data.store import resolve_dataset_path
-    from engine.errors import Cancelled, EngineError
-    from engine.jobs import CancelToken
     from engine.training import parse_features, train_model
 
-    bar = _Bar(args, "training")
-    token = CancelToken()
     neural, ensemble = {}, {}
     if args.max_epochs:
         neural["max_epochs"] = args.max_epochs
     if args.folds:
         neural["folds"] = ensemble["folds"] = args.folds
-    try:
-        path = resolve_dataset_path(args.dataset)
-        if not path.exists():
-            return _fail(f"{path}: no such dataset; make one with 'dataset create' and 'dataset import'")
-        report = train_model(path, args.model, args.out, features=parse_features(args.features),
-                             content_only=args.content_only, backbone=args.backbone, frames=args.frames,
-                             name=args.name, ensemble_config=ensemble, neural_config=neural, seed=args.seed,
-                             device=args.device, progress=bar, cancel=token)
-    except KeyboardInterrupt:
-        token.cancel()
-        bar.close()
-        return _fail("stopped; the dataset and any previous bundle are untouched", 130)
-    except Cancelled:
-        bar.close()
-        return _fail("stopped; the dataset and any previous bundle are untouched", 130)
-    except EngineError as exc:
-        bar.close()
-        return _fail(str(exc))
-    bar.close()
+    path = resolve_dataset_path(args.dataset)
+    if not path.exists():
+        return _fail(f"{path}: no such dataset; make one with 'dataset create' and 'dataset import'")
+    report, code = run_job(args, lambda progress, cancel: train_model(
+        path, args.model, args.out, features=parse_features(args.features),
+        content_only=args.content_only, backbone=args.backbone, frames=args.frames,
+        name=args.name, ensemble_config=ensemble, neural_config=neural, seed=args.seed,
+        device=args.device, progress=progress, cancel=cancel),
+        "training", "stopped; the dataset and any previous bundle are untouched")
+    if code is not None:
+        return code
     if args.json:
         print(json.dumps(report, indent=2, default=str, ensure_ascii=False))
         return 0
