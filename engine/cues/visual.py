@@ -1,10 +1,15 @@
-"""Picture cues from small sampled frames: shot cuts, motion, brightness, colourfulness."""
+"""Picture cues from small sampled frames: shot cuts, motion, brightness, colourfulness.
+
+Numpy only. The colour conversions reproduce OpenCV's 8-bit ones bit for bit (cvtColor RGB2GRAY and
+RGB2HSV, fixed point with 15- and 12-bit shifts), so the cues read the same as when they were computed with
+OpenCV (tests/test_visual_numpy.py compares them); leaving OpenCV out keeps the frozen app 120 MB smaller.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Sequence
 
-import cv2
 import numpy as np
 
 from ..media import SampledFrame
@@ -50,21 +55,89 @@ def frame_features(frames: Sequence[SampledFrame]) -> FrameFeatures:
     greys = []
     for i, f in enumerate(frames):
         img = f.image
-        hsv = cv2.cvtColor(img, cv2.COLOR_RGB2HSV)
-        h = cv2.calcHist([hsv], [0, 1, 2], None, list(HIST_BINS), [0, 180, 0, 256, 0, 256]).ravel()
+        h = hsv_histogram(img)
         hists[i] = h / max(1.0, float(h.sum()))
         g = grey(img)
         greys.append(g)
-        grids[i] = cv2.resize(g, (16, 16), interpolation=cv2.INTER_AREA)
+        grids[i] = area_resize(g, 16, 16)
         luma[i] = float(g.mean())
         colour[i] = colourfulness(img)
     times = np.array([f.time_s for f in frames], float)
     return FrameFeatures(times, hists, grids, greys, luma, colour)
 
 
+def grey_u8(img: np.ndarray) -> np.ndarray:
+    """RGB uint8 -> grey uint8 as OpenCV's cvtColor(RGB2GRAY): Rec. 601 weights in 15-bit fixed point."""
+    rgb = img.astype(np.uint32)
+    y = rgb[..., 0] * 9798 + rgb[..., 1] * 19235 + rgb[..., 2] * 3735 + (1 << 14)
+    return (y >> 15).astype(np.uint8)
+
+
 def grey(img: np.ndarray) -> np.ndarray:
     """Grey levels in [0, 1], float32."""
-    return cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32) * (1.0 / 255.0)
+    return grey_u8(img).astype(np.float32) * (1.0 / 255.0)
+
+
+@lru_cache(maxsize=1)
+def _hsv_tables() -> tuple[np.ndarray, np.ndarray]:
+    """OpenCV's division tables for 8-bit RGB->HSV (hue range 180): round((255 << 12) / v), round((180 << 12)
+    / (6 d)), 0 for 0."""
+    i = np.arange(256, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        sdiv = np.where(i > 0, np.round((255 << 12) / i), 0).astype(np.int64)
+        hdiv = np.where(i > 0, np.round((180 << 12) / (6.0 * i)), 0).astype(np.int64)
+    return sdiv, hdiv
+
+
+def _hsv_planes(img: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    sdiv, hdiv = _hsv_tables()
+    rgb = img.reshape(-1, 3).astype(np.int32)
+    r, g, b = rgb[:, 0], rgb[:, 1], rgb[:, 2]
+    v = np.maximum(np.maximum(r, g), b)
+    diff = v - np.minimum(np.minimum(r, g), b)
+    s = (diff * sdiv[v] + (1 << 11)) >> 12
+    h = np.where(v == r, g - b, np.where(v == g, b - r + 2 * diff, r - g + 4 * diff))
+    h = (h * hdiv[diff] + (1 << 11)) >> 12
+    h += 180 * (h < 0)
+    return h, s, v
+
+
+def rgb_to_hsv_u8(img: np.ndarray) -> np.ndarray:
+    """RGB uint8 -> HSV uint8 (H 0-179, S and V 0-255) as OpenCV's cvtColor(RGB2HSV)."""
+    return np.stack(_hsv_planes(img), axis=-1).astype(np.uint8).reshape(img.shape)
+
+
+@lru_cache(maxsize=4)
+def _bin_tables(bins: tuple[int, int, int]) -> list[np.ndarray]:
+    # OpenCV's calcHist lookup: floor(value * bins / range) computed in double (45 * 16/180 falls in bin 3)
+    return [np.minimum(np.floor(np.arange(256) * (n / top)), n - 1).astype(np.int32)
+            for n, top in zip(bins, (180, 256, 256))]
+
+
+def hsv_histogram(img: np.ndarray, bins: tuple[int, int, int] = HIST_BINS) -> np.ndarray:
+    """Joint HSV histogram (counts, flattened) of an RGB uint8 image, as OpenCV's calcHist over the ranges
+    [0, 180) x [0, 256) x [0, 256) with uniform bins."""
+    h, s, v = _hsv_planes(img)
+    th, ts, tv = _bin_tables(tuple(bins))
+    flat = (th[h] * bins[1] + ts[s]) * bins[2] + tv[v]
+    return np.bincount(flat, minlength=int(np.prod(bins))).astype(np.float32)
+
+
+def _area_weights(n_in: int, n_out: int) -> np.ndarray:
+    """n_out x n_in matrix: each output cell averages the input cells it covers, weighted by the overlap."""
+    scale = n_in / n_out
+    edges = np.arange(n_out + 1) * scale
+    lo, hi = edges[:-1, None], edges[1:, None]
+    cells = np.arange(n_in)[None, :]
+    overlap = np.clip(np.minimum(hi, cells + 1) - np.maximum(lo, cells), 0.0, None)
+    return (overlap / scale).astype(np.float64)
+
+
+def area_resize(img: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Shrink a 2-D float image by area averaging (OpenCV's INTER_AREA for downscaling), float32."""
+    wy = _area_weights(img.shape[0], height)
+    wx = _area_weights(img.shape[1], width)
+    return (wy @ img.astype(np.float64) @ wx.T).astype(np.float32)
 
 
 def colourfulness(img: np.ndarray) -> float:
@@ -123,7 +196,7 @@ def motion(greys: Sequence[np.ndarray], times: np.ndarray) -> tuple[np.ndarray, 
         if times[i] - times[i - 1] <= 1e-6 or greys[i].shape != greys[i - 1].shape:
             continue
         out_t.append(0.5 * (times[i] + times[i - 1]))
-        out_v.append(float(cv2.absdiff(greys[i], greys[i - 1]).mean()))
+        out_v.append(float(np.abs(greys[i] - greys[i - 1]).mean()))
     return np.array(out_t), np.array(out_v)
 
 
