@@ -22,9 +22,18 @@ BATCH = 512
 
 
 def _ranks(x: np.ndarray) -> np.ndarray:
-    from scipy.stats import rankdata
-
-    return rankdata(x)
+    """1-based ranks, ties given their average rank: scipy.stats.rankdata(x) (all nan if any is)."""
+    x = np.asarray(x, np.float64).ravel()
+    if np.isnan(x).any():
+        return np.full(x.size, np.nan)
+    order = np.argsort(x, kind="stable")
+    xs = x[order]
+    new = np.concatenate([[True], xs[1:] != xs[:-1]]) if x.size else np.zeros(0, bool)
+    group = np.cumsum(new) - 1  # tie group of each sorted value
+    bounds = np.concatenate([np.flatnonzero(new), [x.size]])  # first sorted position of each group
+    ranks = np.empty(x.size)
+    ranks[order] = (bounds[group] + 1 + bounds[group + 1]) / 2.0  # mean of positions first+1 .. next
+    return ranks
 
 
 def _spearman(a: np.ndarray, b: np.ndarray) -> Optional[float]:
