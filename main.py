@@ -4,6 +4,7 @@
     python main.py score clip.mp4 ...    score one video
     python main.py batch FOLDER ...      score and rank a folder of videos
     python main.py clip.mp4              open the window on a video (as "Open with" does)
+    python main.py --version             the version and the active model (the one score and batch use)
     python main.py --help                everything else
 
 Each subcommand imports only what it needs: scoring never loads torch or scikit-learn.
@@ -15,10 +16,24 @@ import os
 import sys
 
 
-def _version() -> str:
+def version_text() -> str:
+    """'Virality Studio <version>', then the active model (name, built in or not, family, version and date,
+    path). Reads the bundle's manifest only: no numpy, ONNX Runtime, Qt, torch or scikit-learn."""
     from engine import __version__
+    from engine.models.active import describe_active_model
 
-    return __version__
+    return "\n".join([f"Virality Studio {__version__}", *describe_active_model()])
+
+
+class _VersionAction(argparse.Action):
+    """argparse's own version action reflows its text into one paragraph; this one prints the lines as they are."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(version_text(), flush=True)
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="virality-studio",
         description="Score short videos for their chance to go viral, before posting.",
     )
-    parser.add_argument("--version", action="version", version=f"Virality Studio {_version()}")
+    parser.add_argument("--version", action=_VersionAction,
+                        help="show the program's version and the active model (the one score and batch use), then exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.register(sub)
     return parser
@@ -38,6 +54,14 @@ def _subcommands(parser: argparse.ArgumentParser) -> set[str]:
     return {name for a in parser._actions if isinstance(a, argparse._SubParsersAction) for name in a.choices}
 
 
+def opens_window(argv: list[str], parser: argparse.ArgumentParser | None = None) -> bool:
+    """True when every argument is an existing file or folder and the first is not a subcommand:
+    `virality-studio clip.mp4`, or a file manager's "Open with", opens the window on them."""
+    if not argv or argv[0].startswith("-") or not all(os.path.exists(a) for a in argv):
+        return False
+    return argv[0] not in _subcommands(parser or build_parser())
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv:
@@ -45,8 +69,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_app()
     parser = build_parser()
-    if not argv[0].startswith("-") and argv[0] not in _subcommands(parser) and all(os.path.exists(a) for a in argv):
-        # `virality-studio clip.mp4`, or a file manager's "Open with": the window, scoring what was given
+    if opens_window(argv, parser):
         from gui.app import run_app
 
         return run_app([sys.argv[0], *argv])

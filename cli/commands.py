@@ -6,6 +6,7 @@ import csv
 import json
 import math
 import os
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Optional
@@ -45,8 +46,18 @@ def _add_meta_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--language", help="caption language code (en, es, ...)")
 
 
-def _add_model_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", metavar="BUNDLE", help="a model bundle folder or .zip (default: the embedded model)")
+ACTIVE_MODEL_HELP = (
+    "a model bundle folder or .zip (default: the active model: the one made active on the window's Train page, "
+    "or the built-in model when none is; `virality-studio --version` names it). If the active model cannot be "
+    "loaded, the command stops with an error rather than score with another model: pass --model to choose one"
+)
+
+
+def _add_model_args(p: argparse.ArgumentParser, active: bool = True) -> None:
+    """--model and --device. `active`: without --model, use the active model (score, batch); else the built-in one."""
+    p.add_argument("--model", metavar="BUNDLE",
+                   help=ACTIVE_MODEL_HELP if active else "a model bundle folder or .zip (default: the built-in model)")
+    p.set_defaults(use_active_model=active)
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                    help="where ONNX Runtime runs (default: CUDA when available, else CPU)")
 
@@ -73,10 +84,39 @@ def _meta_from_args(args):
 from cli.jobrun import Bar, fail as _fail, run_job
 
 
-def _load_bundle(args):
-    from engine.models.bundle import ModelBundle, default_bundle_path
+def _model_path(args) -> Path:
+    """--model when given; else the active model (score, batch) or the built-in one. Worked out once per command:
+    a note on stderr says when the model made active has gone and the built-in one is used instead."""
+    if getattr(args, "model_path", None) is None:
+        from engine.models.active import active_model, default_bundle_path
 
-    return ModelBundle.load(args.model or default_bundle_path(), device=args.device)
+        if args.model:
+            args.model_path, args.model_is_active = Path(args.model), False
+        elif getattr(args, "use_active_model", False):
+            active = active_model()
+            if active.gone is not None:
+                print(f"note: the model made active, {active.gone}, has gone; using the built-in model",
+                      file=sys.stderr)
+            args.model_path, args.model_is_active = active.path, not active.is_default
+        else:
+            args.model_path, args.model_is_active = default_bundle_path(), False
+    return args.model_path
+
+
+def _load_bundle(args):
+    """Load the model the command uses (see _model_path). Raises BundleError; for an active model that cannot
+    be loaded, the message says it is the active one and how to choose another."""
+    from engine.errors import BundleError
+    from engine.models.bundle import ModelBundle
+
+    path = _model_path(args)
+    try:
+        return ModelBundle.load(path, device=args.device)
+    except BundleError as exc:
+        if not args.model_is_active:
+            raise
+        raise BundleError(f"the active model cannot be loaded ({exc}); pass --model BUNDLE to use another one, "
+                          "or make another model active on the Train page") from None
 
 
 # ----------------------------------------------------------------------------- score
@@ -178,7 +218,6 @@ def write_ranked_csv(path: Path, items, cue_names: list[str]) -> None:
 def cmd_batch(args) -> int:
     from engine.errors import Cancelled, EngineError
     from engine.jobs import CancelToken
-    from engine.models.bundle import default_bundle_path
     from engine.scoring import rank, scan_folder, score_many
 
     token = CancelToken()
@@ -201,7 +240,7 @@ def cmd_batch(args) -> int:
         pw = csv.writer(pf) if pf else None
         if pw:
             pw.writerow(["path", "score", "status", "reason"])
-        for item in score_many(scan.videos, _meta_from_args(args), bundle_path=args.model or default_bundle_path(),
+        for item in score_many(scan.videos, _meta_from_args(args), bundle_path=_model_path(args),
                                device=args.device, workers=args.workers,
                                progress=bar,
                                cancel=token):
@@ -359,7 +398,7 @@ def register(sub) -> None:
     p = sub.add_parser("evaluate", help="score every row of a posts CSV and compare with its labels")
     p.add_argument("--posts", required=True, help="a posts CSV with views or popularity")
     p.add_argument("--json", action="store_true")
-    _add_model_args(p)
+    _add_model_args(p, active=False)
     p.set_defaults(func=cmd_evaluate)
 
     dataset_cmd.register(sub)

@@ -1,11 +1,12 @@
-"""The active model: which bundle the Score and Batch pages use, loaded once and shared (thread-safe)."""
+"""The active model in the window: which bundle the Score and Batch pages use (engine.models.active keeps the
+choice), loaded once and shared (thread-safe)."""
 from __future__ import annotations
 
 import threading
 from pathlib import Path
 from typing import Optional
 
-from . import userdata
+from engine.models.active import active_model_path, is_default_bundle, set_active_model
 
 
 class ActiveModel:
@@ -16,7 +17,7 @@ class ActiveModel:
 
     def __init__(self, path: Optional[Path] = None):
         self._lock = threading.Lock()
-        self.path = Path(path) if path else userdata.active_model_path()
+        self.path = Path(path) if path else active_model_path()
         self._bundle = None
 
     def get(self, progress=None, cancel=None):
@@ -33,9 +34,16 @@ class ActiveModel:
         """The bundle if already loaded, else None (never blocks on loading)."""
         return self._bundle
 
+    @property
+    def is_default(self) -> bool:
+        """Whether the active bundle is the built-in one."""
+        return is_default_bundle(self.path)
+
     def set_path(self, path: Path, remember: bool = True) -> None:
+        """Switch to another bundle (loaded on next use); `remember` stores the choice for the next start and for
+        the command line's `score` and `batch`."""
         with self._lock:
             self.path = Path(path)
             self._bundle = None
         if remember:
-            userdata.set_active_model(None if self.path == userdata.default_model_path() else self.path)
+            set_active_model(self.path)  # the built-in bundle clears the choice

@@ -1,15 +1,14 @@
 """Entry point of the frozen application (PyInstaller runs this file; `python main.py` is the source one).
 
-Frozen-only duties, kept out of main.py:
+Everything a user can ask for on the command line, a lone file or folder included (a file manager's "Open with",
+`virality-studio clip.mp4` opens the window on it), is main.main's; this file adds only what a frozen build needs:
 * `multiprocessing.freeze_support()`: `batch` scores in worker processes started with the spawn method, and a
   frozen binary must divert those children into the worker code instead of running main() again.
-* a lone file or folder argument opens the window on it (a file manager's "Open with", `virality-studio
-  clip.mp4`); main.py treats it as an unknown subcommand today.
 * VS_SMOKE_TEST=SECONDS: open the window, print how long it took to be shown, then close it and exit 0, or exit
   3 when no window is shown within SECONDS. Run with QT_QPA_PLATFORM=offscreen on a machine without a display.
   With VS_SMOKE_TEST_JOBS=1 it first waits (within the same SECONDS) for the window's jobs to end (loading the
   model; scoring the file it was opened with) and prints the status bar's message, e.g. "Scored clip.mp4: 36 / 100".
-  A hidden `--smoke-test` in main.py would replace this (asked of the main.py owner).
+  packaging/smoke_test.py and benchmarks/bench_frozen.py read these lines.
 """
 from __future__ import annotations
 
@@ -22,18 +21,10 @@ _T0 = time.perf_counter()
 
 
 def _paths_only(argv: list[str]) -> bool:
-    """True when every argument is an existing file or folder and the first is not a subcommand."""
-    if not argv or argv[0].startswith("-") or not all(os.path.exists(a) for a in argv):
-        return False
-    import argparse
+    """main.main's test for "open the window on these paths" (tests/test_packaging.py checks it here)."""
+    from main import opens_window
 
-    from main import build_parser
-
-    subcommands = set()
-    for action in build_parser()._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            subcommands.update(action.choices)
-    return argv[0] not in subcommands
+    return opens_window(argv)
 
 
 def _install_smoke_test(limit_s: float) -> None:
@@ -83,17 +74,12 @@ def _install_smoke_test(limit_s: float) -> None:
 
 def run() -> int:
     multiprocessing.freeze_support()
-    argv = sys.argv[1:]
     smoke = os.environ.get("VS_SMOKE_TEST")
     if smoke:
         _install_smoke_test(float(smoke) if smoke.replace(".", "", 1).isdigit() else 60.0)
-    if _paths_only(argv):
-        from gui.app import run_app
-
-        return run_app([sys.argv[0], *argv])
     from main import main
 
-    return main(argv)
+    return main(sys.argv[1:])
 
 
 if __name__ == "__main__":
