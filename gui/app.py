@@ -1,5 +1,5 @@
 """The main window: four pages (Score, Batch, Dataset, Train) beside a navigation list, one job runner,
-the active model, window state in QSettings and a theme that follows the system."""
+the active model, a Help menu with the About box, window state in QSettings and a theme that follows the system."""
 from __future__ import annotations
 
 import logging
@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
 from engine import __version__
 
 from . import theme, userdata
+from .about import AboutDialog
 from .batch_page import BatchPage
 from .dataset_page import DatasetPage
 from .jobs import JobRunner
@@ -66,6 +68,13 @@ class MainWindow(DropTarget, QMainWindow):
         self.train_page.active_model_changed.connect(lambda _p: self._show_model())
         self.nav.currentRowChanged.connect(lambda i: i == 3 and self.train_page.refresh())
 
+        self.about_dialog: AboutDialog | None = None
+        help_menu = self.menuBar().addMenu("&Help")
+        self.about_action = QAction(f"&About {userdata.APP_NAME}", self)
+        self.about_action.setMenuRole(QAction.AboutRole)  # macOS moves it to the application menu
+        self.about_action.triggered.connect(lambda: self.show_about())
+        help_menu.addAction(self.about_action)
+
         self.model_label = QLabel()
         self.model_label.setObjectName("muted")
         self.statusBar().addPermanentWidget(self.model_label)
@@ -93,12 +102,30 @@ class MainWindow(DropTarget, QMainWindow):
 
         job = self.runner.submit(load, name="loading the model")
         job.on_error(lambda m: self.statusBar().showMessage(f"The active model cannot be used: {m}"))
+        job.on_result(lambda _r: self._refresh_about())  # it can now say which provider runs the model
 
     def _show_model(self) -> None:
         s = userdata.read_bundle_summary(self.model.path)
         self.model_label.setText(f"Model: {s.name if s else self.model.path.name}")
+        self._refresh_about()
         if self.model.loaded is None and self.isVisible():  # a new active model: load it now, not on first use
             self._load_model()
+
+    def _refresh_about(self) -> None:
+        if self.about_dialog is not None:
+            self.about_dialog.refresh()
+
+    def show_about(self) -> AboutDialog:
+        """Open (or raise) the About box; modeless, it follows the active model while open."""
+        if self.about_dialog is None:
+            self.about_dialog = AboutDialog(self.model, self)
+        else:
+            self.about_dialog.refresh()
+        self.about_dialog.show()
+        self.about_dialog.fit_height()
+        self.about_dialog.raise_()
+        self.about_dialog.activateWindow()
+        return self.about_dialog
 
     def _open_report(self, report) -> None:
         self.nav.setCurrentRow(0)
