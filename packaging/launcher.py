@@ -20,13 +20,6 @@ import time
 _T0 = time.perf_counter()
 
 
-def _paths_only(argv: list[str]) -> bool:
-    """main.main's test for "open the window on these paths" (tests/test_packaging.py checks it here)."""
-    from main import opens_window
-
-    return opens_window(argv)
-
-
 def _install_smoke_test(limit_s: float) -> None:
     """Patch QApplication.exec: once the loop runs, wait for an exposed main window, report, close, quit."""
     from PySide6.QtCore import QTimer

@@ -167,20 +167,19 @@ def test_dmg_settings_evaluate():
         assert step in readme
 
 
-def test_launcher_treats_a_lone_path_as_open_with(tmp_path):
-    sys.path.insert(0, str(PACKAGING))
-    try:
-        import launcher
-    finally:
-        sys.path.remove(str(PACKAGING))
+def test_a_lone_path_opens_the_window_as_open_with_does(tmp_path):
+    """The frozen launcher hands its arguments to main.main, which opens the window on lone existing paths."""
+    from main import opens_window
+
+    assert "main(sys.argv[1:])" in (PACKAGING / "launcher.py").read_text(encoding="utf-8")
     clip = tmp_path / "clip.mp4"
     clip.write_bytes(b"")
-    assert launcher._paths_only([str(clip)])
-    assert launcher._paths_only([str(tmp_path)])
-    assert not launcher._paths_only(["score", str(clip)])
-    assert not launcher._paths_only([str(tmp_path / "missing.mp4")])
-    assert not launcher._paths_only(["--version"])
-    assert not launcher._paths_only([])
+    assert opens_window([str(clip)])
+    assert opens_window([str(tmp_path)])
+    assert not opens_window(["score", str(clip)])
+    assert not opens_window([str(tmp_path / "missing.mp4")])
+    assert not opens_window(["--version"])
+    assert not opens_window([])
 
 
 def test_workflow_builds_each_installer_natively():

@@ -36,10 +36,10 @@ _ATTACHMENT_SUFFIXES = (".json", ".png", ".md")
 
 
 def default_bundle_path() -> Path:
-    """The embedded default model: <repo>/resources/models/default."""
-    import engine
+    """The embedded default model: <repo>/resources/models/default (one definition, in engine.models.active)."""
+    from .active import default_bundle_path as path
 
-    return Path(engine.__file__).parent.parent / "resources" / "models" / "default"
+    return path()
 
 
 def sha256_bytes(data: bytes) -> str:
