@@ -114,11 +114,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'':28}{'frozen':44}{'source (python)':44}")
         f_label, f_win = series(time_to_window, [str(exe)], env, args.runs, cold=True)
         s_label, s_win = series(time_to_window, launcher, src_env, args.runs, cold=True)
-        print(f"{'start to shown window':28}{fmt(f_label, f_win):44}{fmt(s_label, s_win):44}")
+        print(f"{'start to shown window':28}{fmt(f_label, f_win):44}{fmt(s_label, s_win):44}"
+              f"frozen/source {statistics.median(f_win) / statistics.median(s_win):.2f}x")
         score = ["score", str(clip), "--json", "-q"]
         f_label, f_score = series(time_score, [str(exe), *score], env, args.runs, cold=True)
         s_label, s_score = series(time_score, [sys.executable, "main.py", *score], src_env, args.runs, cold=True)
-        print(f"{'score one clip (process)':28}{fmt(f_label, f_score):44}{fmt(s_label, s_score):44}")
+        print(f"{'score one clip (process)':28}{fmt(f_label, f_score):44}{fmt(s_label, s_score):44}"
+              f"frozen/source {statistics.median(f_score) / statistics.median(s_score):.2f}x")
     return 0
 
 
