@@ -264,19 +264,15 @@ def test_vad_model_is_wired_to_its_inputs():
 
 
 def test_text_models_come_from_the_wheel_and_are_reused(monkeypatch):
-    from rapidocr.utils.download_file import DownloadFile
+    from engine.cues import onscreen_text, ppocr
 
-    from engine.cues import onscreen_text
-
-    def no_download(*args, **kwargs):
-        raise AssertionError("rapidocr tried to download a model")
-
-    monkeypatch.setattr(DownloadFile, "run", staticmethod(no_download))
-    monkeypatch.setattr(onscreen_text, "_engines", {})  # force a fresh engine under the patch
+    monkeypatch.setattr(onscreen_text, "_models", {})  # force fresh sessions
     onscreen_text.warm_up("cpu")  # creates the detection and recognition sessions
     eng = onscreen_text._engine("cpu")
     assert onscreen_text._engine("cpu") is eng
-    assert Path(eng.cfg.Det.model_path).parent == onscreen_text._model_dir()
+    # read from <resources>/ocr or the installed rapidocr package; nothing is downloaded
+    assert onscreen_text._model_dir() in ppocr.model_dirs()
+    assert (onscreen_text._model_dir() / onscreen_text.REC_MODEL).is_file()
 
 
 def test_speech_mask_hysteresis():
@@ -417,7 +413,7 @@ def test_faces_on_a_real_talking_head(shared_video_paths):
 
 def test_engine_cues_imports_no_gui_or_training_library():
     code = (
-        "import sys, engine.cues; engine.cues.warm_up('cpu');"  # loads rapidocr, silero, OpenCV
+        "import sys, engine.cues; engine.cues.warm_up('cpu');"  # loads the OCR models, silero, OpenCV
         "bad = [m for m in ('PySide6', 'torch', 'sklearn') if m in sys.modules];"
         "print(bad); sys.exit(1 if bad else 0)"
     )

@@ -1,28 +1,27 @@
-"""On-screen text: PP-OCR text detection (RapidOCR's ONNX models, shipped inside the rapidocr wheel)
-on a few frames, then recognition of a few of the largest lines of one frame for a sample.
+"""On-screen text: PP-OCR text detection on a few frames, then recognition of a few of the largest lines
+of one frame for a sample.
 
-RapidOCR 3.x downloads a model whenever a model_path is left empty (it resolves one from
-default_models.yaml). Every model path is therefore set explicitly to the files in the
-installed package, so nothing is fetched at run time.
+The models are RapidOCR's ONNX files (PP-OCRv6 small detector and recogniser), run by engine.cues.ppocr
+with ONNX Runtime and numpy: neither rapidocr nor OpenCV nor Pillow is imported, so the frozen
+application leaves them out. The files are read from <resources>/ocr/ (the frozen application) or
+from the installed rapidocr package's models folder (a source checkout); nothing is downloaded.
 """
 from __future__ import annotations
 
-import logging
 import threading
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
 
-from ..errors import EngineError
 from ..media import SampledFrame
-from ..runtime import providers_for
+from ..runtime import make_session, providers_for
+from . import ppocr
 
 DET_MODEL = "PP-OCRv6_det_small.onnx"
 REC_MODEL = "PP-OCRv6_rec_small.onnx"
-CLS_MODEL = "ch_ppocr_mobile_v2.0_cls_mobile.onnx"
+CLS_MODEL = "ch_ppocr_mobile_v2.0_cls_mobile.onnx"  # angle classifier: not used (frames are upright)
 #: detection input: the longer side is scaled to this (rapidocr's default scales the *shorter*
 #: side up to 736, which makes a 480x854 frame 736x1312 and four times slower)
 DET_LIMIT_SIDE = 640
@@ -34,54 +33,39 @@ MAX_BOX_AREA = 0.2
 REC_LINES = 2  # lines read for the sample (about 30 ms each on one core)
 REC_MIN_SCORE = 0.75
 
-_lock = threading.Lock()  # RapidOCR keeps per-call flags on the instance: one call at a time
-_engines: dict[bool, object] = {}
+_lock = threading.Lock()  # guards the creation of the models; running them needs no lock
+_models: dict[tuple[str, ...], tuple[ppocr.TextDetector, ppocr.TextRecognizer]] = {}
 
 
 def _model_dir() -> Path:
-    return Path(str(resources.files("rapidocr") / "models"))
+    """The folder the detection model is read from (see engine.cues.ppocr.model_dirs)."""
+    return ppocr.find_model(DET_MODEL).parent
 
 
-def _engine(device: str):
-    use_cuda = "CUDAExecutionProvider" in providers_for(device)
-    eng = _engines.get(use_cuda)
-    if eng is None:
-        from rapidocr import RapidOCR
-
-        models = _model_dir()
-        missing = [m for m in (DET_MODEL, REC_MODEL) if not (models / m).is_file()]
-        if missing:
-            raise EngineError(
-                f"the text detector's model {', '.join(missing)} is missing from {models}; "
-                "reinstall rapidocr (pip install --force-reinstall 'rapidocr>=3.4,<4')"
+def _engine(device: str) -> tuple[ppocr.TextDetector, ppocr.TextRecognizer]:
+    """The detector and recogniser for `device`, created once per set of execution providers."""
+    key = tuple(providers_for(device))
+    with _lock:
+        models = _models.get(key)
+        if models is None:
+            det_path, rec_path = ppocr.find_model(DET_MODEL), ppocr.find_model(REC_MODEL)
+            # One thread: ONNX Runtime's spinning thread pool loses badly when the cores are shared
+            # (the picture and sound sides run side by side, batch jobs in parallel).
+            det, _ = make_session(det_path, device, threads=1)
+            rec, _ = make_session(rec_path, device, threads=1)
+            models = (
+                ppocr.TextDetector(det, limit_side_len=DET_LIMIT_SIDE, limit_type="max"),
+                ppocr.TextRecognizer(rec),
             )
-        eng = RapidOCR(
-            params={
-                "Global.log_level": "critical",
-                "Global.use_cls": False,
-                "Det.model_path": str(models / DET_MODEL),
-                "Rec.model_path": str(models / REC_MODEL),
-                "Cls.model_path": str(models / CLS_MODEL),
-                "Det.limit_type": "max",
-                "Det.limit_side_len": DET_LIMIT_SIDE,
-                "EngineConfig.onnxruntime.use_cuda": use_cuda,
-                # One thread: ONNX Runtime's spinning thread pool loses badly when the cores are
-                # shared (the picture and sound sides run side by side, batch jobs in parallel).
-                "EngineConfig.onnxruntime.intra_op_num_threads": 1,
-                "EngineConfig.onnxruntime.inter_op_num_threads": 1,
-            }
-        )
-        logging.getLogger("RapidOCR").setLevel(logging.CRITICAL)
-        _engines[use_cuda] = eng
-    return eng
+            _models[key] = models
+    return models
 
 
 def warm_up(device: str = "auto") -> None:
-    """Create the detection and recognition sessions now (RapidOCR creates them on first use)."""
-    with _lock:
-        eng = _engine(device)
-        eng(np.zeros((64, 64, 3), np.uint8), use_det=True, use_cls=False, use_rec=False)
-        eng(np.zeros((48, 160, 3), np.uint8), use_det=False, use_cls=False, use_rec=True)
+    """Create the detection and recognition sessions now and run each once."""
+    det, rec = _engine(device)
+    det(np.zeros((64, 64, 3), np.uint8))
+    rec(np.zeros((48, 160, 3), np.uint8))
 
 
 @dataclass(frozen=True)
@@ -93,7 +77,8 @@ class TextResult:
 
 
 def _boxes(out, h: int, w: int) -> np.ndarray:
-    boxes = getattr(out, "boxes", None)
+    """The detected boxes (an n x 4 x 2 array, or an object with .boxes) kept as text lines."""
+    boxes = getattr(out, "boxes", out)
     if boxes is None or len(boxes) == 0:
         return np.zeros((0, 4, 2), np.float32)
     boxes = np.asarray(boxes, np.float32).reshape(-1, 4, 2)
@@ -104,26 +89,27 @@ def _boxes(out, h: int, w: int) -> np.ndarray:
 
 
 def detect_text(frames: Sequence[SampledFrame], device: str = "auto", read: bool = True) -> TextResult:
+    """Text lines and their coverage on each frame; with `read`, the sample of the frame with the
+    most text. Raises InputError for a bad device and EngineError when a model file is missing."""
     times, lines, coverage = [], [], []
     best: Optional[tuple[float, np.ndarray, np.ndarray]] = None
-    with _lock:
-        eng = _engine(device)
-        for f in frames:
-            img = np.ascontiguousarray(f.image[:, :, ::-1])  # RapidOCR takes OpenCV's BGR order
-            h, w = img.shape[:2]
-            boxes = _boxes(eng(img, use_det=True, use_cls=False, use_rec=False), h, w)
-            sizes = np.ptp(boxes[:, :, 0], axis=1) * np.ptp(boxes[:, :, 1], axis=1) if len(boxes) else np.zeros(0)
-            cover = float(min(1.0, sizes.sum() / (h * w)))
-            times.append(float(f.time_s))
-            lines.append(int(len(boxes)))
-            coverage.append(cover)
-            if len(boxes) and (best is None or cover > best[0]):
-                best = (cover, img, boxes)
-        sample = _read(eng, best[1], best[2]) if (read and best is not None) else []
+    det, rec = _engine(device)
+    for f in frames:
+        img = f.image
+        h, w = img.shape[:2]
+        boxes = _boxes(det(img), h, w)
+        sizes = np.ptp(boxes[:, :, 0], axis=1) * np.ptp(boxes[:, :, 1], axis=1) if len(boxes) else np.zeros(0)
+        cover = float(min(1.0, sizes.sum() / (h * w)))
+        times.append(float(f.time_s))
+        lines.append(int(len(boxes)))
+        coverage.append(cover)
+        if len(boxes) and (best is None or cover > best[0]):
+            best = (cover, img, boxes)
+    sample = _read(rec, best[1], best[2]) if (read and best is not None) else []
     return TextResult(times, lines, coverage, sample)
 
 
-def _read(eng, img: np.ndarray, boxes: np.ndarray) -> list[str]:
+def _read(rec: ppocr.TextRecognizer, img: np.ndarray, boxes: np.ndarray) -> list[str]:
     """Recognise the REC_LINES largest lines, returned top to bottom."""
     h, w = img.shape[:2]
     area = np.ptp(boxes[:, :, 0], axis=1) * np.ptp(boxes[:, :, 1], axis=1)
@@ -135,9 +121,8 @@ def _read(eng, img: np.ndarray, boxes: np.ndarray) -> list[str]:
         crop = img[max(0, y0) : min(h, y1), max(0, x0) : min(w, x1)]
         if crop.size == 0:
             continue
-        res = eng(np.ascontiguousarray(crop), use_det=False, use_cls=False, use_rec=True)
-        for txt, score in zip(getattr(res, "txts", None) or (), getattr(res, "scores", None) or ()):
-            txt = " ".join(str(txt).split())
-            if len(txt) >= 2 and score >= REC_MIN_SCORE:
-                out.append(txt)
+        txt, score = rec(crop)
+        txt = " ".join(str(txt).split())
+        if len(txt) >= 2 and score >= REC_MIN_SCORE:
+            out.append(txt)
     return out
