@@ -1,39 +1,80 @@
 """Faces: OpenCV's Haar cascade (frontal faces) on a few frames of moderate size.
 
-A Haar cascade misses profiles and small faces and sometimes fires on texture; it is cheap and
-ships with OpenCV. Detections need several overlapping hits (MIN_NEIGHBOURS) to count.
+A Haar cascade misses profiles and small faces and sometimes fires on texture; it is cheap.
+Detections need several overlapping hits (MIN_NEIGHBOURS) to count. The detector is OpenCV's
+CascadeClassifier.detectMultiScale reproduced in numpy (engine.cues.haar: the same boxes as OpenCV),
+so OpenCV itself is not needed; only its cascade file is, shipped with the application as
+<resources>/faces/haarcascade_frontalface_default.xml, or found in an installed opencv-python-headless
+(cv2/data) in a source checkout.
 """
 from __future__ import annotations
 
-import os
+import importlib.util
 import threading
 from dataclasses import dataclass
-from typing import Sequence
+from pathlib import Path
+from typing import Optional, Sequence
 
-import cv2
 import numpy as np
 
 from ..errors import EngineError
 from ..media import SampledFrame
+from . import haar
 
 CASCADE = "haarcascade_frontalface_default.xml"
 SCALE_FACTOR = 1.15  # 1.1 finds a few more faces on the shared clips at 1.3x the cost
 MIN_NEIGHBOURS = 5
 MIN_FACE_PX = 24  # the cascade's own window
 
-# CascadeClassifier is not safe to share between threads; batch scoring may run several jobs.
-_local = threading.local()
+# The parsed cascade is read-only once built, so threads (batch scoring runs several jobs) share it.
+_lock = threading.Lock()
+_loaded: Optional[haar.HaarCascade] = None
 
 
-def _cascade() -> "cv2.CascadeClassifier":
-    clf = getattr(_local, "cascade", None)
-    if clf is None:
-        path = os.path.join(cv2.data.haarcascades, CASCADE)
-        clf = cv2.CascadeClassifier(path)
-        if clf.empty():
-            raise EngineError(f"the face detector could not be loaded from {path}; reinstall opencv-python-headless")
-        _local.cascade = clf
-    return clf
+def _resources_dir() -> Path:
+    """<resources>: next to the engine package (the convention of engine.models.bundle.default_bundle_path)."""
+    import engine
+
+    return Path(engine.__file__).parent.parent / "resources"
+
+
+def _opencv_data_dirs() -> list[Path]:
+    """cv2/data of an installed opencv-python(-headless), found without importing cv2."""
+    try:
+        spec = importlib.util.find_spec("cv2")
+    except (ImportError, ValueError):
+        return []
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    return [Path(p) / "data" for p in spec.submodule_search_locations]
+
+
+def cascade_path() -> Path:
+    """The cascade file: the application's own copy first, then OpenCV's. EngineError if neither exists."""
+    candidates = [_resources_dir() / "faces" / CASCADE] + [d / CASCADE for d in _opencv_data_dirs()]
+    for path in candidates:
+        if path.is_file():
+            return path
+    looked = ", ".join(str(p.parent) for p in candidates)
+    raise EngineError(
+        f"the face detector's model {CASCADE} is missing (looked in {looked}); reinstall Virality Studio, "
+        "or in a source checkout reinstall opencv-python-headless (pip install opencv-python-headless), which ships it"
+    )
+
+
+def _cascade() -> haar.HaarCascade:
+    global _loaded
+    with _lock:
+        if _loaded is None:
+            path = cascade_path()
+            try:
+                _loaded = haar.HaarCascade(path)
+            except haar.CascadeError as e:
+                raise EngineError(
+                    f"the face detector could not be loaded from {path} ({e}); reinstall Virality Studio, "
+                    "or in a source checkout reinstall opencv-python-headless"
+                ) from e
+        return _loaded
 
 
 @dataclass(frozen=True)
@@ -47,9 +88,9 @@ def detect_faces(frames: Sequence[SampledFrame]) -> FaceResult:
     clf = _cascade()
     times, counts, largest = [], [], []
     for f in frames:
-        grey = cv2.equalizeHist(cv2.cvtColor(f.image, cv2.COLOR_RGB2GRAY))
-        found = clf.detectMultiScale(
-            grey, scaleFactor=SCALE_FACTOR, minNeighbors=MIN_NEIGHBOURS, minSize=(MIN_FACE_PX, MIN_FACE_PX)
+        grey = haar.equalize_hist(haar.rgb_to_grey(f.image))
+        found = clf.detect(
+            grey, scale_factor=SCALE_FACTOR, min_neighbors=MIN_NEIGHBOURS, min_size=(MIN_FACE_PX, MIN_FACE_PX)
         )
         found = np.asarray(found).reshape(-1, 4)
         area = float(grey.shape[0] * grey.shape[1])
