@@ -26,7 +26,7 @@ def _images():
 
 def test_grey_and_hsv_are_bit_exact():
     for img in _images():
-        assert np.array_equal(visual.grey_u8(img), cv2.cvtColor(img, cv2.COLOR_RGB2GRAY))
+        assert np.array_equal(visual.rgb_to_grey(img), cv2.cvtColor(img, cv2.COLOR_RGB2GRAY))
         assert np.array_equal(visual.rgb_to_hsv_u8(img), cv2.cvtColor(img, cv2.COLOR_RGB2HSV))
 
 

@@ -13,6 +13,7 @@ from typing import Sequence
 import numpy as np
 
 from ..media import SampledFrame
+from .haar import rgb_to_grey  # OpenCV's RGB2GRAY, bit for bit (the face cue uses it too)
 
 #: joint HSV histogram bins (hue, saturation, value)
 HIST_BINS = (16, 4, 4)
@@ -66,16 +67,9 @@ def frame_features(frames: Sequence[SampledFrame]) -> FrameFeatures:
     return FrameFeatures(times, hists, grids, greys, luma, colour)
 
 
-def grey_u8(img: np.ndarray) -> np.ndarray:
-    """RGB uint8 -> grey uint8 as OpenCV's cvtColor(RGB2GRAY): Rec. 601 weights in 15-bit fixed point."""
-    rgb = img.astype(np.uint32)
-    y = rgb[..., 0] * 9798 + rgb[..., 1] * 19235 + rgb[..., 2] * 3735 + (1 << 14)
-    return (y >> 15).astype(np.uint8)
-
-
 def grey(img: np.ndarray) -> np.ndarray:
     """Grey levels in [0, 1], float32."""
-    return grey_u8(img).astype(np.float32) * (1.0 / 255.0)
+    return rgb_to_grey(img).astype(np.float32) * (1.0 / 255.0)
 
 
 @lru_cache(maxsize=1)
