@@ -263,10 +263,20 @@ def build_minilm(model_dir: str | os.PathLike | None = None):
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     from torch import nn
     from transformers import BertModel
+    from transformers.utils import logging as hf_logging
 
     model_dir = Path(model_dir) if model_dir else minilm_model_dir()
-    bert = BertModel.from_pretrained(os.fspath(model_dir), local_files_only=True, add_pooling_layer=False,
-                                     attn_implementation="eager")
+    # the package's checkpoint carries BERT's pooler, which we leave out: transformers would print a load
+    # report and a progress bar about it on the user's terminal
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        bert = BertModel.from_pretrained(os.fspath(model_dir), local_files_only=True, add_pooling_layer=False,
+                                         attn_implementation="eager")
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        hf_logging.enable_progress_bar()
 
     class MiniLMEmbedder(nn.Module):
         def __init__(self, bert):
