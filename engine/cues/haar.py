@@ -21,7 +21,9 @@ equalizeHist), bit for bit.
 
 Vectorised over windows: a level's first stages run on every window of its grid at once, with
 contiguous arithmetic on parity-split integral images; once few windows survive, the next stages
-gather the survivors' integral-image points only, a stage at a time. A feature is kept as integer
+gather the survivors' integral-image points only, a stage at a time, for the survivors of every level
+at once (the levels' integral images share one table with a common row stride, so a stage's point
+offsets are the same for all of them). A feature is kept as integer
 weights on its distinct corner points (exactly OpenCV's float32 value for integer rectangle weights),
 and a stage's leaves are added in float32 by one matrix product, the few windows near the threshold
 being added again in order in float64, as OpenCV does.
@@ -40,7 +42,7 @@ _R2Y, _G2Y, _B2Y, _GREY_SHIFT = 9798, 19235, 3735, 15
 
 GROUP_EPS = 0.2  # detectMultiScale's grouping tolerance
 _THRESHOLD_EPS = np.float32(1e-5)  # OpenCV subtracts this from every stage threshold
-_MAX_GATHER = 1 << 18  # elements gathered at once when evaluating the surviving windows
+_MAX_GATHER = 1 << 17  # elements gathered at once when evaluating the surviving windows
 # A stage runs on every window of a level (contiguous arithmetic) rather than on the survivors only
 # (gathers) while more than _DENSE_SHARE * windows + _DENSE_EXTRA of them are still alive.
 _DENSE_SHARE = 0.2
@@ -143,6 +145,7 @@ class _Stage:
     diff: np.ndarray
     sorted_diff: np.ndarray
     margin: float
+    offsets: dict  # row stride of the integral-image table -> (L, 1) flat offsets of the points
 
     def passes(self, below: np.ndarray, rows: Optional[Sequence[int]] = None) -> np.ndarray:
         """Whether each window passes, from below[row of stump t, window] = value_t < threshold_t.
@@ -202,6 +205,7 @@ def _stage(threshold: float, feats: list, thr: list, left: list, right: list, po
         diff=diff,
         sorted_diff=diff[order],
         margin=margin,
+        offsets={},
     )
 
 
@@ -284,19 +288,25 @@ class HaarCascade:
 
     # -- one level -------------------------------------------------------------------------
 
-    def _level(self, img: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top-left corners (x, y) of the windows of one pyramid level that pass every stage."""
+    def _level(self, img: np.ndarray, step: int, ii: np.ndarray) -> tuple:
+        """The first stages of one pyramid level, on every window of its grid at once.
+
+        ii is where to write the level's integral image: an (h + 1, w + 1) view, zero in its first row
+        and column, of the frame's shared table (one row stride for every level, so that the later
+        stages can gather the survivors of all levels at once). Returns the survivors as flat offsets
+        of their top-left corners in ii (row stride ii.strides[0]), their float32 normalisation, their
+        (x, y) and the index of the first stage still to run on them.
+        """
         ww, wh = self.window
         h, w = img.shape
         ny = (h + 1 - wh + step - 1) // step if h + 1 > wh else 0
         nx = (w + 1 - ww + step - 1) // step if w + 1 > ww else 0
         if ny <= 0 or nx <= 0:
-            return np.empty(0, np.int64), np.empty(0, np.int64)
-        stride = w + 1
+            return None
+        stride = ii.strides[0] // ii.itemsize
         pix = img.astype(np.int32)
         # int32 integral image (feature sums are formed with wrap-around int32 arithmetic whose results
         # are small, hence exact whatever the image size) and an int64 squared integral.
-        ii = np.zeros((h + 1, w + 1), np.int32)
         np.cumsum(np.cumsum(pix, axis=0, dtype=np.int32), axis=1, dtype=np.int32, out=ii[1:, 1:])
         sq = np.zeros((h + 1, w + 1), np.int64)
         np.cumsum(np.cumsum(pix.astype(np.int64) ** 2, axis=0), axis=1, out=sq[1:, 1:])
@@ -336,12 +346,13 @@ class HaarCascade:
             """The stage on every window of the grid: whether each passes."""
             below = np.empty((st.features.size, ny, nx), bool)
             for t, fi in enumerate(st.features):
-                acc.fill(0)
-                for px, py, c in self._point_lists[fi]:
+                for k, (px, py, c) in enumerate(self._point_lists[fi]):
                     v = views.get((px, py))
                     if v is None:
                         v = views[(px, py)] = at(parts_ii, px, py)
-                    if c == 1:
+                    if k == 0:  # the first point sets the sum
+                        np.multiply(v, c, out=acc)
+                    elif c == 1:
                         np.add(acc, v, out=acc)
                     elif c == -1:
                         np.subtract(acc, v, out=acc)
@@ -366,31 +377,53 @@ class HaarCascade:
 
         # The next stages on every window too while enough of them survive (contiguous arithmetic on
         # the whole grid costs about a fifth of gathering the survivors' pixels, plus a fixed cost
-        # per operation), then on the survivors only.
+        # per operation), then on the survivors only (see candidates).
         si = 1
         while si < len(self.stages) and np.count_nonzero(alive) > _DENSE_SHARE * ny * nx + _DENSE_EXTRA:
             alive &= dense(self.stages[si])
             si += 1
 
         gy, gx = np.nonzero(alive)
-        norm = vnf[gy, gx]
         xs, ys = gx * step, gy * step
-        base = (ys * stride + xs).astype(np.intp)
-        flat = ii.ravel()
+        return (ys * stride + xs).astype(np.intp), vnf[gy, gx], xs, ys, si
 
-        # The other stages on the surviving windows only, a stage at a time: gather the integral image
-        # at the stumps' points, weigh and add them per stump, normalise, pick the leaves and add them
-        # up in stump order (float64, as in C).
-        for st in self.stages[si:]:
-            if base.size == 0:
-                break
-            offs = (st.py * stride + st.px).astype(np.intp)[:, None]  # (L, 1)
+    def _survivors(self, table: np.ndarray, pending: list) -> tuple[np.ndarray, np.ndarray]:
+        """The later stages on the survivors of every level at once: (windows whose level ran stage si
+        last, from pending), a stage at a time. Returns the index into pending's concatenation of each
+        window that passes every stage, in order.
+
+        For each stage: gather the integral image at the stumps' points, weigh and add them per stump,
+        normalise, pick the leaves and add them up in stump order (float64, as in C).
+        """
+        stride = table.strides[0] // table.itemsize
+        flat = table.ravel()
+        by_stage: dict[int, list] = {}
+        first = len(self.stages)
+        for k, (si, base, norm) in enumerate(pending):
+            by_stage.setdefault(si, []).append(k)
+            first = min(first, si)
+        ids = np.empty(0, np.intp)
+        base = np.empty(0, np.intp)
+        norm = np.empty(0, np.float32)
+        starts = np.cumsum([0] + [p[1].size for p in pending])
+        for s in range(first, len(self.stages) + 1):
+            joining = by_stage.get(s)
+            if joining:
+                ids = np.concatenate([ids] + [np.arange(starts[k], starts[k + 1]) for k in joining])
+                base = np.concatenate([base] + [pending[k][1] for k in joining])
+                norm = np.concatenate([norm] + [pending[k][2] for k in joining])
+            if s == len(self.stages) or base.size == 0:
+                continue
+            st = self.stages[s]
+            offs = st.offsets.get(stride)
+            if offs is None:
+                offs = st.offsets[stride] = (st.py * stride + st.px).astype(np.intp)[:, None]  # (L, 1)
             T = st.features.size
             keep = np.empty(base.size, bool)
             chunk = max(1, _MAX_GATHER // offs.size)
             for a in range(0, base.size, chunk):
                 b = min(base.size, a + chunk)
-                g = np.take(flat, offs + base[None, a:b])  # (L, n)
+                g = np.take(flat, offs + base[None, a:b], mode="wrap")  # (L, n); all in range
                 g *= st.weights
                 if st.segments[0] == T:  # every stump has a first point: start from those
                     sums, at_row, rest = g[:T], T, st.segments[1:]
@@ -401,8 +434,8 @@ class HaarCascade:
                     at_row += m
                 value = np.multiply(sums, norm[None, a:b], dtype=np.float32)
                 keep[a:b] = st.passes(value < st.sorted_thresholds, st.row_of)
-            base, norm, xs, ys = base[keep], norm[keep], xs[keep], ys[keep]
-        return xs, ys
+            ids, base, norm = ids[keep], base[keep], norm[keep]
+        return ids
 
     # -- the pyramid -----------------------------------------------------------------------
 
@@ -431,15 +464,38 @@ class HaarCascade:
             if win_w >= min_size[0] and win_h >= min_size[1]:
                 scales.append(np.float32(factor))
             factor *= scale_factor
-        found = []
+        levels = []
         for sc in scales:
             lw = int(np.rint(np.float32(w) / sc))
             lh = int(np.rint(np.float32(h) / sc))
+            levels.append((sc, lw, lh))
+        if not levels:
+            return np.empty((0, 4), np.int64)
+        # One integral-image table for every level, with a common row stride; level k in its rows.
+        stride = max(lw for _, lw, _ in levels) + 1
+        rows = np.cumsum([0] + [lh + 1 for _, _, lh in levels])
+        table = np.zeros((int(rows[-1]) + wh + 1, stride), np.int32)  # + a margin for row-end windows
+        pending, meta = [], []
+        for k, (sc, lw, lh) in enumerate(levels):
             level = resize_linear_exact(g, lw, lh)
             step = 1 if sc >= 2 else 2
-            xs, ys = self._level(level, step)
-            if xs.size == 0:
+            ii = table[rows[k] : rows[k] + lh + 1, : lw + 1]
+            got = self._level(level, step, ii)
+            if got is None or got[0].size == 0:
                 continue
+            base, norm, xs, ys, si = got
+            pending.append((si, base + int(rows[k]) * stride, norm))
+            meta.append((sc, xs, ys))
+        if not pending:
+            return np.empty((0, 4), np.int64)
+        ids = self._survivors(table, pending)
+        starts = np.cumsum([0] + [p[1].size for p in pending])
+        found = []
+        for k, (sc, xs, ys) in enumerate(meta):
+            sel = ids[(ids >= starts[k]) & (ids < starts[k + 1])] - starts[k]
+            if sel.size == 0:
+                continue
+            xs, ys = xs[sel], ys[sel]
             size_w = int(np.rint(np.float32(ww) * sc))
             size_h = int(np.rint(np.float32(wh) * sc))
             rx = np.rint(xs.astype(np.float32) * sc).astype(np.int64)
