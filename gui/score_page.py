@@ -7,7 +7,6 @@ first; its late answers are ignored.
 from __future__ import annotations
 
 import html
-from datetime import datetime
 from pathlib import Path
 from typing import Optional
 
@@ -23,7 +22,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QScrollArea,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
