@@ -506,15 +506,27 @@ def _summary(metrics: dict) -> dict:
 # ------------------------------------------------------------------------------------------ neural
 
 
-def _num_inputs(ts: TrainingSet) -> tuple[Optional[np.ndarray], dict]:
+def _num_inputs(ts: TrainingSet, rows: Optional[np.ndarray] = None) -> tuple[Optional[np.ndarray], dict]:
+    """The numeric input of every post, with the feature spec (kept columns, fill values, indicators) learned
+    from `rows` only (default: all): each held-out measure fits it on its own training rows, so no fill value
+    or column choice is learned from the posts it is measured on."""
     names = [f.name for f in fspec.FEATURES]
     if ts.data.cues is not None:
         names += [f.name for f in fspec.CUE_FEATURES]
     raw = fspec.raw_matrix(ts.data.metas, names, ts.data.cues)
-    spec = fspec.fit_spec(raw, names, with_text=False)
+    spec = fspec.fit_spec(raw if rows is None else raw[rows], names, with_text=False)
     cols = [names.index(f["name"]) for f in spec["features"]]
     num = fspec.encode(raw[:, cols], spec) if spec["columns"] else None
     return num, spec
+
+
+def _with_num(arrays: dict, ts: TrainingSet, rows: np.ndarray) -> dict:
+    """`arrays` with the numeric input re-encoded by a spec fitted on `rows`."""
+    num, _spec = _num_inputs(ts, rows)
+    out = {k: v for k, v in arrays.items() if k != "num"}
+    if num is not None:
+        out["num"] = num
+    return out
 
 
 def _inner_split(ts: TrainingSet, rows: np.ndarray, cfg, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -568,10 +580,11 @@ def _train_neural(ts: TrainingSet, family: str, out_dir, name: str, cfg, backbon
     for k, te in enumerate(folds):
         tr = np.setdiff1d(np.arange(n), te)
         fit_rows, val_rows = _inner_split(ts, tr, cfg, cfg.seed + k)
-        res = neural.fit(arrays, y, fit_rows, val_rows, cfg, temporal,
+        fold_arrays = _with_num(arrays, ts, tr)
+        res = neural.fit(fold_arrays, y, fit_rows, val_rows, cfg, temporal,
                          lambda f, m, k=k: sub(f, f"fold {k + 1}/{len(folds)}: {m}"), cancel)
         best_epochs.append(res.best_epoch)
-        oof[te] = neural.predict(res, arrays, te)
+        oof[te] = neural.predict(res, fold_arrays, te)
         mean_p[te] = y[tr].mean()
         fol_p[te] = ens._followers_line(fol[tr], y[tr], fol[te])
         step[0] += 1
@@ -587,9 +600,10 @@ def _train_neural(ts: TrainingSet, family: str, out_dir, name: str, cfg, backbon
     early, late = np.sort(order[:n_tr]), np.sort(order[n_tr:])
     if late.size >= 5 and early.size >= 10:
         fit_rows, val_rows = _inner_split(replace(ts, scheme="time"), early, cfg, cfg.seed)
-        res = neural.fit(arrays, y, fit_rows, val_rows, cfg, temporal, lambda f, m: sub(f, f"time split: {m}"),
+        early_arrays = _with_num(arrays, ts, early)
+        res = neural.fit(early_arrays, y, fit_rows, val_rows, cfg, temporal, lambda f, m: sub(f, f"time split: {m}"),
                          cancel)
-        p = neural.predict(res, arrays, late)
+        p = neural.predict(res, early_arrays, late)
         block = _block(y[late], {"model": p, "mean": np.full(late.size, y[early].mean()),
                                  "followers_only": ens._followers_line(fol[early], y[early], fol[late])}, top)
         tt = ts.data.times

@@ -249,3 +249,27 @@ def test_train_cli(creator_ds, tmp_path):
     r = subprocess.run([*cmd, "train", "--dataset", str(tmp_path / "none.sqlite"), "--model", "video", "--out",
                         str(out)], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert r.returncode == 2 and r.stderr.startswith("error: ") and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_neural_held_out_measures_learn_their_feature_spec_from_training_rows_only(creator_ds, tmp_path,
+                                                                                  monkeypatch):
+    """Fill values and kept columns of each fold (and of the time split) come from its training rows, never
+    from the posts it is measured on; the final network's spec comes from every post."""
+    import engine.training as T
+
+    seen = []
+    real = T.fspec.fit_spec
+
+    def spy(raw, names, with_text=True):
+        seen.append(raw.shape[0])
+        return real(raw, names, with_text)
+
+    monkeypatch.setattr(T.fspec, "fit_spec", spy)
+    rep = train_model(creator_ds, "multimodal", tmp_path / "m", features=("caption", "time"), neural_config=TINY_NN)
+    n = max(seen)
+    assert seen[0] == n and seen.count(n) == 1  # the final network's spec (the manifest's): every post
+    held_out = seen[1:]  # each fold's training rows, then the time split's earlier posts
+    assert len(held_out) == TINY_NN["folds"] + ("time_split" in rep["metrics"])
+    assert all(0 < k < n for k in held_out)
+    folds = held_out[:TINY_NN["folds"]]
+    assert sum(n - k for k in folds) == n  # the held-out parts of the folds cover every post once
