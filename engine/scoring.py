@@ -98,12 +98,53 @@ def _input_notes(bundle: ModelBundle, meta: PostMeta) -> tuple[list[str], list[s
             "No follower count given: account reach is the strongest signal this model has, so the score"
             " rests on caption, timing and format alone (pass --followers)."
         )
+    unseen = [ACCOUNT_WORDS[s] for s in _never_missing_in_training(bundle, meta) if s in ACCOUNT_WORDS]
+    if unseen:
+        notes.append(
+            "This model was trained only on posts that had their " + _and(unseen) + ": it filled in typical"
+            " values for the missing ones, so this score is less reliable than its measured accuracy (give them,"
+            " or use a model trained with them missing, such as the built-in one)."
+        )
     if not bundle.uses_cues:
         notes.append(
             "The content cues are measurements of the file; this model was trained without videos, so they"
             " do not change the score."
         )
     return used, missing, notes
+
+
+#: the account stats a creator may not give; a model trained only on posts that had them has never seen one missing
+ACCOUNT_SOURCES = ("followers", "following", "author_likes", "author_videos", "likes_per_video",
+                   "likes_per_follower")
+#: how the note names them (the ratios are missing when what they are made from is)
+ACCOUNT_WORDS = {"followers": "follower count", "following": "following count", "author_likes": "account likes",
+                 "author_videos": "account video count"}
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _never_missing_in_training(bundle: ModelBundle, meta: PostMeta) -> list[str]:
+    """The account stats this post lacks that the model's training data always had (its feature spec fills
+    them with the median but has no missing_<source> indicator, so the model never learned what 'unknown'
+    means), in the spec's order; e.g. ['followers', 'author_likes']. Other inputs (caption, time, format)
+    are left out: their missingness is carried by another indicator (missing_text) or filled by scoring."""
+    from .features.spec import raw_features
+
+    spec = bundle.manifest.get("feature_spec") or {}
+    indicators = set(spec.get("indicators") or ())
+    try:
+        values = raw_features(meta)
+    except Exception:  # impossible metadata is reported elsewhere
+        return []
+    out: list[str] = []
+    for f in spec.get("features") or ():
+        src = f.get("source")
+        if (src in ACCOUNT_SOURCES and values.get(f["name"], 0.0) is None
+                and f"missing_{src}" not in indicators and src not in out):
+            out.append(src)
+    return out
 
 
 def score_video(
