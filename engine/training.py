@@ -506,27 +506,52 @@ def _summary(metrics: dict) -> dict:
 # ------------------------------------------------------------------------------------------ neural
 
 
-def _num_inputs(ts: TrainingSet, rows: Optional[np.ndarray] = None) -> tuple[Optional[np.ndarray], dict]:
-    """The numeric input of every post, with the feature spec (kept columns, fill values, indicators) learned
-    from `rows` only (default: all): each held-out measure fits it on its own training rows, so no fill value
-    or column choice is learned from the posts it is measured on."""
+def _num_names(ts: TrainingSet) -> list[str]:
     names = [f.name for f in fspec.FEATURES]
     if ts.data.cues is not None:
         names += [f.name for f in fspec.CUE_FEATURES]
-    raw = fspec.raw_matrix(ts.data.metas, names, ts.data.cues)
-    spec = fspec.fit_spec(raw if rows is None else raw[rows], names, with_text=False)
+    return names
+
+
+def _regime_raws(ts: TrainingSet, cfg) -> tuple[list[str], list[np.ndarray], list[str]]:
+    """The raw numeric features of every post as given ('full'), then under each of cfg.account_regimes that
+    hides something the data has (none when the account group is not used): (names, raws, regimes)."""
+    from .models import ensemble as ens
+
+    names = _num_names(ts)
+    raws, regimes = [fspec.raw_matrix(ts.data.metas, names, ts.data.cues)], ["full"]
+    if "account" in ts.groups:
+        for regime in cfg.account_regimes:
+            masked = fspec.raw_matrix([ens.mask_account(m, regime) for m in ts.data.metas], names, ts.data.cues)
+            if not np.array_equal(np.isnan(masked), np.isnan(raws[0])):
+                raws.append(masked)
+                regimes.append(regime)
+    return names, raws, regimes
+
+
+def _augmented(arrays: dict, names: list[str], raws: list[np.ndarray], train_posts: np.ndarray,
+               fit_posts: np.ndarray, shares, seed: int) -> tuple[dict, np.ndarray, dict]:
+    """The network's inputs over len(raws) copies of the posts (post i under regime j is row j * n + i), the rows
+    to fit on, and the feature spec, learned from the training rows only (never from held-out posts).
+
+    Fit rows: every fit post as it is, plus a seeded share of them under each masked regime; the
+    early-stopping rows (training posts not fitted on) stay unmasked. The spec is fitted on the same rows, so
+    it gets a missing_<stat> indicator for each stat a regime hides."""
+    n = raws[0].shape[0]
+    rng = np.random.default_rng(seed)
+    fit_posts = np.asarray(fit_posts)
+    fit_idx, spec_parts = [fit_posts], [raws[0][np.asarray(train_posts)]]
+    for j in range(1, len(raws)):
+        share = float(shares[j - 1]) if j - 1 < len(shares) else 0.0
+        pick = np.sort(rng.choice(fit_posts, size=int(round(share * fit_posts.size)), replace=False))
+        fit_idx.append(pick + j * n)
+        spec_parts.append(raws[j][pick])
+    spec = fspec.fit_spec(np.vstack(spec_parts), names, with_text=False)
     cols = [names.index(f["name"]) for f in spec["features"]]
-    num = fspec.encode(raw[:, cols], spec) if spec["columns"] else None
-    return num, spec
-
-
-def _with_num(arrays: dict, ts: TrainingSet, rows: np.ndarray) -> dict:
-    """`arrays` with the numeric input re-encoded by a spec fitted on `rows`."""
-    num, _spec = _num_inputs(ts, rows)
-    out = {k: v for k, v in arrays.items() if k != "num"}
-    if num is not None:
-        out["num"] = num
-    return out
+    out = {k: (np.concatenate([v] * len(raws)) if len(raws) > 1 else v) for k, v in arrays.items() if k != "num"}
+    if spec["columns"]:
+        out["num"] = np.vstack([fspec.encode(raw[:, cols], spec) for raw in raws])
+    return out, np.concatenate(fit_idx), spec
 
 
 def _inner_split(ts: TrainingSet, rows: np.ndarray, cfg, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -559,10 +584,9 @@ def _train_neural(ts: TrainingSet, family: str, out_dir, name: str, cfg, backbon
     temporal = family == "video"
     y = ts.y
     n = y.size
-    arrays = dict(ts.arrays)
-    num, spec = _num_inputs(ts)
-    if num is not None:
-        arrays["num"] = num
+    names, raws, regimes = _regime_raws(ts, cfg)
+    shares = [cfg.regime_shares[list(cfg.account_regimes).index(r)] for r in regimes[1:]]
+    y_all = np.tile(y, len(raws))
     top = float(np.quantile(y, 0.75))
     fol = _followers(ts)
     folds = _folds(ts, cfg.folds, cfg.seed)
@@ -572,27 +596,37 @@ def _train_neural(ts: TrainingSet, family: str, out_dir, name: str, cfg, backbon
     def sub(f, msg):
         progress(None if f is None else 0.02 + 0.9 * (step[0] + f) / steps, msg)
 
-    # 1. cross-validation: out-of-fold predictions of every post
-    oof = np.zeros(n)
+    def design(train_posts, fit_posts, seed):
+        return _augmented(ts.arrays, names, raws, train_posts, fit_posts, shares, seed)
+
+    # 1. cross-validation: out-of-fold predictions of every post, as given and under each masked regime
+    oof = np.zeros((len(raws), n))
     mean_p = np.zeros(n)
     fol_p = np.zeros(n)
     best_epochs = []
     for k, te in enumerate(folds):
         tr = np.setdiff1d(np.arange(n), te)
         fit_rows, val_rows = _inner_split(ts, tr, cfg, cfg.seed + k)
-        fold_arrays = _with_num(arrays, ts, tr)
-        res = neural.fit(fold_arrays, y, fit_rows, val_rows, cfg, temporal,
+        arrays, fit_idx, _ = design(tr, fit_rows, cfg.seed + k)
+        res = neural.fit(arrays, y_all, fit_idx, val_rows, cfg, temporal,
                          lambda f, m, k=k: sub(f, f"fold {k + 1}/{len(folds)}: {m}"), cancel)
         best_epochs.append(res.best_epoch)
-        oof[te] = neural.predict(res, fold_arrays, te)
+        for j in range(len(raws)):
+            oof[j, te] = neural.predict(res, arrays, te + j * n)
         mean_p[te] = y[tr].mean()
         fol_p[te] = ens._followers_line(fol[tr], y[tr], fol[te])
         step[0] += 1
     metrics = {"top25_threshold": round(top, 4), "scheme": ts.scheme,
                "cv": {"what": f"{len(folds)} folds grouped by author" if ts.scheme == "grouped" else
                       f"{len(folds)} folds = contiguous blocks of time (grouped folds impossible)",
-                      **_block(y, {"model": oof, "mean": mean_p, "followers_only": fol_p}, top),
+                      **_block(y, {"model": oof[0], "mean": mean_p, "followers_only": fol_p}, top),
                       "best_epochs": best_epochs}}
+    if len(raws) > 1:
+        metrics["cv_account_masked"] = {
+            "what": "the same held-out posts with account stats hidden, as a creator who gives only some enters "
+                    "them (engine.models.ensemble.MASKS)",
+            **{regimes[j]: _block(y, {"model": oof[j]}, top)["model"] for j in range(1, len(raws))}}
+    oof = oof[0]
 
     # 2. time-ordered holdout
     order = _time_order(ts)
@@ -600,10 +634,10 @@ def _train_neural(ts: TrainingSet, family: str, out_dir, name: str, cfg, backbon
     early, late = np.sort(order[:n_tr]), np.sort(order[n_tr:])
     if late.size >= 5 and early.size >= 10:
         fit_rows, val_rows = _inner_split(replace(ts, scheme="time"), early, cfg, cfg.seed)
-        early_arrays = _with_num(arrays, ts, early)
-        res = neural.fit(early_arrays, y, fit_rows, val_rows, cfg, temporal, lambda f, m: sub(f, f"time split: {m}"),
+        arrays, fit_idx, _ = design(early, fit_rows, cfg.seed)
+        res = neural.fit(arrays, y_all, fit_idx, val_rows, cfg, temporal, lambda f, m: sub(f, f"time split: {m}"),
                          cancel)
-        p = neural.predict(res, early_arrays, late)
+        p = neural.predict(res, arrays, late)
         block = _block(y[late], {"model": p, "mean": np.full(late.size, y[early].mean()),
                                  "followers_only": ens._followers_line(fol[early], y[early], fol[late])}, top)
         tt = ts.data.times
@@ -616,7 +650,9 @@ def _train_neural(ts: TrainingSet, family: str, out_dir, name: str, cfg, backbon
     # 3. the final network: every post but an early-stopping validation set
     cancel.raise_if_cancelled()
     fit_rows, val_rows = _inner_split(ts, np.arange(n), cfg, cfg.seed)
-    final = neural.fit(arrays, y, fit_rows, val_rows, cfg, temporal, lambda f, m: sub(f, f"final: {m}"), cancel)
+    arrays, fit_idx, spec = design(np.arange(n), fit_rows, cfg.seed)
+    final = neural.fit(arrays, y_all, fit_idx, val_rows, cfg, temporal, lambda f, m: sub(f, f"final: {m}"),
+                       cancel)
     t_train = time.perf_counter() - t0
     progress(0.93, "exporting to ONNX")
     blob = neural.export_onnx(final, arrays)
@@ -660,7 +696,8 @@ def _train_neural(ts: TrainingSet, family: str, out_dir, name: str, cfg, backbon
                      "validation_rows": int(val_rows.size), "onnx_max_abs_diff_vs_torch": float(f"{diff:.3g}"),
                      "deterministic": f"fixed seed {cfg.seed} (CPU)", "software": neural.software(),
                      "missing_values": "metadata: training median + missing_<source> indicator (feature_spec); "
-                                       "posts without an extracted video are not used when frames/audio are"},
+                                       "posts without an extracted video are not used when frames/audio are",
+                     "account_regimes": regimes[1:]},
     }
     rep = _report_common(ts, family, metrics, manifest, extra={
         "learning_curve": final.curve, "best_epoch": final.best_epoch,

@@ -267,9 +267,33 @@ def test_neural_held_out_measures_learn_their_feature_spec_from_training_rows_on
     monkeypatch.setattr(T.fspec, "fit_spec", spy)
     rep = train_model(creator_ds, "multimodal", tmp_path / "m", features=("caption", "time"), neural_config=TINY_NN)
     n = max(seen)
-    assert seen[0] == n and seen.count(n) == 1  # the final network's spec (the manifest's): every post
-    held_out = seen[1:]  # each fold's training rows, then the time split's earlier posts
+    assert seen[-1] == n and seen.count(n) == 1  # the final network's spec (the manifest's): every post
+    held_out = seen[:-1]  # each fold's training rows, then the time split's earlier posts
     assert len(held_out) == TINY_NN["folds"] + ("time_split" in rep["metrics"])
     assert all(0 < k < n for k in held_out)
     folds = held_out[:TINY_NN["folds"]]
     assert sum(n - k for k in folds) == n  # the held-out parts of the folds cover every post once
+
+
+def test_neural_networks_learn_what_a_missing_account_stat_means(video_ds, tmp_path):
+    """As the ensemble does, the multimodal network also trains on copies with account stats hidden: its spec
+    has missing_<stat> indicators, its report measures the hidden regimes, and a post scored without
+    followers gets no 'trained only on posts that had them' warning."""
+    from engine.features.spec import PostMeta
+    from engine.scoring import _never_missing_in_training
+
+    out = tmp_path / "mm"
+    rep = train_model(video_ds, "multimodal", out, features=("account", "caption"), frames=FRAMES,
+                      neural_config=TINY_NN)
+    m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert {"missing_followers", "missing_author_likes"} <= set(m["feature_spec"]["indicators"])
+    assert m["training"]["account_regimes"] == ["followers_only", "no_account"]
+    masked = rep["metrics"]["cv_account_masked"]
+    assert set(masked) == {"what", "followers_only", "no_account"}
+    assert all(math.isfinite(masked[r]["spearman"]) for r in ("followers_only", "no_account"))
+    bundle = ModelBundle.load(out)
+    assert _never_missing_in_training(bundle, PostMeta(caption="hi")) == []
+    # content-only training has no account stats to hide: nothing is added
+    rep2 = train_model(video_ds, "multimodal", tmp_path / "c", features=("caption",), frames=FRAMES,
+                       neural_config=TINY_NN)
+    assert "cv_account_masked" not in rep2["metrics"]

@@ -49,6 +49,11 @@ class NeuralConfig:
     patience: int = 15
     val_fraction: float = 0.15  # of the training rows (by author, or the latest by time), for early stopping
     time_split: float = 0.8
+    # Account stats a creator may leave out, as for the ensemble (engine.models.ensemble.MASKS): besides every
+    # training post as it is, this share of them is also trained on under each masked regime, so the network
+    # learns what an unknown stat means (the ensemble weighs its copies 0.5 and 0.25 the same way)
+    account_regimes: tuple = ("followers_only", "no_account")
+    regime_shares: tuple = (0.5, 0.25)
     # video transformer
     d_model: int = 64
     heads: int = 4
