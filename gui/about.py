@@ -97,9 +97,9 @@ def licence_lines(model: ActiveModel) -> list[str]:
 
 def third_party_notices() -> Optional[Path]:
     """resources/licenses/THIRD_PARTY.txt, which an installer carries (packaging/notices.py writes it)."""
-    import engine
+    from engine import resources_dir
 
-    path = Path(engine.__file__).resolve().parent.parent / "resources" / "licenses" / "THIRD_PARTY.txt"
+    path = resources_dir() / "licenses" / "THIRD_PARTY.txt"
     return path if path.is_file() else None
 
 

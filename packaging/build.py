@@ -18,7 +18,6 @@ lies under build/ and dist/ (git-ignored).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -39,10 +38,13 @@ from slim import slim  # noqa: E402
 
 def _package_dir(name: str) -> Path:
     """Where an installed package lives, found without importing it (importing cv2 or rapidocr is slow)."""
-    spec = importlib.util.find_spec(name)
-    if spec is None or not spec.submodule_search_locations:
+    sys.path.insert(0, str(REPO))
+    from engine import package_dirs
+
+    dirs = package_dirs(name)
+    if not dirs:
         raise SystemExit(f"the build needs the package '{name}' installed (pip install -e .)")
-    return Path(list(spec.submodule_search_locations)[0])
+    return dirs[0]
 
 
 def export_backbones(out: Path) -> dict[str, Path]:

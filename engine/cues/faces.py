@@ -9,7 +9,6 @@ so OpenCV itself is not needed; only its cascade file is, shipped with the appli
 """
 from __future__ import annotations
 
-import importlib.util
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,21 +31,16 @@ _loaded: Optional[haar.HaarCascade] = None
 
 
 def _resources_dir() -> Path:
-    """<resources>: next to the engine package (the convention of engine.models.bundle.default_bundle_path)."""
-    import engine
+    from engine import resources_dir
 
-    return Path(engine.__file__).parent.parent / "resources"
+    return resources_dir()
 
 
 def _opencv_data_dirs() -> list[Path]:
     """cv2/data of an installed opencv-python(-headless), found without importing cv2."""
-    try:
-        spec = importlib.util.find_spec("cv2")
-    except (ImportError, ValueError):
-        return []
-    if spec is None or not spec.submodule_search_locations:
-        return []
-    return [Path(p) / "data" for p in spec.submodule_search_locations]
+    from engine import package_dirs
+
+    return [d / "data" for d in package_dirs("cv2")]
 
 
 def cascade_path() -> Path:

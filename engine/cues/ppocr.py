@@ -566,18 +566,9 @@ def model_dirs() -> list[Path]:
     """Where the model files are looked for, in order: <resources>/ocr (the frozen application),
     then the installed rapidocr package's models folder (found without importing rapidocr, whose
     import loads OpenCV)."""
-    from importlib.util import find_spec
+    from engine import package_dirs, resources_dir
 
-    import engine
-
-    dirs = [Path(engine.__file__).parent.parent / "resources" / "ocr"]
-    try:
-        spec = find_spec("rapidocr")
-    except (ImportError, ValueError):
-        spec = None
-    for loc in (spec.submodule_search_locations or []) if spec is not None else []:
-        dirs.append(Path(loc) / "models")
-    return dirs
+    return [resources_dir() / "ocr"] + [d / "models" for d in package_dirs("rapidocr")]
 
 
 def find_model(name: str) -> Path:

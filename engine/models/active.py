@@ -40,9 +40,9 @@ def models_dir() -> Path:
 def default_bundle_path() -> Path:
     """The embedded default model, <repo>/resources/models/default: the same folder as
     engine.models.bundle.default_bundle_path, found without importing numpy (a test checks they agree)."""
-    import engine
+    from engine import resources_dir
 
-    return Path(engine.__file__).parent.parent / "resources" / "models" / "default"
+    return resources_dir() / "models" / "default"
 
 
 def _same_path(a: Path, b: Path) -> bool:

@@ -440,7 +440,7 @@ def _shipped(name: str) -> Optional[Path]:
     """<app>/resources/backbones/NAME/FILE, where packaging/build.py --full puts the exported backbones."""
     import engine
 
-    path = Path(engine.__file__).resolve().parent.parent / "resources" / "backbones" / name / ONNX_NAMES[name]
+    path = engine.resources_dir() / "backbones" / name / ONNX_NAMES[name]
     return path if path.is_file() else None
 
 
