@@ -167,6 +167,7 @@ def render_report(report) -> str:
 
 
 def cmd_score(args) -> int:
+    from engine.outputs import printable, printable_tree
     from engine.scoring import score_video
 
     report, code = run_job(args, lambda progress, cancel: score_video(
@@ -175,82 +176,105 @@ def cmd_score(args) -> int:
     if code is not None:
         return code
     if args.json:
-        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=None if args.compact else 2))
+        print(json.dumps(printable_tree(report.as_dict()), ensure_ascii=False, indent=None if args.compact else 2))
     else:
-        print(render_report(report))
+        print(printable(render_report(report)))
     return 0
 
 
 # ----------------------------------------------------------------------------- batch
 
-CSV_FIELDS = ["rank", "path", "score", "views_low", "views_high", "viral_probability", "duration_s",
-              "width", "height", "status", "reason"]
 
+def _record(item) -> dict:
+    """What batch keeps of one finished file (and journals, to resume): its CSV row without the rank, its report
+    as JSON, the file's size and time when scored."""
+    from engine.journal import file_key
+    from engine.scoring import ranking_cells
 
-def _item_row(item, cue_names: list[str], rank_no: Optional[int]) -> dict:
-    row = {"rank": rank_no or "", "path": item.path, "status": "scored" if item.ok else "skipped",
-           "reason": item.error or ""}
+    rec = {"path": item.path, "key": file_key(item.path), "score": None, "error": item.error, "cues": [],
+           "report": None, "row": {"path": item.path, "status": "scored" if item.ok else "skipped",
+                                   "reason": item.error or ""}}
     if item.ok:
         r = item.report
-        row.update(score=f"{r.score:.1f}", views_low=r.views_low or "", views_high=r.views_high or "",
-                   viral_probability="" if r.viral_probability is None else f"{r.viral_probability:.3f}",
-                   duration_s=f"{r.info.duration_s:.2f}", width=r.info.width, height=r.info.height)
-        for c in r.cues.cues:
-            row[c.name] = "" if c.value is None else f"{c.value:.4g}"
-    return row
+        rec.update(score=r.score, report=r.as_dict(), cues=[c.name for c in r.cues.cues])
+        rec["row"].update(ranking_cells(r))
+    return rec
 
 
-def write_ranked_csv(path: Path, items, cue_names: list[str]) -> None:
-    """Write atomically: a kill while writing leaves the previous file, never half of one."""
-    from engine.scoring import rank
+def _rank_records(records: list[dict]) -> list[dict]:
+    """Scored files by score, best first, then the others by name (as engine.scoring.rank)."""
+    good = sorted((r for r in records if r["score"] is not None), key=lambda r: (-r["score"], r["path"]))
+    return good + sorted((r for r in records if r["score"] is None), key=lambda r: r["path"])
 
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=CSV_FIELDS + cue_names, extrasaction="ignore")
+
+def write_ranked_csv(path: Path, records: list[dict], cue_names: list[str]) -> None:
+    """Write atomically, spreadsheet-safe: a kill while writing leaves the previous file, never half of one."""
+    from engine.outputs import atomic_file, safe_row
+    from engine.scoring import RANKING_FIELDS
+
+    with atomic_file(path) as fh:
+        w = csv.DictWriter(fh, fieldnames=RANKING_FIELDS + cue_names, extrasaction="ignore")
         w.writeheader()
         n = 0
-        for item in rank(items):
-            n += item.ok
-            w.writerow(_item_row(item, cue_names, n if item.ok else None))
-    os.replace(tmp, path)
+        for rec in _rank_records(records):
+            n += rec["score"] is not None
+            w.writerow(safe_row(rec["row"] | {"rank": n if rec["score"] is not None else ""}))
+
+
+def _run_key(model_path, meta) -> str:
+    """The model and the post details a batch scores with: a journal made with others is not reused."""
+    import hashlib
+    from dataclasses import asdict
+
+    from engine.journal import bundle_key
+
+    text = json.dumps({"model": bundle_key(model_path), "meta": asdict(meta)}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def cmd_batch(args) -> int:
     from engine.errors import Cancelled, EngineError
     from engine.jobs import CancelToken
-    from engine.scoring import rank, scan_folder, score_many
+    from engine.journal import BatchJournal
+    from engine.outputs import check_output, printable, printable_tree
+    from engine.scoring import BatchItem, scan_folder, score_many
 
     token = CancelToken()
+    journal = None
     try:
         scan = scan_folder(args.folder, recursive=args.recursive)
+        out = (check_output(args.out, "csv", inputs=scan.videos, force=args.force, what="--out")
+               if args.out else None)  # before any work: a bad --out never fails at the end
         bundle = _load_bundle(args)  # fail early on a bad model, before starting workers
+        meta = _meta_from_args(args)
+        if out and (scan.videos or scan.refused):
+            journal = BatchJournal(out, _run_key(_model_path(args), meta))
     except EngineError as exc:
         return _fail(str(exc))
-    if not scan.videos:
+    if not scan.videos and not scan.refused:
         hint = "" if args.recursive else " (add -r to look in subfolders)"
         return _fail(f"{args.folder}: no video files found among {scan.skipped_count:,} files{hint}")
-    out = Path(args.out) if args.out else None
-    partial = out.with_name(out.name + ".partial") if out else None
-    items = []
-    cue_names: list[str] = []
-    bar = Bar(args, "scoring", total=len(scan.videos), unit="video")
+    records = [_record(BatchItem(str(p), error=reason)) for p, reason in scan.refused]
+    todo = []
+    for v in scan.videos:
+        rec = journal.reusable(v) if journal else None
+        if rec is not None and rec["score"] is not None:
+            records.append(rec)
+        else:
+            todo.append(v)
+    reused = len(scan.videos) - len(todo)
+    if reused:
+        print(f"Resuming from {printable(journal.path.name)}: {reused} of {len(scan.videos)} videos were "
+              f"scored already with this model; scoring the other {len(todo)}", file=sys.stderr)
+    bar = Bar(args, "scoring", total=len(todo), unit="video")
     stopped = False
-    pf = open(partial, "w", newline="", encoding="utf-8") if partial else None
     try:
-        pw = csv.writer(pf) if pf else None
-        if pw:
-            pw.writerow(["path", "score", "status", "reason"])
-        for item in score_many(scan.videos, _meta_from_args(args), bundle_path=_model_path(args),
-                               device=args.device, workers=args.workers,
-                               progress=bar,
-                               cancel=token):
-            items.append(item)
-            if item.ok and not cue_names:
-                cue_names = [c.name for c in item.report.cues.cues]
-            if pw:  # keep finished work on disk as it comes, so a kill loses nothing scored
-                pw.writerow([item.path, f"{item.report.score:.1f}" if item.ok else "",
-                             "scored" if item.ok else "skipped", item.error or ""])
-                pf.flush()
+        for item in (score_many(todo, meta, bundle_path=_model_path(args), device=args.device,
+                                workers=args.workers, progress=bar, cancel=token) if todo else ()):
+            rec = _record(item)
+            records.append(rec)
+            if journal:  # keep finished work on disk as it comes, so a kill loses nothing scored
+                journal.add(rec)
     except KeyboardInterrupt:
         token.cancel()
         stopped = True
@@ -258,44 +282,51 @@ def cmd_batch(args) -> int:
         stopped = True
     except EngineError as exc:
         bar.close()
+        if journal:
+            journal.close(remove=False)
         return _fail(str(exc))
     finally:
         bar.close()
-        if pf:
-            pf.close()
+    cue_names = next((r["cues"] for r in records if r["cues"]), [])
     if out:
-        write_ranked_csv(out, items, cue_names)
-        partial.unlink(missing_ok=True)
-    ranked = rank(items)
-    good = [i for i in ranked if i.ok]
-    bad = [i for i in ranked if not i.ok]
+        try:
+            write_ranked_csv(out, records, cue_names)
+        except OSError as exc:
+            journal.close(remove=False)
+            return _fail(f"{printable(str(out))}: cannot be written ({exc.strerror or exc}); what was scored is "
+                         f"kept in {printable(journal.path.name)} for the next run")
+        journal.close(remove=not stopped)  # after a stop, the next run goes on from the journal
+    ranked = _rank_records(records)
+    good = [r for r in ranked if r["score"] is not None]
+    bad = [r for r in ranked if r["score"] is None]
     if args.json:
-        print(json.dumps({
-            "scored": [i.report.as_dict() | {"rank": n + 1} for n, i in enumerate(good)],
-            "skipped": [{"path": i.path, "reason": i.error} for i in bad],
-            "not_videos": scan.skipped_count, "stopped": stopped, "model": bundle.name,
-        }, ensure_ascii=False, indent=2))
-    else:
-        print(f"Ranked {len(good)} of {len(scan.videos)} videos with {bundle.name}"
-              f" on {bundle.provider.replace('ExecutionProvider', '')}"
-              + (" (stopped early)" if stopped else ""))
-        for n, i in enumerate(good[: args.top], 1):
-            r = i.report
-            print(f"  {n:>3}. {r.score:5.1f}  {_rel(i.path, args.folder)}")
-        if len(good) > args.top:
-            print(f"  ... {len(good) - args.top} more" + (f" in {out}" if out else ""))
-        if bad:
-            print(f"Skipped {len(bad)} file(s) that could not be scored:")
-            for i in bad:
-                reason = i.error or ""
-                name = Path(i.path).name
-                reason = reason[len(name) + 2:] if reason.startswith(name + ": ") else reason
-                print(f"  - {_rel(i.path, args.folder)}: {reason}")
-        if scan.skipped_count:
-            print(f"Ignored {scan.skipped_count:,} file(s) that are not videos by name"
-                  f" (e.g. {', '.join(p.name for p in scan.skipped_examples[:3])})")
-        if out:
-            print(f"Wrote {out}")
+        print(json.dumps(printable_tree({
+            "scored": [r["report"] | {"rank": n + 1} for n, r in enumerate(good)],
+            "skipped": [{"path": r["path"], "reason": r["error"]} for r in bad],
+            "not_videos": scan.skipped_count, "stopped": stopped, "model": bundle.name, "reused": reused,
+        }), ensure_ascii=False, indent=2))
+        return 130 if stopped else 0 if good else 1
+    lines = [f"Ranked {len(good)} of {len(scan.videos) + len(scan.refused)} videos with {bundle.name}"
+             f" on {bundle.provider.replace('ExecutionProvider', '')}" + (" (stopped early)" if stopped else "")
+             + (f" ({reused} reused from the interrupted run)" if reused else "")]
+    for n, r in enumerate(good[: args.top], 1):
+        lines.append(f"  {n:>3}. {r['score']:5.1f}  {_rel(r['path'], args.folder)}")
+    if len(good) > args.top:
+        lines.append(f"  ... {len(good) - args.top} more" + (f" in {out}" if out else ""))
+    if bad:
+        lines.append(f"Skipped {len(bad)} file(s) that could not be scored:")
+        for r in bad:
+            reason = r["error"] or ""
+            name = Path(r["path"]).name
+            reason = reason[len(name) + 2:] if reason.startswith(name + ": ") else reason
+            lines.append(f"  - {_rel(r['path'], args.folder)}: {reason}")
+    if scan.skipped_count:
+        lines.append(f"Ignored {scan.skipped_count:,} file(s) that are not videos by name"
+                     f" (e.g. {', '.join(p.name for p in scan.skipped_examples[:3])})")
+    if out:
+        lines.append(f"Wrote {out}" + (f" (stopped: run the same command again to go on; "
+                                       f"{journal.path.name} keeps what was scored)" if stopped else ""))
+    print(printable("\n".join(lines)))
     if stopped:
         return 130
     return 0 if good else 1
@@ -314,8 +345,11 @@ def _rel(path: str, folder: str) -> str:
 def cmd_import_smp(args) -> int:
     from engine.data.smp import import_smp
     from engine.errors import EngineError
+    from engine.outputs import check_output
 
     try:
+        inputs = [p for p in Path(args.smp_dir).rglob("*.json*")] if Path(args.smp_dir).is_dir() else []
+        check_output(args.out, "csv", inputs=inputs, force=args.force)
         stats = import_smp(args.smp_dir, args.out)
     except EngineError as exc:
         return _fail(str(exc))
@@ -371,7 +405,11 @@ def register(sub) -> None:
                        description="Score every video in a folder and rank them. Files that cannot be scored are listed with the reason.")
     p.add_argument("folder")
     p.add_argument("-r", "--recursive", action="store_true", help="include subfolders")
-    p.add_argument("--out", metavar="CSV", help="write the ranking to this CSV file")
+    p.add_argument("--out", metavar="CSV",
+                   help="write the ranking to this CSV file (a stopped or killed run goes on from where it was "
+                        "when run again: CSV.partial keeps what was scored)")
+    p.add_argument("--force", action="store_true",
+                   help="let --out replace an existing file that is not a CSV (never an input of this run)")
     p.add_argument("--workers", type=int, default=None, help="parallel worker processes (default: one per core)")
     p.add_argument("--top", type=int, default=20, help="how many ranked videos to print (default 20)")
     p.add_argument("--json", action="store_true", help="print JSON instead of the table")
@@ -384,6 +422,7 @@ def register(sub) -> None:
     p = sub.add_parser("import-smp", help="convert SMP-Video JSONL files to a posts CSV")
     p.add_argument("smp_dir", help="an SMP-Video folder holding the *_train.jsonl (or *_test.jsonl) files")
     p.add_argument("out", help="the posts CSV to write")
+    p.add_argument("--force", action="store_true", help="let OUT replace an existing file that is not a CSV")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_import_smp)
 

@@ -93,8 +93,10 @@ def cmd_info(args) -> int:
 def cmd_export(args) -> int:
     from engine.data.store import Dataset
     from engine.errors import EngineError
+    from engine.outputs import check_output
 
     try:
+        check_output(args.out, "csv", inputs=[_path(args.path)], force=args.force)
         with Dataset.open(_path(args.path)) as ds:
             n = ds.export_csv(args.out, at_age_hours=args.at_age)
     except EngineError as exc:
@@ -155,6 +157,8 @@ def register(sub) -> None:
     q = dsub.add_parser("export", help="write every post as a posts CSV")
     q.add_argument("path", metavar="PATH", help=path_help)
     q.add_argument("out", metavar="OUT_CSV", help="the CSV file to write")
+    q.add_argument("--force", action="store_true",
+                   help="let OUT_CSV replace an existing file that is not a CSV (never the dataset itself)")
     q.add_argument("--at-age", type=float, metavar="HOURS",
                    help="labels: the reading closest to this many hours after posting (default: the latest)")
     q.set_defaults(func=cmd_export)

@@ -19,6 +19,8 @@ from .jobrun import fail as _fail, run_job
 
 def cmd_train(args) -> int:
     from engine.data.store import resolve_dataset_path
+    from engine.errors import EngineError
+    from engine.outputs import check_output
     from engine.training import parse_features, train_model
 
     neural, ensemble = {}, {}
@@ -29,6 +31,10 @@ def cmd_train(args) -> int:
     path = resolve_dataset_path(args.dataset)
     if not path.exists():
         return _fail(f"{path}: no such dataset; make one with 'dataset create' and 'dataset import'")
+    try:  # before training: --out is replaced whole at the end, so it must be a bundle or a new folder
+        check_output(args.out, "bundle", inputs=[path], force=args.force, what="--out")
+    except EngineError as exc:
+        return _fail(str(exc))
     report, code = run_job(args, lambda progress, cancel: train_model(
         path, args.model, args.out, features=parse_features(args.features),
         content_only=args.content_only, backbone=args.backbone, frames=args.frames,
@@ -71,6 +77,8 @@ def register(sub) -> None:
     p.add_argument("--content-only", action="store_true",
                    help="only what the video file carries: content cues, frames, audio (no account, no caption)")
     p.add_argument("--out", required=True, metavar="BUNDLE_DIR", help="the bundle folder to write (replaced whole)")
+    p.add_argument("--force", action="store_true",
+                   help="let --out replace an existing folder that is not a model bundle (and all it holds)")
     p.add_argument("--name", help="the model's name in its manifest")
     p.add_argument("--backbone", default="efficientnet_lite0", help="frame backbone the features were extracted with")
     p.add_argument("--frames", type=int, default=16, help="frames per video the features were extracted with")

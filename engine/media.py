@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 import errno
 import os
+import stat
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -19,9 +20,10 @@ import numpy as np
 
 from .errors import CorruptMedia, FileMissing, FileUnreadable, MediaError, NotAVideo
 
-#: Extensions the batch scanner treats as videos. Anything else in a folder is skipped silently.
+#: What counts as a video by name: the one list `score`, `batch`, the importers and the window's file dialogs
+#: use. Anything else in a folder is counted as "not a video by name".
 VIDEO_EXTENSIONS = frozenset(
-    ".mp4 .mov .m4v .mkv .webm .avi .3gp .mts .m2ts .ts .mpg .mpeg .wmv .flv .ogv".split()
+    ".mp4 .mov .m4v .mkv .webm .avi .3gp .mts .m2ts .ts .mpg .mpeg .wmv .flv .ogv .gif".split()
 )
 
 
@@ -72,8 +74,34 @@ def _name(path: Path) -> str:
     return path.name or str(path)
 
 
+def not_regular_reason(path: str | os.PathLike) -> Optional[str]:
+    """Why `path` is not a regular file that could be a video (a named pipe, a device, a socket, a broken
+    link), or None when it is one or is a folder. Looks only at its status, so a pipe never blocks."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "is a broken symbolic link" if os.path.islink(path) else None
+    except OSError:
+        return None  # reported when it is opened
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    via = f" (a link to {os.path.realpath(path)})" if os.path.islink(path) else ""
+    if stat.S_ISFIFO(mode):
+        kind = "a named pipe (FIFO)"
+    elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        kind = "a device"
+    elif stat.S_ISSOCK(mode):
+        kind = "a socket"
+    else:
+        kind = "not a regular file"
+    return f"is {kind}{via}, not a video file"
+
+
 def _check_file(path: Path) -> int:
     """Fail early, with a plain message, on the file-system problems a user can fix."""
+    odd = not_regular_reason(path)
+    if odd:
+        raise NotAVideo(f"{path}: {odd}")
     if not path.exists():
         raise FileMissing(f"{path}: no such file")
     if path.is_dir():

@@ -6,6 +6,7 @@ Never torch or scikit-learn (DESIGN.md contract 2; tests/test_cli.py checks sys.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field, replace
@@ -227,21 +228,27 @@ class FolderScan:
     videos: list[Path]
     skipped_count: int  # files whose names are not videos (documents, images, sidecars...)
     skipped_examples: list[Path]
+    #: files named like videos that are not regular files (a named pipe, a device, a link to /dev/zero, a broken
+    #: link), with the reason ("clip.mp4: is a named pipe (FIFO), not a video file"): refused, never opened
+    refused: list[tuple[Path, str]] = field(default_factory=list)
 
 
 def scan_folder(
     folder: str | os.PathLike, recursive: bool = False, cancel: CancelToken = NEVER_CANCELLED
 ) -> FolderScan:
-    """List the video files of a folder by extension, sorted by path; hidden files are ignored."""
+    """List the video files of a folder by extension (media.VIDEO_EXTENSIONS), sorted by path; hidden files are
+    ignored. Video names that are not regular files are listed apart in `refused`, with the reason."""
     folder = Path(folder)
     if not folder.exists():
         raise InputError(f"{folder}: no such folder")
     if not folder.is_dir():
         raise InputError(f"{folder}: is a file, not a folder (use 'score' for one video)")
     videos: list[Path] = []
+    refused: list[tuple[Path, str]] = []
     skipped: list[Path] = []
     count = 0
-    walker = os.walk(folder) if recursive else [(str(folder), [], [e.name for e in os.scandir(folder) if e.is_file()])]
+    walker = (os.walk(folder) if recursive else
+              [(str(folder), [], [e.name for e in os.scandir(folder) if not e.is_dir()])])
     for root, dirs, files in walker:
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         cancel.raise_if_cancelled()
@@ -249,13 +256,15 @@ def scan_folder(
             if name.startswith("."):
                 continue
             p = Path(root) / name
-            if media.is_video_name(p):
-                videos.append(p)
-            else:
+            if not media.is_video_name(p):
                 count += 1
                 if len(skipped) < MAX_LISTED_SKIPS:
                     skipped.append(p)
-    return FolderScan(sorted(videos), count, skipped)
+            elif (odd := media.not_regular_reason(p)) is not None:
+                refused.append((p, f"{name}: {odd}"))
+            else:
+                videos.append(p)
+    return FolderScan(sorted(videos), count, skipped, sorted(refused))
 
 
 @dataclass
@@ -273,8 +282,51 @@ class BatchItem:
 _worker_bundle: Optional[ModelBundle] = None
 
 
-def _worker_init(bundle_path: str, device: str) -> None:
+def die_with_parent(parent_pid: int, poll_s: float = 0.5) -> None:
+    """Make this (worker) process end when `parent_pid` does, even when the parent is killed with SIGKILL and
+    cannot shut its pool down: on Linux the kernel sends SIGKILL on the parent's death (PR_SET_PDEATHSIG);
+    everywhere, a daemon thread checks the parent every `poll_s` seconds and exits when it has gone."""
+    import threading
+
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            import signal
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass  # the thread below does it
+
+    def parent_alive() -> bool:
+        if os.name == "posix":
+            return os.getppid() == parent_pid
+        try:  # Windows: a pid cannot be reparented; ask whether it still exists
+            import ctypes
+
+            handle = ctypes.windll.kernel32.OpenProcess(0x1000 | 0x00100000, False, parent_pid)  # query | sync
+            if not handle:
+                return False
+            alive = ctypes.windll.kernel32.WaitForSingleObject(handle, 0) != 0
+            ctypes.windll.kernel32.CloseHandle(handle)
+            return alive
+        except (OSError, AttributeError):
+            return True
+
+    def watch() -> None:
+        while parent_alive():
+            time.sleep(poll_s)
+        os._exit(1)
+
+    if not parent_alive():  # the parent died while this process was starting
+        os._exit(1)
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+
+
+def _worker_init(bundle_path: str, device: str, parent_pid: Optional[int] = None) -> None:
     global _worker_bundle
+    if parent_pid is not None:
+        die_with_parent(parent_pid)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     _worker_bundle = ModelBundle.load(bundle_path, device=device)
 
@@ -338,7 +390,7 @@ def score_many(
     # spawn, not fork: forking a process that holds ONNX Runtime or decoder threads can deadlock.
     pool = ProcessPoolExecutor(
         max_workers=workers, mp_context=get_context("spawn"), initializer=_worker_init,
-        initargs=(bundle_path, device),
+        initargs=(bundle_path, device, os.getpid()),
     )
     pending: set[Future] = set()
     queue = list(reversed(paths))
@@ -355,6 +407,21 @@ def score_many(
         for fut in pending:
             fut.cancel()
         pool.shutdown(wait=not cancel.cancelled, cancel_futures=True)
+
+
+#: The columns of a ranking CSV (batch --out, the window's Export CSV); a column per content cue follows them.
+RANKING_FIELDS = ["rank", "path", "score", "views_low", "views_high", "viral_probability", "duration_s",
+                  "width", "height", "status", "reason"]
+
+
+def ranking_cells(report: ScoreReport) -> dict:
+    """A scored file's cells of a ranking CSV (all but rank, path, status and reason), its cues included."""
+    row = dict(score=f"{report.score:.1f}", views_low=report.views_low or "", views_high=report.views_high or "",
+               viral_probability="" if report.viral_probability is None else f"{report.viral_probability:.3f}",
+               duration_s=f"{report.info.duration_s:.2f}", width=report.info.width, height=report.info.height)
+    for c in report.cues.cues:
+        row[c.name] = "" if c.value is None else f"{c.value:.4g}"
+    return row
 
 
 def rank(items: Iterable[BatchItem]) -> list[BatchItem]:

@@ -338,30 +338,42 @@ class BatchPage(DropTarget, QWidget):
             return
         self.folder = folder
         self.not_videos = scan.skipped_count
-        if not scan.videos:
+        if not scan.videos and not scan.refused:
             self._say(f"{Path(folder).name}: no video files here among {scan.skipped_count:,} files.", error=True)
             return
-        self.start_files([str(p) for p in scan.videos], title=Path(folder).name)
+        self.start_files([str(p) for p in scan.videos], title=Path(folder).name, refused=scan.refused)
 
-    def start_files(self, paths: list[str], title: Optional[str] = None) -> None:
+    def start_files(self, paths: list[str], title: Optional[str] = None, refused=()) -> None:
+        """Score `paths` (folders among them are scanned); `refused`: (path, reason) of the files named like videos
+        that are not regular files (a pipe, a device), shown at once as not scored, with the reason."""
         from engine.media import is_video_name
+        from engine.scoring import BatchItem
 
         files: list[str] = []
+        refused = list(refused)
         for p in paths:
             if Path(p).is_dir():
                 from engine.scoring import scan_folder
 
                 try:
-                    files += [str(v) for v in scan_folder(p, recursive=True).videos]
+                    scan = scan_folder(p, recursive=True)
                 except EngineError:
-                    pass
+                    continue
+                files += [str(v) for v in scan.videos]
+                refused += scan.refused
             elif is_video_name(p) or Path(p).is_file():
                 files.append(str(p))
-        if not files:
+        if not files and not refused:
             self._say("Nothing to score: drop a folder of videos or video files.", error=True)
             return
         self.cancel()
-        self.table_model.set_paths(files)
+        self.table_model.set_paths(files + [str(p) for p, _ in refused])
+        for p, reason in refused:
+            self.table_model.update_item(BatchItem(str(p), error=reason))
+        if not files:
+            self._say(f"Nothing to score: {len(refused)} file(s) named like videos are not regular files "
+                      "(see the list).", error=True)
+            return
         self._thumb_queue = []
         self.title.setText(f"{title or 'Dropped files'}: {len(files)} video{'s' if len(files) != 1 else ''}")
         self.export_button.setEnabled(False)
@@ -445,18 +457,27 @@ class BatchPage(DropTarget, QWidget):
 
     # ------------------------------------------------------------------ export
     def choose_export(self) -> None:
+        from engine.outputs import check_output
+
         start = str(Path(self.folder or ".") / "ranking.csv")
         path, _ = QFileDialog.getSaveFileName(self, "Export the ranking", start, "CSV (*.csv)")
         if path:
-            try:
+            try:  # never over a video of this batch, a dataset or a file that is not a CSV
+                check_output(path, "csv", inputs=[r.path for r in self.table_model.rows])
                 n = self.export_csv(path)
+            except EngineError as exc:
+                QMessageBox.warning(self, "Export", str(exc))
+                return
             except OSError as exc:
                 QMessageBox.warning(self, "Export", f"{path}: cannot be written ({exc.strerror or exc})")
                 return
             self._say(f"Wrote {n} rows to {path}")
 
     def export_csv(self, path: str) -> int:
-        """Best first, then the files that could not be scored; written whole or not at all."""
+        """Best first, then the files that could not be scored; written whole or not at all, spreadsheet-safe."""
+        from engine.outputs import atomic_file, safe_row
+        from engine.scoring import RANKING_FIELDS, ranking_cells
+
         rows = sorted(self.table_model.rows,
                       key=lambda r: (r.report is None, -(r.report.score if r.report else 0), r.path))
         cue_names = []
@@ -464,24 +485,15 @@ class BatchPage(DropTarget, QWidget):
             if r.report is not None:
                 cue_names = [c.name for c in r.report.cues.cues]
                 break
-        fields = ["rank", "path", "score", "views_low", "views_high", "viral_probability", "duration_s",
-                  "width", "height", "status", "reason"] + cue_names
-        tmp = Path(path).with_name(Path(path).name + ".tmp")
+        fields = RANKING_FIELDS + cue_names
         rank = 0
-        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        with atomic_file(path) as fh:
             w = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
             w.writeheader()
             for r in rows:
                 row = {"path": r.path, "status": r.status, "reason": r.error or ""}
                 if r.report is not None:
-                    rep = r.report
                     rank += 1
-                    row.update(rank=rank, score=f"{rep.score:.1f}", views_low=rep.views_low or "",
-                               views_high=rep.views_high or "",
-                               viral_probability="" if rep.viral_probability is None else f"{rep.viral_probability:.3f}",
-                               duration_s=f"{rep.info.duration_s:.2f}", width=rep.info.width, height=rep.info.height)
-                    for c in rep.cues.cues:
-                        row[c.name] = "" if c.value is None else f"{c.value:.4g}"
-                w.writerow(row)
-        os.replace(tmp, path)
+                    row.update(ranking_cells(r.report), rank=rank)
+                w.writerow(safe_row(row))
         return len(rows)

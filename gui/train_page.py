@@ -8,8 +8,8 @@ which feed the plot and the fold table: the engine keeps its plain progress prot
 from __future__ import annotations
 
 import re
-import shutil
 import time
+import zipfile
 from pathlib import Path
 from typing import Optional
 
@@ -256,8 +256,19 @@ class TrainPage(QWidget):
             return
         out, _ = QFileDialog.getSaveFileName(self, "Export the bundle", f"{p.name}.zip", "Bundle (*.zip)")
         if out:
-            try:
-                made = shutil.make_archive(str(Path(out).with_suffix("")), "zip", root_dir=p.parent, base_dir=p.name)
+            from engine.errors import EngineError
+            from engine.outputs import atomic_file, check_output
+
+            made = Path(out if out.lower().endswith(".zip") else out + ".zip")
+            files = sorted(f for f in p.rglob("*") if f.is_file())
+            try:  # never over the bundle's own files, a dataset, a video or a file that is not a .zip
+                check_output(made, "zip", inputs=files)
+                with atomic_file(made, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as z:
+                    for f in files:
+                        z.write(f, (Path(p.name) / f.relative_to(p)).as_posix())
+            except EngineError as exc:
+                self._say(str(exc), error=True)
+                return
             except OSError as exc:
                 self._say(f"{out}: cannot be written ({exc.strerror or exc})", error=True)
                 return

@@ -25,13 +25,13 @@ import io
 import math
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Iterable, Optional
 
 from ..errors import DataError
+from ..outputs import atomic_file, safe_row, unsafe_cell
 
 COLUMNS: tuple[str, ...] = (
     "post_id",
@@ -185,7 +185,7 @@ def parse_hashtags(text: str) -> list[str]:
 
 
 def _cell(row: dict, name: str) -> Optional[str]:
-    v = row.get(name)
+    v = unsafe_cell(row.get(name))  # a cell we wrote spreadsheet-safe ("'=...") reads back as it was
     if v is None:
         return None
     v = v.strip() if name != "caption" else v
@@ -341,18 +341,9 @@ def write_posts_csv(path: str | os.PathLike, posts: Iterable[Post], bom: bool = 
     extras = [c for c in EXTRA_COLUMNS if any(getattr(p, c) is not None for p in posts)]
     columns = list(COLUMNS) + extras
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8-sig" if bom else "utf-8", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
-            writer.writeheader()
-            for p in posts:
-                writer.writerow(_post_to_row(p))
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_file(path, encoding="utf-8-sig" if bom else "utf-8") as fh:  # the user's mode, not 0600
+        writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        for p in posts:
+            writer.writerow(safe_row(_post_to_row(p)))  # spreadsheet-safe: no cell starts a formula
     return path

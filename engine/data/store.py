@@ -199,6 +199,15 @@ def _age_hours(measured_at: Optional[datetime], post_time: Optional[datetime]) -
     return max(0.0, round(hours, 4))
 
 
+#: control characters (NUL, escape, ...) a text field never needs; tab, newline and carriage return are kept
+_CONTROLS = {c: None for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F, *range(0x80, 0xA0)]}
+
+
+def _text(x: Optional[str]) -> Optional[str]:
+    """Imported text without control characters: a NUL byte in a caption is dropped, not stored and exported."""
+    return None if x is None else str(x).translate(_CONTROLS)
+
+
 def _num(x) -> Optional[float]:
     if x is None:
         return None
@@ -980,16 +989,16 @@ class _Writer:
         reading = self.author(p, _iso_utc(measured_at))
         values = {
             "author_id": p.author_id,
-            "caption": p.caption,
-            "hashtags": json.dumps(p.hashtags, ensure_ascii=False) if p.hashtags is not None else None,
+            "caption": _text(p.caption),
+            "hashtags": json.dumps([_text(h) for h in p.hashtags], ensure_ascii=False) if p.hashtags is not None else None,
             "post_time": p.post_time.isoformat() if p.post_time is not None else None,
             "duration_s": _num(p.duration_s),
             "width": p.width,
             "height": p.height,
-            "music_title": p.music_title,
+            "music_title": _text(p.music_title),
             "music_original": None if p.music_original is None else int(bool(p.music_original)),
-            "language": p.language,
-            "location": p.location,
+            "language": _text(p.language),
+            "location": _text(p.location),
             "video_id": video_id,
             "video_path": video_ref,
             "author_reading_id": reading,
