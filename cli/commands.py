@@ -140,6 +140,8 @@ def render_report(report) -> str:
         f"{Path(r.path).name}",
         f"  Virality score   {r.score:.0f} / 100   (ranks above {r.score:.0f}% of the posts the model learned from)",
     ]
+    if r.not_meaningful:
+        lines.append(f"  NOT MEANINGFUL   {'; '.join(r.not_meaningful)}")
     if r.viral_probability is not None:
         odds = "under 1%" if r.viral_probability < 0.01 else f"about {100 * r.viral_probability:.0f}%"
         lines.append(f"  Top-quarter odds {odds}: that share of past posts with a prediction like this reached the top quarter")
@@ -184,7 +186,7 @@ def cmd_score(args) -> int:
 # ----------------------------------------------------------------------------- batch
 
 CSV_FIELDS = ["rank", "path", "score", "views_low", "views_high", "viral_probability", "duration_s",
-              "width", "height", "status", "reason"]
+              "width", "height", "status", "reason", "not_meaningful"]
 
 
 def _item_row(item, cue_names: list[str], rank_no: Optional[int]) -> dict:
@@ -194,7 +196,8 @@ def _item_row(item, cue_names: list[str], rank_no: Optional[int]) -> dict:
         r = item.report
         row.update(score=f"{r.score:.1f}", views_low=r.views_low or "", views_high=r.views_high or "",
                    viral_probability="" if r.viral_probability is None else f"{r.viral_probability:.3f}",
-                   duration_s=f"{r.info.duration_s:.2f}", width=r.info.width, height=r.info.height)
+                   duration_s=f"{r.info.duration_s:.2f}", width=r.info.width, height=r.info.height,
+                   not_meaningful="; ".join(r.not_meaningful))
         for c in r.cues.cues:
             row[c.name] = "" if c.value is None else f"{c.value:.4g}"
     return row
