@@ -140,6 +140,8 @@ def render_report(report) -> str:
         f"{Path(r.path).name}",
         f"  Virality score   {r.score:.0f} / 100   (ranks above {r.score:.0f}% of the posts the model learned from)",
     ]
+    if r.not_meaningful:
+        lines.append(f"  NOT MEANINGFUL   {'; '.join(r.not_meaningful)}")
     if r.viral_probability is not None:
         odds = "under 1%" if r.viral_probability < 0.01 else f"about {100 * r.viral_probability:.0f}%"
         lines.append(f"  Top-quarter odds {odds}: that share of past posts with a prediction like this reached the top quarter")
@@ -202,8 +204,10 @@ def _record(item) -> dict:
 
 
 def _rank_records(records: list[dict]) -> list[dict]:
-    """Scored files by score, best first, then the others by name (as engine.scoring.rank)."""
-    good = sorted((r for r in records if r["score"] is not None), key=lambda r: (-r["score"], r["path"]))
+    """Scored files by score, best first (those whose score is not meaningful after the rest), then the others by
+    name (as engine.scoring.rank)."""
+    good = sorted((r for r in records if r["score"] is not None),
+                  key=lambda r: (not (r["report"] or {}).get("meaningful", True), -r["score"], r["path"]))
     return good + sorted((r for r in records if r["score"] is None), key=lambda r: r["path"])
 
 

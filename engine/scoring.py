@@ -17,6 +17,7 @@ from typing import Iterable, Iterator, Optional
 from . import media
 from .cues import CueReport, cue_values, measure_cues
 from .errors import Cancelled, EngineError, InputError
+from .features.plausible import not_meaningful_reasons, out_of_range_note
 from .features.spec import PostMeta
 from .jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress
 from .models.bundle import ModelBundle, default_bundle_path
@@ -42,6 +43,14 @@ class ScoreReport:
     inputs_missing: list[str]
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    #: why the score is not meaningful (impossible inputs, inputs far outside the training data); [] when it is
+    not_meaningful: list[str] = field(default_factory=list)
+    #: the model inputs outside their training range, clipped for the prediction
+    out_of_range: list[dict] = field(default_factory=list)
+
+    @property
+    def meaningful(self) -> bool:
+        return not self.not_meaningful
 
     def as_dict(self) -> dict:
         cue_part = self.cues.as_dict()
@@ -64,6 +73,9 @@ class ScoreReport:
             "inputs_used": self.inputs_used,
             "inputs_missing": self.inputs_missing,
             "notes": self.notes,
+            "meaningful": self.meaningful,
+            "not_meaningful": self.not_meaningful,
+            "out_of_range": self.out_of_range,
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
         }
 
@@ -190,7 +202,8 @@ def _verdict(bundle: ModelBundle, path, full_meta: PostMeta, cues: CueReport, in
         from .extract import bundle_inputs
 
         extra = bundle_inputs(bundle.manifest, path, full_meta, cues, info, device)
-    pred = float(bundle.predict([full_meta], [cue_values(cues)] if bundle.uses_cues else None, extra)[0])
+    inputs, (found,) = bundle.model_inputs([full_meta], [cue_values(cues)] if bundle.uses_cues else None, extra)
+    pred = float(bundle.run(inputs)[0])
     vr = bundle.view_range(pred)
     used, missing, notes = _input_notes(bundle, full_meta)
     if vr is None:
@@ -198,6 +211,12 @@ def _verdict(bundle: ModelBundle, path, full_meta: PostMeta, cues: CueReport, in
             "no_view_range_reason",
             "This model predicts a log-scale popularity measure, not a view count, so no view range is given.",
         ))
+    not_meaningful = not_meaningful_reasons(full_meta, found)
+    clipped = out_of_range_note(found, full_meta)
+    if clipped:
+        notes.insert(0, clipped)
+    if not_meaningful:
+        notes.insert(0, "The score is not meaningful: " + "; ".join(not_meaningful) + ".")
     return dict(
         score=float(bundle.percentile(pred)),
         prediction=pred,
@@ -210,6 +229,9 @@ def _verdict(bundle: ModelBundle, path, full_meta: PostMeta, cues: CueReport, in
         inputs_used=used,
         inputs_missing=missing,
         notes=notes,
+        not_meaningful=not_meaningful,
+        out_of_range=[{"input": o.feature, "value": o.value, "range": [o.low, o.high], "clipped_to": o.clipped,
+                       "far": o.far} for o in found],
     )
 
 
@@ -411,22 +433,24 @@ def score_many(
 
 #: The columns of a ranking CSV (batch --out, the window's Export CSV); a column per content cue follows them.
 RANKING_FIELDS = ["rank", "path", "score", "views_low", "views_high", "viral_probability", "duration_s",
-                  "width", "height", "status", "reason"]
+                  "width", "height", "status", "reason", "not_meaningful"]
 
 
 def ranking_cells(report: ScoreReport) -> dict:
     """A scored file's cells of a ranking CSV (all but rank, path, status and reason), its cues included."""
     row = dict(score=f"{report.score:.1f}", views_low=report.views_low or "", views_high=report.views_high or "",
                viral_probability="" if report.viral_probability is None else f"{report.viral_probability:.3f}",
-               duration_s=f"{report.info.duration_s:.2f}", width=report.info.width, height=report.info.height)
+               duration_s=f"{report.info.duration_s:.2f}", width=report.info.width, height=report.info.height,
+               not_meaningful="; ".join(report.not_meaningful))
     for c in report.cues.cues:
         row[c.name] = "" if c.value is None else f"{c.value:.4g}"
     return row
 
 
 def rank(items: Iterable[BatchItem]) -> list[BatchItem]:
-    """Scored items by score, best first, then the failures by name."""
+    """Scored items by score, best first (the ones whose score is not meaningful after the rest), then the
+    failures by name."""
     items = list(items)
-    good = sorted((i for i in items if i.ok), key=lambda i: (-i.report.score, i.path))
+    good = sorted((i for i in items if i.ok), key=lambda i: (not i.report.meaningful, -i.report.score, i.path))
     bad = sorted((i for i in items if not i.ok), key=lambda i: i.path)
     return good + bad

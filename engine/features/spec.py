@@ -357,7 +357,7 @@ def fit_spec(
         feat = FEATURE_BY_NAME[n]
         features.append(
             {"name": n, "group": feat.group, "unit": feat.unit, "source": feat.source,
-             "fill": float(np.median(known))}
+             "fill": float(np.median(known)), "range": [float(known.min()), float(known.max())]}
         )
         if known.size < col.size and feat.source not in sources_missing:
             sources_missing.append(feat.source)
@@ -373,6 +373,8 @@ def fit_spec(
         "unused": unused,
         "missing_rule": "unknown value -> the training median ('fill'); missing_<source> = 1 when the "
         "model saw that source missing in training",
+        "range_rule": "at scoring, a known value outside the [min, max] it was trained on ('range') is clipped "
+        "to that range and the report says so",
     }
     return spec
 
@@ -391,12 +393,65 @@ def check_spec(spec: Mapping) -> None:
     unknown = [f.get("name") for f in spec.get("features", []) if f.get("name") not in FEATURE_BY_NAME]
     if unknown:
         raise BundleError(f"the model's feature spec names features this program does not know: {unknown}")
+    for f in spec.get("features", []):
+        rng = f.get("range")
+        if rng is not None and not _is_range(rng):
+            raise BundleError(f"the model's feature spec gives '{f.get('name')}' an unusable training range {rng!r} "
+                              "(it must be [min, max], two numbers with min <= max); the bundle is damaged")
     text = spec.get("text")
     if text and text.get("normalisation") != TEXT_NORMALISATION:
         raise BundleError(
             f"the model expects caption text normalised as '{text.get('normalisation')}', this program "
             f"does '{TEXT_NORMALISATION}'; retrain the model"
         )
+
+
+def _is_range(rng) -> bool:
+    return (isinstance(rng, (list, tuple)) and len(rng) == 2
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in rng)
+            and rng[0] <= rng[1])
+
+
+#: A value further outside its training range than this share of the range's width is "far outside": the
+#: model has seen nothing like it, so its score is flagged as not meaningful (a 2x2 video, a 3-hour clip).
+FAR_OUTSIDE_SHARE = 0.25
+
+
+@dataclass(frozen=True)
+class OutOfRange:
+    """One model input of one post outside the range the model was trained on (in the feature's unit)."""
+
+    feature: str
+    value: float
+    low: float
+    high: float
+
+    @property
+    def clipped(self) -> float:
+        return min(max(self.value, self.low), self.high)
+
+    @property
+    def far(self) -> bool:
+        width = self.high - self.low
+        return abs(self.value - self.clipped) > FAR_OUTSIDE_SHARE * width if width > 0 else True
+
+
+def clip_to_ranges(raw: np.ndarray, spec: Mapping) -> tuple[np.ndarray, list[list[OutOfRange]]]:
+    """Raw matrix over the spec's feature names -> (the same, clipped to each feature's training range,
+    and per row the inputs that were outside it). Features without a stored range (bundles made before
+    ranges were recorded) are left as they are; NaN (missing) stays NaN."""
+    out = raw.copy()
+    found: list[list[OutOfRange]] = [[] for _ in range(raw.shape[0])]
+    for j, f in enumerate(spec["features"]):
+        rng = f.get("range")
+        if rng is None:
+            continue
+        lo, hi = float(rng[0]), float(rng[1])
+        col = raw[:, j]
+        for i in np.flatnonzero((col < lo) | (col > hi)):
+            found[i].append(OutOfRange(f["name"], float(col[i]), lo, hi))
+        out[:, j] = np.where(np.isnan(col), np.nan, np.clip(col, lo, hi))
+    return out, found
 
 
 def encode(raw: np.ndarray, spec: Mapping) -> np.ndarray:
@@ -436,12 +491,30 @@ def build_inputs(
     Only the inputs the model was trained with are computed; cues are ignored unless it used them.
     Raises BundleError when the spec does not match this code, InputError for impossible metadata.
     """
+    return _inputs(metas, manifest_spec, cues, clip=False)[0]
+
+
+def model_inputs(
+    metas: list[PostMeta],
+    manifest_spec: dict,
+    cues: Optional[list[Optional[dict[str, Optional[float]]]]] = None,
+) -> tuple[dict[str, np.ndarray], list[list[OutOfRange]]]:
+    """What scoring feeds the model: build_inputs() with every value clipped to the range the model was
+    trained on, and per post the inputs that were outside it (for the report's note). Training uses
+    build_inputs(): its own rows are inside their ranges by definition."""
+    return _inputs(metas, manifest_spec, cues, clip=True)
+
+
+def _inputs(metas, manifest_spec, cues, clip: bool) -> tuple[dict[str, np.ndarray], list[list[OutOfRange]]]:
     check_spec(manifest_spec)
     names = [f["name"] for f in manifest_spec["features"]]
     use_cues = cues if manifest_spec.get("uses_cues") else None
     raw = raw_matrix(metas, names, use_cues)
+    found: list[list[OutOfRange]] = [[] for _ in metas]
+    if clip:
+        raw, found = clip_to_ranges(raw, manifest_spec)
     inputs = {"num": encode(raw, manifest_spec)}
     if manifest_spec.get("text"):
         inputs[manifest_spec["text"]["input"]] = texts(metas)
-    return inputs
+    return inputs, found
 

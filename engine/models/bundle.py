@@ -15,6 +15,7 @@ import json
 import math
 import os
 import shutil
+import stat
 import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
@@ -23,7 +24,7 @@ from typing import Mapping, Optional, Sequence
 import numpy as np
 
 from ..errors import BundleError, InputError
-from ..features.spec import PostMeta, build_inputs, check_spec
+from ..features.spec import OutOfRange, PostMeta, check_spec, model_inputs
 
 BUNDLE_FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -33,6 +34,10 @@ NEURAL_FAMILIES = ("multimodal", "video")
 _ALLOWED_SUFFIXES = (".onnx", ".json")
 #: files kept beside the model for people (training report, plots): listed with their sha256, never loaded
 _ATTACHMENT_SUFFIXES = (".json", ".png", ".md")
+#: a bundle file larger than this is refused before it is read (the largest real model, a video transformer with
+#: its backbone outside the bundle, is tens of MB); the manifest has its own, smaller limit
+MAX_FILE_BYTES = 1 << 30
+MAX_MANIFEST_BYTES = 16 << 20
 
 
 def default_bundle_path() -> Path:
@@ -82,8 +87,21 @@ class _Source:
             raise BundleError(f"{path}: the zip holds no manifest.json (at its top or in one folder)")
         self._prefix = tops[0][: -len(MANIFEST)]
 
-    def read(self, name: str) -> bytes:
+    def read(self, name: str, limit: Optional[int] = None) -> bytes:
+        limit = MAX_FILE_BYTES if limit is None else limit
         try:
+            if self._zip is not None:
+                info = self._zip.getinfo(self._prefix + name)
+                kind, size = stat.S_IFMT(info.external_attr >> 16), info.file_size
+            else:
+                st = os.lstat(self.path / name)
+                kind, size = stat.S_IFMT(st.st_mode), st.st_size
+            if kind == stat.S_IFLNK:
+                raise BundleError(f"{self.path}: '{name}' is a symbolic link; a bundle holds its own files only")
+            if kind not in (0, stat.S_IFREG):  # 0: a zip made without Unix modes
+                raise BundleError(f"{self.path}: '{name}' is not a regular file")
+            if size > limit:
+                raise BundleError(f"{self.path}: '{name}' is {size:,} bytes, more than the {limit:,} a bundle file may be")
             if self._zip is not None:
                 return self._zip.read(self._prefix + name)
             return (self.path / name).read_bytes()
@@ -104,6 +122,72 @@ def _interp_sorted(x: float, xp: Sequence[float], fp: Sequence[float]) -> float:
     ux, inv = np.unique(xp, return_inverse=True)
     uf = np.bincount(inv.ravel(), weights=fp) / np.bincount(inv.ravel())
     return float(np.interp(x, ux, uf))
+
+
+def _numbers(values, what: str, min_len: int) -> list[float]:
+    """`values` as finite floats, at least `min_len` of them, in order; BundleError naming `what` otherwise."""
+    if not isinstance(values, list) or len(values) < min_len:
+        raise BundleError(f"the manifest's {what} must be a list of at least {min_len} numbers (it is "
+                          f"{str(values)[:60]}); the bundle cannot give a meaningful score")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values):
+        raise BundleError(f"the manifest's {what} holds values that are not finite numbers; the bundle is damaged")
+    if any(b < a for a, b in zip(values, values[1:])):
+        raise BundleError(f"the manifest's {what} are not in increasing order; the bundle is damaged")
+    return [float(v) for v in values]
+
+
+def _check_score_tables(m: dict) -> None:
+    """Refuse the score quantiles, calibration table and view range a bundle cannot score with (empty, one
+    value, not numbers, NaN, reversed, negative for a label that is a log of views): they would give
+    silent scores of 0, 50 or 100."""
+    score = m.get("score")
+    q = _numbers(score.get("quantiles") if isinstance(score, dict) else None, "score quantiles", 2)
+    if q[-1] <= q[0]:
+        raise BundleError("the manifest's score quantiles are all the same value: every post would get the same score")
+    label = m.get("label") if isinstance(m.get("label"), dict) else {}
+    if label.get("transform") == "log1p" and q[0] < 0:
+        raise BundleError("the manifest's score quantiles are negative, but its label is ln(1 + views), never "
+                          "below 0; the bundle is damaged")
+    cal = m.get("calibration")
+    if cal and cal.get("bin_mean_prediction"):
+        xs = _numbers(cal.get("bin_mean_prediction"), "calibration predictions", 1)
+        shares = cal.get("share_top25")
+        if (not isinstance(shares, list) or len(shares) != len(xs) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and 0.0 <= v <= 1.0 for v in shares)):
+            raise BundleError("the manifest's calibration shares must be one number from 0 to 1 per calibration bin")
+    vr = m.get("view_range") or {}
+    if vr.get("available"):
+        _numbers([vr.get("residual_q25"), vr.get("residual_q75")], "view range residuals", 2)
+
+
+_ORT_TYPES = {"float32": "tensor(float)", "string": "tensor(string)", "int64": "tensor(int64)"}
+
+
+def _check_io(path: Path, manifest: dict, session) -> None:
+    """Each ONNX input's type and shape against what the feature spec (and the manifest's `inputs`) says
+    scoring will feed it, so a mismatched model is refused at load, not with an ONNX Runtime error at scoring."""
+    spec = manifest["feature_spec"]
+    declared = manifest.get("inputs") if isinstance(manifest.get("inputs"), dict) else {}
+    want: dict[str, tuple[str, list]] = {}
+    for name, d in declared.items():
+        if isinstance(d, dict) and d.get("dtype") in _ORT_TYPES and isinstance(d.get("shape"), list):
+            want[name] = (_ORT_TYPES[d["dtype"]], list(d["shape"]))
+    want["num"] = ("tensor(float)", ["N", len(spec["columns"])])
+    if spec.get("text"):
+        want[spec["text"]["input"]] = ("tensor(string)", ["N", 1])
+    for i in session.get_inputs():
+        if i.name not in want:
+            continue
+        dtype, shape = want[i.name]
+        got = list(i.shape or [])
+        fixed_mismatch = any(isinstance(a, int) and isinstance(b, int) and a != b for a, b in zip(got, shape))
+        if i.type != dtype or len(got) != len(shape) or fixed_mismatch:
+            raise BundleError(
+                f"{path}: the ONNX model's input '{i.name}' is {i.type} of shape {got}, but scoring gives it "
+                f"{dtype} of shape {shape} (from the feature spec); the bundle is inconsistent")
+    outs = session.get_outputs()
+    if not outs or outs[0].type not in ("tensor(float)", "tensor(double)"):
+        raise BundleError(f"{path}: the ONNX model's output is {outs[0].type if outs else 'missing'}, not a number")
 
 
 class ModelBundle:
@@ -134,7 +218,7 @@ class ModelBundle:
         path = Path(path)
         src = _Source(path)
         try:
-            raw = src.read(MANIFEST)
+            raw = src.read(MANIFEST, MAX_MANIFEST_BYTES)
             try:
                 manifest = json.loads(raw.decode("utf-8"))
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -166,6 +250,7 @@ class ModelBundle:
             raise
         except Exception as exc:  # onnxruntime raises its own exception types
             raise BundleError(f"{path}: ONNX Runtime cannot load '{model_file}': {exc}") from None
+        _check_io(path, manifest, session)
         bundle = cls(path, manifest, session, provider)
         spec_inputs = {"num"} | ({spec_text["input"]} if (spec_text := manifest["feature_spec"].get("text")) else set())
         if manifest["family"] in NEURAL_FAMILIES:
@@ -194,22 +279,21 @@ class ModelBundle:
             raise BundleError(f"{path}: manifest.json lists no files")
         try:
             check_spec(m["feature_spec"])
+            _check_score_tables(m)
         except BundleError as exc:
             raise BundleError(f"{path}: {exc}") from None
 
     # ---- scoring
 
-    def predict(
+    def model_inputs(
         self, metas: list[PostMeta], cues: Optional[list[Optional[dict]]] = None,
         extra: Optional[Mapping[str, np.ndarray]] = None,
-    ) -> np.ndarray:
-        """The predicted label (manifest['label']) for each post, float64 [N]. Cues are used only when the
-        model was trained with them. `extra`: the caption / frames / audio arrays a multimodal or video
-        bundle reads (engine.extract.bundle_inputs computes them). Raises InputError for impossible
-        metadata or missing extra inputs."""
-        if not metas:
-            return np.zeros(0, np.float64)
-        inputs = build_inputs(list(metas), self.manifest["feature_spec"], cues if self.uses_cues else None)
+    ) -> tuple[dict[str, np.ndarray], list[list[OutOfRange]]]:
+        """The exact arrays predict() feeds the ONNX graph (values clipped to the ranges the model was trained
+        on), and per post the inputs that were outside those ranges. For anything that reruns the model on
+        variants of a post (explanations): start from these, not from the raw metadata.
+        Raises InputError for impossible metadata or missing extra inputs."""
+        inputs, found = model_inputs(list(metas), self.manifest["feature_spec"], cues if self.uses_cues else None)
         if self.family in NEURAL_FAMILIES:
             inputs = {k: v for k, v in inputs.items() if k in self._input_names}
             missing = [n for n in self.extra_inputs if extra is None or n not in extra]
@@ -217,8 +301,30 @@ class ModelBundle:
                 raise InputError(f"the model '{self.name}' also reads {', '.join(missing)} (computed from the video "
                                  "file and caption); pass them in `extra`")
             inputs.update({n: np.ascontiguousarray(extra[n], np.float32) for n in self.extra_inputs})
-        out = self._session.run(None, inputs)[0]
-        return np.asarray(out, np.float64).reshape(len(metas))
+        return inputs, found
+
+    def run(self, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The model's output for model_inputs()' arrays, float64 [N]. Raises BundleError when the model gives
+        a value that is not a finite number (NaN, inf): a broken bundle must not turn into a score."""
+        out = np.asarray(self._session.run(None, dict(inputs))[0], np.float64).reshape(-1)
+        if not np.all(np.isfinite(out)):
+            bad = out[~np.isfinite(out)][0]
+            raise BundleError(f"the model '{self.name}' gave {bad} instead of a prediction; the bundle is broken "
+                              "(retrain it, or use another model)")
+        return out
+
+    def predict(
+        self, metas: list[PostMeta], cues: Optional[list[Optional[dict]]] = None,
+        extra: Optional[Mapping[str, np.ndarray]] = None,
+    ) -> np.ndarray:
+        """The predicted label (manifest['label']) for each post, float64 [N]. Cues are used only when the
+        model was trained with them. `extra`: the caption / frames / audio arrays a multimodal or video
+        bundle reads (engine.extract.bundle_inputs computes them). Inputs outside the model's training
+        ranges are clipped (model_inputs). Raises InputError for impossible metadata or missing extra
+        inputs, BundleError when the model outputs NaN or infinity."""
+        if not metas:
+            return np.zeros(0, np.float64)
+        return self.run(self.model_inputs(metas, cues, extra)[0])
 
     @property
     def label(self) -> dict:

@@ -130,3 +130,38 @@ def train_default(
     )
     report["import"] = stats
     return report
+
+
+def add_training_ranges(bundle_dir: str | os.PathLike, smp_dir: str | os.PathLike) -> dict:
+    """A ranges-only rebuild: store in an existing default bundle's manifest the [min, max] of each model input
+    over the SMP-Video training posts it was trained on (what fit_spec records for new bundles), leaving its
+    .onnx files, and so its predictions, untouched. Checks first that these are the posts it learned from:
+    each input's median must equal the fill value the bundle learned. Returns {feature: [min, max]}.
+    Raises BundleError when the data do not match the bundle."""
+    import json
+
+    import numpy as np
+
+    from ..data.smp import load_smp
+    from ..features.spec import raw_matrix
+    from .bundle import MANIFEST
+    from .ensemble import labelled_posts
+
+    bundle_dir = Path(bundle_dir)
+    manifest = json.loads((bundle_dir / MANIFEST).read_text(encoding="utf-8"))
+    smp_dir = Path(smp_dir)
+    posts, _ = load_smp(smp_dir / "train" if (smp_dir / "train").is_dir() else smp_dir)
+    metas = labelled_posts(posts, None).metas
+    feats = manifest["feature_spec"]["features"]
+    raw = raw_matrix(metas, [f["name"] for f in feats])
+    ranges = {}
+    for j, f in enumerate(feats):
+        known = raw[:, j][~np.isnan(raw[:, j])]
+        if not np.isclose(np.median(known), f["fill"], rtol=0, atol=1e-9):
+            raise BundleError(f"{smp_dir}: these are not the posts the model was trained on ('{f['name']}' median "
+                              f"{np.median(known):g}, the bundle's fill value {f['fill']:g})")
+        f["range"] = ranges[f["name"]] = [float(known.min()), float(known.max())]
+    tmp = bundle_dir / (MANIFEST + ".tmp")
+    tmp.write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, bundle_dir / MANIFEST)
+    return ranges
