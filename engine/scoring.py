@@ -16,6 +16,7 @@ from typing import Iterable, Iterator, Optional
 from . import media
 from .cues import CueReport, cue_values, measure_cues
 from .errors import Cancelled, EngineError, InputError
+from .explain import advice_notes, assumed_lines, explain_inputs
 from .features.spec import PostMeta
 from .jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress
 from .models.bundle import ModelBundle, default_bundle_path
@@ -41,6 +42,14 @@ class ScoreReport:
     inputs_missing: list[str]
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    #: what each input group moved the score against the typical training post (engine.explain); sums to
+    #: score - typical_score
+    contributions: list = field(default_factory=list)
+    typical_score: Optional[float] = None
+    #: the typical values put in for the inputs not given ("no follower count: assumed ...")
+    assumed: list[str] = field(default_factory=list)
+    #: each cue's advice marked as about a model input or a general practice ({cue, advice, about, note})
+    advice: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         cue_part = self.cues.as_dict()
@@ -63,6 +72,10 @@ class ScoreReport:
             "inputs_used": self.inputs_used,
             "inputs_missing": self.inputs_missing,
             "notes": self.notes,
+            "typical_score": None if self.typical_score is None else round(self.typical_score, 2),
+            "contributions": [c.as_dict() for c in self.contributions],
+            "assumed": self.assumed,
+            "advice": self.advice,
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
         }
 
@@ -105,10 +118,11 @@ def _input_notes(bundle: ModelBundle, meta: PostMeta) -> tuple[list[str], list[s
             " values for the missing ones, so this score is less reliable than its measured accuracy (give them,"
             " or use a model trained with them missing, such as the built-in one)."
         )
-    if not bundle.uses_cues:
+    if not reads_video(bundle):
         notes.append(
-            "The content cues are measurements of the file; this model was trained without videos, so they"
-            " do not change the score."
+            "This model does not look at the video itself: two different videos of the same length and shape"
+            " get nearly the same score, because it rests on the account, caption, post time, sound and format."
+            " The content cues are measurements of the file shown for you; they do not change the score."
         )
     return used, missing, notes
 
@@ -189,16 +203,19 @@ def _verdict(bundle: ModelBundle, path, full_meta: PostMeta, cues: CueReport, in
         from .extract import bundle_inputs
 
         extra = bundle_inputs(bundle.manifest, path, full_meta, cues, info, device)
-    pred = float(bundle.predict([full_meta], [cue_values(cues)] if bundle.uses_cues else None, extra)[0])
+    feeds = bundle.inputs([full_meta], [cue_values(cues)] if bundle.uses_cues else None, extra)
+    why = explain_inputs(bundle, feeds, full_meta)  # the post itself is the last of its rows
+    pred = why.prediction
     vr = bundle.view_range(pred)
     used, missing, notes = _input_notes(bundle, full_meta)
+    spec = bundle.manifest["feature_spec"]
     if vr is None:
         notes.insert(0, bundle.manifest.get("label", {}).get(
             "no_view_range_reason",
             "This model predicts a log-scale popularity measure, not a view count, so no view range is given.",
         ))
     return dict(
-        score=float(bundle.percentile(pred)),
+        score=why.score,
         prediction=pred,
         label=str(bundle.manifest.get("label", {}).get("name", "popularity")),
         views_low=None if vr is None else float(vr[0]),
@@ -209,7 +226,16 @@ def _verdict(bundle: ModelBundle, path, full_meta: PostMeta, cues: CueReport, in
         inputs_used=used,
         inputs_missing=missing,
         notes=notes,
+        contributions=why.contributions,
+        typical_score=why.typical_score,
+        assumed=assumed_lines(spec, full_meta),
+        advice=advice_notes(cues.cues, spec, why.contributions, reads_video(bundle)),
     )
+
+
+def reads_video(bundle: ModelBundle) -> bool:
+    """Whether the model's score depends on what the video shows or sounds like (cues, frames or audio)."""
+    return bool(bundle.uses_cues) or any(n in ("frames", "audio") for n in getattr(bundle, "extra_inputs", ()))
 
 
 def rescore(report: ScoreReport, meta: Optional[PostMeta], bundle: ModelBundle, device: str = "auto") -> ScoreReport:

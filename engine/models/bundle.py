@@ -209,6 +209,13 @@ class ModelBundle:
         metadata or missing extra inputs."""
         if not metas:
             return np.zeros(0, np.float64)
+        return self.run(self.inputs(metas, cues, extra))
+
+    def inputs(
+        self, metas: list[PostMeta], cues: Optional[list[Optional[dict]]] = None,
+        extra: Optional[Mapping[str, np.ndarray]] = None,
+    ) -> dict[str, np.ndarray]:
+        """The ONNX feeds predict() gives the model for these posts (same arguments, same errors)."""
         inputs = build_inputs(list(metas), self.manifest["feature_spec"], cues if self.uses_cues else None)
         if self.family in NEURAL_FAMILIES:
             inputs = {k: v for k, v in inputs.items() if k in self._input_names}
@@ -217,8 +224,12 @@ class ModelBundle:
                 raise InputError(f"the model '{self.name}' also reads {', '.join(missing)} (computed from the video "
                                  "file and caption); pass them in `extra`")
             inputs.update({n: np.ascontiguousarray(extra[n], np.float32) for n in self.extra_inputs})
-        out = self._session.run(None, inputs)[0]
-        return np.asarray(out, np.float64).reshape(len(metas))
+        return inputs
+
+    def run(self, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The model on ready ONNX feeds (see inputs()): the predicted label per row, float64 [N]."""
+        out = self._session.run(None, dict(inputs))[0]
+        return np.asarray(out, np.float64).reshape(-1)
 
     @property
     def label(self) -> dict:
