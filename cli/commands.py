@@ -150,8 +150,10 @@ def render_report(report) -> str:
     else:
         lines.append("  Predicted views  not available for this model (see note)")
     lines.append(f"  Model            {r.model}  on {r.provider.replace('ExecutionProvider', '')}")
+    lines += _why_lines(r)
     lines.append("")
     lines.append("  Content cues")
+    advice = {a["cue"]: a for a in getattr(r, "advice", [])}
     for c in r.cues.cues:
         if c.value is not None and c.unit == "ratio" and c.name != "aspect":
             value = f"{100 * c.value:.0f} %"  # shares of frames or of the duration
@@ -160,12 +162,29 @@ def render_report(report) -> str:
         lines.append(f"    {c.name:<15}{value:<14}{c.text}")
         if c.advice:
             lines.append(f"    {'':<15}{'':<14}-> {c.advice}")
+            if c.name in advice:
+                lines.append(f"    {'':<15}{'':<14}   ({advice[c.name]['note']})")
     if r.notes:
         lines.append("")
         lines.append("  Notes")
         for n in r.notes:
             lines.append(f"    - {n}")
     return "\n".join(lines)
+
+
+def _why_lines(r) -> list[str]:
+    """The report's "Why this score" part: points per input group against the typical post, and what was
+    assumed for the inputs not given."""
+    lines = []
+    if r.contributions and r.typical_score is not None:
+        lines += ["", f"  Why this score   points each input moved it against the typical post the model learned "
+                      f"from (which scores {r.typical_score:.0f})"]
+        for c in r.contributions:
+            lines.append(f"    {c.label:<15}{c.points:+6.1f}        {c.detail}")
+    if r.assumed:
+        lines += ["", "  Assumed for what you did not give"]
+        lines += [f"    - {a}" for a in r.assumed]
+    return lines
 
 
 def cmd_score(args) -> int:

@@ -18,6 +18,7 @@ from . import media
 from .cues import CueReport, cue_values, measure_cues
 from .errors import Cancelled, EngineError, InputError
 from .features.plausible import not_meaningful_reasons, out_of_range_note
+from .explain import advice_notes, assumed_lines, explain_inputs
 from .features.spec import PostMeta
 from .jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress
 from .models.bundle import ModelBundle, default_bundle_path
@@ -51,6 +52,14 @@ class ScoreReport:
     @property
     def meaningful(self) -> bool:
         return not self.not_meaningful
+    #: what each input group moved the score against the typical training post (engine.explain); sums to
+    #: score - typical_score
+    contributions: list = field(default_factory=list)
+    typical_score: Optional[float] = None
+    #: the typical values put in for the inputs not given ("no follower count: assumed ...")
+    assumed: list[str] = field(default_factory=list)
+    #: each cue's advice marked as about a model input or a general practice ({cue, advice, about, note})
+    advice: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         cue_part = self.cues.as_dict()
@@ -76,6 +85,10 @@ class ScoreReport:
             "meaningful": self.meaningful,
             "not_meaningful": self.not_meaningful,
             "out_of_range": self.out_of_range,
+            "typical_score": None if self.typical_score is None else round(self.typical_score, 2),
+            "contributions": [c.as_dict() for c in self.contributions],
+            "assumed": self.assumed,
+            "advice": self.advice,
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
         }
 
@@ -118,10 +131,11 @@ def _input_notes(bundle: ModelBundle, meta: PostMeta) -> tuple[list[str], list[s
             " values for the missing ones, so this score is less reliable than its measured accuracy (give them,"
             " or use a model trained with them missing, such as the built-in one)."
         )
-    if not bundle.uses_cues:
+    if not reads_video(bundle):
         notes.append(
-            "The content cues are measurements of the file; this model was trained without videos, so they"
-            " do not change the score."
+            "This model does not look at the video itself: two different videos of the same length and shape"
+            " get nearly the same score, because it rests on the account, caption, post time, sound and format."
+            " The content cues are measurements of the file shown for you; they do not change the score."
         )
     return used, missing, notes
 
@@ -203,9 +217,11 @@ def _verdict(bundle: ModelBundle, path, full_meta: PostMeta, cues: CueReport, in
 
         extra = bundle_inputs(bundle.manifest, path, full_meta, cues, info, device)
     inputs, (found,) = bundle.model_inputs([full_meta], [cue_values(cues)] if bundle.uses_cues else None, extra)
-    pred = float(bundle.run(inputs)[0])
+    why = explain_inputs(bundle, inputs, full_meta)  # the post itself is the last of its rows
+    pred = why.prediction
     vr = bundle.view_range(pred)
     used, missing, notes = _input_notes(bundle, full_meta)
+    spec = bundle.manifest["feature_spec"]
     if vr is None:
         notes.insert(0, bundle.manifest.get("label", {}).get(
             "no_view_range_reason",
@@ -218,7 +234,7 @@ def _verdict(bundle: ModelBundle, path, full_meta: PostMeta, cues: CueReport, in
     if not_meaningful:
         notes.insert(0, "The score is not meaningful: " + "; ".join(not_meaningful) + ".")
     return dict(
-        score=float(bundle.percentile(pred)),
+        score=why.score,
         prediction=pred,
         label=str(bundle.manifest.get("label", {}).get("name", "popularity")),
         views_low=None if vr is None else float(vr[0]),
@@ -232,7 +248,16 @@ def _verdict(bundle: ModelBundle, path, full_meta: PostMeta, cues: CueReport, in
         not_meaningful=not_meaningful,
         out_of_range=[{"input": o.feature, "value": o.value, "range": [o.low, o.high], "clipped_to": o.clipped,
                        "far": o.far} for o in found],
+        contributions=why.contributions,
+        typical_score=why.typical_score,
+        assumed=assumed_lines(spec, full_meta),
+        advice=advice_notes(cues.cues, spec, why.contributions, reads_video(bundle)),
     )
+
+
+def reads_video(bundle: ModelBundle) -> bool:
+    """Whether the model's score depends on what the video shows or sounds like (cues, frames or audio)."""
+    return bool(bundle.uses_cues) or any(n in ("frames", "audio") for n in getattr(bundle, "extra_inputs", ()))
 
 
 def rescore(report: ScoreReport, meta: Optional[PostMeta], bundle: ModelBundle, device: str = "auto") -> ScoreReport:

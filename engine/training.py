@@ -576,6 +576,7 @@ def _train_neural(ts: TrainingSet, family: str, out_dir, name: str, cfg, backbon
     import onnxruntime as ort
 
     from .errors import BundleError
+    from .explain import typical_post
     from .models import ensemble as ens
     from .models import neural
     from .models.bundle import BUNDLE_FORMAT_VERSION, write_bundle
@@ -699,6 +700,8 @@ def _train_neural(ts: TrainingSet, family: str, out_dir, name: str, cfg, backbon
                                        "posts without an extracted video are not used when frames/audio are",
                      "account_regimes": regimes[1:]},
     }
+    manifest["typical"] = typical_post(manifest, lambda feeds: session.run(None, feeds)[0].ravel(),
+                                       extra={k: ts.arrays[k] for k in final.inputs if k != "num"})
     rep = _report_common(ts, family, metrics, manifest, extra={
         "learning_curve": final.curve, "best_epoch": final.best_epoch,
         "onnx_max_abs_diff_vs_torch": diff, "train_seconds": round(t_train, 1),

@@ -24,6 +24,7 @@ from engine.data.posts_csv import Post, write_posts_csv  # noqa: E402
 from engine.data.store import Dataset  # noqa: E402
 from engine.errors import Cancelled, DataError, InputError  # noqa: E402
 from engine.jobs import CancelToken  # noqa: E402
+from engine.explain import _typical_feeds, explain_inputs  # noqa: E402
 from engine.models.bundle import ModelBundle  # noqa: E402
 from engine.training import dataset_inputs, parse_features, resolve_groups, train_model  # noqa: E402
 
@@ -47,6 +48,13 @@ def check_bundle(ds, bundle_dir: Path, report: dict) -> float:
     got = bundle.predict(metas, cues, extra)
     diff = float(np.max(np.abs(got - np.asarray(check["native"]))))
     assert diff <= 1e-4, diff
+    # the typical post is stored at training time, and explaining one post adds up against it
+    one = bundle.inputs(metas[:1], cues[:1] if cues else None, {k: v[:1] for k, v in (extra or {}).items()})
+    typical, kept = _typical_feeds(bundle.manifest, one)
+    assert kept == [] and bundle.run(typical)[0] == pytest.approx(bundle.manifest["typical"]["prediction"], abs=1e-4)
+    why = explain_inputs(bundle, one, metas[0])
+    assert why.prediction == pytest.approx(got[0], abs=1e-5)
+    assert sum(c.points for c in why.contributions) == pytest.approx(why.score - why.typical_score, abs=1e-6)
     saved = json.loads((bundle_dir / "report.json").read_text())
     assert saved["family"] == report["family"] and saved["metrics"] == json.loads(json.dumps(report["metrics"]))
     return diff

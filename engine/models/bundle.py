@@ -313,6 +313,13 @@ class ModelBundle:
                               "(retrain it, or use another model)")
         return out
 
+    def inputs(
+        self, metas: list[PostMeta], cues: Optional[list[Optional[dict]]] = None,
+        extra: Optional[Mapping[str, np.ndarray]] = None,
+    ) -> dict[str, np.ndarray]:
+        """The ONNX feeds predict() gives the model for these posts (model_inputs() without the out-of-range list)."""
+        return self.model_inputs(metas, cues, extra)[0]
+
     def predict(
         self, metas: list[PostMeta], cues: Optional[list[Optional[dict]]] = None,
         extra: Optional[Mapping[str, np.ndarray]] = None,

@@ -44,7 +44,9 @@ def train_bundle(
     it may add to the manifest and returns attachments (report, plots) written inside the bundle."""
     import onnxruntime as ort
 
+    from ..explain import typical_post
     from ..features.spec import build_inputs
+    from ..features.spec import texts as spec_texts
     from . import ensemble as ens
 
     t0 = time.perf_counter()
@@ -66,6 +68,8 @@ def train_bundle(
     manifest = ens.build_manifest(trained, name, dict(training_data, n_posts=trained.n_posts,
                                                        n_authors=trained.n_authors), MODEL_FILE)
     manifest["training"]["onnx_max_abs_diff_vs_sklearn"] = float(f"{diff:.3g}")
+    manifest["typical"] = typical_post(manifest, lambda feeds: session.run(None, feeds)[0].ravel(),
+                                       texts=[t[0] for t in spec_texts(data.metas)])
     full = trained.metrics["grouped_cv"]["full"]
     report = {
         "bundle": str(Path(out_dir)),
@@ -165,3 +169,28 @@ def add_training_ranges(bundle_dir: str | os.PathLike, smp_dir: str | os.PathLik
     tmp.write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     os.replace(tmp, bundle_dir / MANIFEST)
     return ranges
+
+
+def store_typical(bundle_dir: str | os.PathLike, smp_dir: str | os.PathLike) -> dict:
+    """Add manifest["typical"] (engine.explain.typical_post) to an ensemble bundle trained before bundles stored
+    it, from the posts it was trained on (SMP-Video's train split for the default model). Only manifest.json
+    changes: the model file and its sha256 stay as they are, so the bundle's predictions do not change."""
+    import json
+
+    import onnxruntime as ort
+
+    from ..data.smp import load_smp
+    from ..explain import typical_post
+    from ..features.spec import meta_from_post, texts
+
+    bundle_dir = Path(bundle_dir)
+    manifest = json.loads((bundle_dir / "manifest.json").read_text(encoding="utf-8"))
+    session = ort.InferenceSession(str(bundle_dir / manifest["model_file"]), providers=["CPUExecutionProvider"])
+    smp_dir = Path(smp_dir)
+    posts, _ = load_smp(smp_dir / "train" if (smp_dir / "train").is_dir() else smp_dir)
+    manifest["typical"] = typical_post(manifest, lambda feeds: session.run(None, feeds)[0].ravel(),
+                                       texts=[t[0] for t in texts([meta_from_post(p) for p in posts])])
+    tmp = bundle_dir / ".manifest.json.tmp"
+    tmp.write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, bundle_dir / "manifest.json")
+    return manifest["typical"]
