@@ -1,18 +1,22 @@
 """The main window: four pages (Score, Batch, Dataset, Train) beside a navigation list, one job runner,
-the active model, a Help menu with the About box, window state in QSettings and a theme that follows the system."""
+the active model, a File menu (Open, Open folder, Export, Quit) and a Help menu with the About box, window state in
+QSettings and a theme that follows the system."""
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from pathlib import Path
 
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
+    QFileDialog,
     QHBoxLayout,
     QLabel,
     QListWidget,
     QMainWindow,
+    QMessageBox,
     QStackedWidget,
     QWidget,
 )
@@ -65,8 +69,11 @@ class MainWindow(DropTarget, QMainWindow):
         self.dataset_page.datasets_changed.connect(self.train_page.refresh)
         self.dataset_page.dataset_opened.connect(self.train_page.add_dataset)
         self.train_page.active_model_changed.connect(lambda _p: self._show_model())
+        self.train_page.active_model_changed.connect(lambda _p: self.score_page.model_changed())
+        self.score_page.scored.connect(lambda _r: self._show_model())
         self.nav.currentRowChanged.connect(lambda i: i == 3 and self.train_page.refresh())
 
+        self._build_file_menu()
         self.about_dialog: AboutDialog | None = None
         help_menu = self.menuBar().addMenu("&Help")
         self.about_action = QAction(f"&About {userdata.APP_NAME}", self)
@@ -103,9 +110,58 @@ class MainWindow(DropTarget, QMainWindow):
         job.on_error(lambda m: self.statusBar().showMessage(f"The active model cannot be used: {m}"))
         job.on_result(lambda _r: self._refresh_about())  # it can now say which provider runs the model
 
+    def _build_file_menu(self) -> None:
+        menu = self.menuBar().addMenu("&File")
+        self.open_action = QAction("&Open video…", self, shortcut=QKeySequence.Open)
+        self.open_action.triggered.connect(lambda: (self.show_page("Score"), self.score_page.choose_file()))
+        self.open_folder_action = QAction("Open &folder…", self, shortcut=QKeySequence("Ctrl+Shift+O"))
+        self.open_folder_action.triggered.connect(lambda: (self.show_page("Batch"), self.batch_page.choose_folder()))
+        self.export_action = QAction("&Export…", self, shortcut=QKeySequence("Ctrl+E"))
+        self.export_action.setToolTip("The score shown (JSON) on the Score page, the ranking (CSV) on Batch")
+        self.export_action.triggered.connect(self.export_current)
+        self.quit_action = QAction("&Quit", self, shortcut=QKeySequence("Ctrl+Q"))
+        self.quit_action.setMenuRole(QAction.QuitRole)
+        self.quit_action.triggered.connect(self.close)
+        for a in (self.open_action, self.open_folder_action):
+            menu.addAction(a)
+        menu.addSeparator()
+        menu.addAction(self.export_action)
+        menu.addSeparator()
+        menu.addAction(self.quit_action)
+
+    def export_current(self) -> None:
+        """Export what the page shown has: the score report as JSON, or the batch ranking as CSV."""
+        page = self.stack.currentWidget()
+        if page is self.batch_page and self.batch_page.export_button.isEnabled():
+            self.batch_page.choose_export()
+            return
+        r = self.score_page.shown
+        if r is None:
+            self.statusBar().showMessage("Nothing to export yet: score a video (Score) or a folder (Batch) first")
+            return
+        self.show_page("Score")
+        start = str(Path(r.path).with_suffix(".score.json"))
+        path, _ = QFileDialog.getSaveFileName(self, "Export the score", start, "JSON (*.json)")
+        if path:
+            try:
+                self.export_report(path)
+            except OSError as exc:
+                QMessageBox.warning(self, "Export", f"{path}: cannot be written ({exc.strerror or exc})")
+
+    def export_report(self, path: str) -> None:
+        """The score shown, as the CLI's `score --json` writes it."""
+        r = self.score_page.shown
+        Path(path).write_text(json.dumps(r.as_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+        self.statusBar().showMessage(f"Wrote {path}")
+
     def _show_model(self) -> None:
         s = userdata.read_bundle_summary(self.model.path)
-        self.model_label.setText(f"Model: {s.name if s else self.model.path.name}")
+        active = s.name if s else self.model.path.name
+        shown = self.score_page.shown
+        if shown is not None and shown.model != active and not self.score_page.busy:
+            self.model_label.setText(f"Model: {active} (the score shown is from {shown.model})")
+        else:
+            self.model_label.setText(f"Model: {active}")
         self._refresh_about()
         if self.model.loaded is None and self.isVisible():  # a new active model: load it now, not on first use
             self._load_model()

@@ -208,10 +208,10 @@ class BatchFilter(QSortFilterProxyModel):
         return True
 
 
-def _batch_job(paths, bundle_path, workers, progress, cancel):
+def _batch_job(paths, bundle_path, workers, progress, cancel, meta=None):
     from engine.scoring import score_many
 
-    return score_many(paths, None, bundle_path=bundle_path, workers=workers, progress=progress, cancel=cancel)
+    return score_many(paths, meta, bundle_path=bundle_path, workers=workers, progress=progress, cancel=cancel)
 
 
 def _thumbs_job(paths, progress, cancel):
@@ -264,6 +264,10 @@ class BatchPage(DropTarget, QWidget):
         head.addWidget(self.export_button)
         head.addWidget(self.choose_button)
         outer.addLayout(head)
+
+        self.account_note = label("", "muted", wrap=True)
+        outer.addWidget(self.account_note)
+        self.show_account()
 
         self.jobbar = JobBar()
         self.jobbar.cancel_clicked.connect(self.cancel)
@@ -380,13 +384,34 @@ class BatchPage(DropTarget, QWidget):
         self.jobbar.start(f"Scoring {len(files)} videos…")
         self.summary.setText("")
         workers = min(self.workers.value(), len(files))
-        job = self.runner.submit(_batch_job, files, str(self.model.path), workers, name="batch")
+        meta = self.show_account()
+        job = self.runner.submit(_batch_job, files, str(self.model.path), workers, meta=meta, name="batch")
         self.job = job
         job.on_item(lambda item, j=job: self._item(j, item))
         job.on_progress(lambda f, m, j=job: j is self.job and self.jobbar.update_progress(f, f"done: {m}"))
         job.on_error(lambda msg, j=job: j is self.job and self._say(msg, error=True))
         job.on_finished(self._finished)
         self.status.emit(f"Scoring {len(files)} videos…")
+
+    def show_account(self):
+        """Say which account values every video is scored with; returns them as PostMeta (None when unusable)."""
+        from . import post_details
+
+        account = post_details.load_account()
+        try:
+            meta = post_details.account_meta(account)
+        except EngineError as exc:
+            self.account_note.setText(f"Scored without account details ({exc}). Captions, post times and sounds "
+                                      "belong to each video and are not used here.")
+            return None
+        self.account_note.setText(f"Every video is scored with {post_details.describe_account(account)}. Captions, "
+                                  "post times and sounds belong to each video: enter them on its Score page "
+                                  "(double-click a row).")
+        return meta
+
+    def showEvent(self, e) -> None:  # noqa: N802 (the account may have changed on the Score page)
+        self.show_account()
+        super().showEvent(e)
 
     def cancel(self) -> None:
         if self.job is not None and self.job.running:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Callable, Optional, Sequence
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -75,7 +75,11 @@ class ScoreRing(QWidget):
 
 
 class TimelinePlot(QWidget):
-    """The content cues over time, one lane each, on a shared time axis; the first 3 s (the hook) shaded."""
+    """The content cues over time, one lane each, on a shared time axis; the first 3 s (the hook) shaded.
+    A click asks to jump there (`clicked`, in seconds); set_position draws the player's position."""
+
+    clicked = Signal(float)
+    LEFT, RIGHT = 104, 10  # the plot area's margins
 
     LANES = (  # timeline key, label, how to scale, draw as
         ("motion", "Motion", "max", "area"),
@@ -90,8 +94,28 @@ class TimelinePlot(QWidget):
         super().__init__(parent)
         self.timeline: dict = {}
         self.duration = 0.0
+        self.position: Optional[float] = None
         self.setMinimumHeight(200)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
+        self.setCursor(Qt.PointingHandCursor)
+        self.setToolTip("Click to jump the player there")
+
+    def time_at(self, x: float) -> Optional[float]:
+        """The time under x (None outside the plot or with nothing shown)."""
+        w = self.width() - self.LEFT - self.RIGHT
+        if self.duration <= 0 or w < 20 or x < self.LEFT - 4:
+            return None
+        return self.duration * max(0.0, min(1.0, (x - self.LEFT) / w))
+
+    def mousePressEvent(self, e) -> None:  # noqa: N802
+        t = self.time_at(e.position().x())
+        if t is not None and e.button() == Qt.LeftButton:
+            self.clicked.emit(t)
+        super().mousePressEvent(e)
+
+    def set_position(self, t: Optional[float]) -> None:
+        self.position = t
+        self.update()
 
     def set_timeline(self, timeline: dict, duration: float) -> None:
         self.timeline, self.duration = dict(timeline or {}), float(duration or 0.0)
@@ -108,7 +132,7 @@ class TimelinePlot(QWidget):
         p = QPainter(self)
         p.setRenderHint(QPainter.Antialiasing)
         lanes = self.lanes()
-        left, right, top, bottom = 104, 10, 6, 22
+        left, right, top, bottom = self.LEFT, self.RIGHT, 6, 22
         w = self.width() - left - right
         if not lanes or self.duration <= 0 or w < 20:
             p.setPen(QColor(c.muted))
@@ -186,6 +210,10 @@ class TimelinePlot(QWidget):
             t += step
         p.setPen(QColor(c.accent))
         p.drawText(QRectF(left + 3, top, 80, 14), Qt.AlignLeft, "hook (0-3 s)")
+        if self.position is not None:  # the player's position
+            p.setPen(QPen(QColor(c.text), 1.5))
+            x = x_of(self.position)
+            p.drawLine(QPointF(x, top), QPointF(x, self.height() - bottom))
         p.end()
 
 

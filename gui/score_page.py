@@ -1,8 +1,11 @@
-"""Score page: drop one video and see its score, views, model, frames, cues over time and the cues in words.
+"""Score page: drop one video and see its score, views, model, the video itself, frames, cues over time and
+the cues in words.
 
-The caption, post time, followers and sound fields re-score live: only the model runs again, on the
-cues already measured (gui.scoring.rescore). Dropping another video while one is scoring cancels the
-first; its late answers are ignored.
+The form is split in two (issue 11 §3): "This post" (caption, post time, sound) belongs to the video, starts
+empty for a new file and is remembered per file; "Your account" (followers) is kept and used for every video,
+in Batch too (gui.post_details). Both re-score live: only the model runs again, on the cues already measured
+(gui.scoring.rescore). Dropping another video while one is scoring cancels the first; its late answers are
+ignored. The whole page scrolls when the window is smaller than it needs (1280x720).
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -29,7 +33,9 @@ from PySide6.QtWidgets import (
 from engine.errors import EngineError
 from engine.media import VIDEO_EXTENSIONS
 
+from . import post_details
 from . import scoring as adapt
+from .player import VideoPlayer
 from .plots import ScoreRing, TimelinePlot
 from .theme import colors, score_color
 from .widgets import DropTarget, FrameStrip, card, label
@@ -58,7 +64,18 @@ def verdict(score: float) -> str:
 
 def _gui_note(note: str) -> str:
     """The engine words its notes for the CLI; point at the fields instead of the flags."""
-    return note.replace("(pass --followers)", "(enter it under Before you post)").replace("--followers", "Followers")
+    return note.replace("(pass --followers)", "(enter it under Your account)").replace("--followers", "Followers")
+
+
+class DateTimeField(QDateTimeEdit):
+    """A date and time field that Tab leaves in one stop (QDateTimeEdit walks its six sections with Tab);
+    the sections are still reached with the mouse, the arrow keys, or by typing."""
+
+    def focusNextPrevChild(self, forward: bool) -> bool:  # noqa: N802 (Qt name)
+        return QWidget.focusNextPrevChild(self, forward)
+
+
+LEFT_WIDTH = 330  # the form column and the verdict card
 
 
 class ScorePage(DropTarget, QWidget):
@@ -74,13 +91,26 @@ class ScorePage(DropTarget, QWidget):
         self.path: Optional[str] = None
         self.job = None
         self.strip_job = None
+        self.compare_job = None
+        self.compare_dialog = None
+        self._post_dirty = False
         self._build()
         self._rescore_timer = QTimer(self, singleShot=True, interval=150)
         self._rescore_timer.timeout.connect(self.rescore_now)
+        self._load_account()
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
-        outer = QVBoxLayout(self)
+        page = QVBoxLayout(self)
+        page.setContentsMargins(0, 0, 0, 0)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QScrollArea.NoFrame)
+        page.addWidget(self.scroll)
+        content = QWidget()
+        content.setObjectName("page")
+        self.scroll.setWidget(content)
+        outer = QVBoxLayout(content)
         outer.setContentsMargins(16, 12, 16, 12)
         outer.setSpacing(10)
 
@@ -88,28 +118,36 @@ class ScorePage(DropTarget, QWidget):
         self.title = QLabel("Drop a video anywhere on this page to score it")
         self.title.setObjectName("h2")
         self.title.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.title.setMinimumWidth(100)
+        self.compare_button = QPushButton("Compare with…")
+        self.compare_button.setToolTip("Score another version of this video (a re-cut) and show both side by side")
+        self.compare_button.setEnabled(False)
+        self.compare_button.clicked.connect(self.choose_compare)
         self.open_button = QPushButton("Open video…")
         self.open_button.setObjectName("primary")
+        self.open_button.setToolTip("Open a video to score (Ctrl+O)")
         self.open_button.clicked.connect(self.choose_file)
         head.addWidget(self.title, 1)
+        head.addWidget(self.compare_button)
         head.addWidget(self.open_button)
         outer.addLayout(head)
 
-        body = QHBoxLayout()
-        body.setSpacing(12)
-        outer.addLayout(body, 1)
-
-        # left column: the verdict, then what the creator can still change
-        left = QVBoxLayout()
-        left.setSpacing(10)
-        body.addLayout(left, 0)
-        verdict = card()
-        verdict.setFixedWidth(300)
-        v = QVBoxLayout(verdict)
-        v.setContentsMargins(14, 12, 14, 12)
+        # top row: the verdict (with room beside the ring for what moved the score) and the video
+        top = QHBoxLayout()
+        top.setSpacing(12)
+        outer.addLayout(top)
+        verdict_card = card()
+        verdict_card.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Preferred)
+        vrow = QHBoxLayout(verdict_card)
+        vrow.setContentsMargins(14, 12, 14, 12)
+        vrow.setSpacing(14)
+        ring_col = QWidget()
+        ring_col.setFixedWidth(LEFT_WIDTH - 30)
+        v = QVBoxLayout(ring_col)
+        v.setContentsMargins(0, 0, 0, 0)
         v.addWidget(label("Virality score", "muted"))
         ring_box = QWidget()
-        ring_box.setFixedHeight(190)
+        ring_box.setFixedHeight(180)
         grid = QGridLayout(ring_box)
         grid.setContentsMargins(0, 0, 0, 0)
         self.ring = ScoreRing()
@@ -120,7 +158,7 @@ class ScorePage(DropTarget, QWidget):
         self.score_label.setObjectName("score")
         self.score_label.setAlignment(Qt.AlignCenter)
         f = self.score_label.font()
-        f.setPointSize(44)
+        f.setPointSize(40)
         f.setBold(True)
         self.score_label.setFont(f)
         self.out_of = QLabel("out of 100")
@@ -144,25 +182,49 @@ class ScorePage(DropTarget, QWidget):
         v.addWidget(self.views)
         self.model_label = label("", "muted", wrap=True)
         v.addWidget(self.model_label)
-        left.addWidget(verdict)
+        v.addStretch(1)
+        vrow.addWidget(ring_col)
+        # beside the ring: what moved the score (a chart from gui.contributions goes here)
+        self.why_layout = QVBoxLayout()
+        self.why_layout.setContentsMargins(0, 0, 0, 0)
+        vrow.addLayout(self.why_layout, 1)
+        top.addWidget(verdict_card, 0)
 
-        meta = card()
-        meta.setFixedWidth(300)
-        form_box = QVBoxLayout(meta)
-        form_box.setContentsMargins(14, 12, 14, 12)
-        form_box.addWidget(label("Before you post (optional, re-scores as you type)", "h2", wrap=True))
+        player_card = card()
+        pv = QVBoxLayout(player_card)
+        pv.setContentsMargins(12, 10, 12, 10)
+        pv.addWidget(label("Video", "h2"))
+        self.player = VideoPlayer(self.runner)
+        self.player.setMinimumHeight(260)
+        pv.addWidget(self.player, 1)
+        top.addWidget(player_card, 1)
+
+        # bottom row: the form and notes on the left, the video over time and in words on the right
+        body = QHBoxLayout()
+        body.setSpacing(12)
+        outer.addLayout(body, 1)
+        left = QVBoxLayout()
+        left.setSpacing(10)
+        body.addLayout(left, 0)
+
+        post = card()
+        post.setFixedWidth(LEFT_WIDTH)
+        pb = QVBoxLayout(post)
+        pb.setContentsMargins(14, 12, 14, 12)
+        pb.addWidget(label("This post", "h2"))
+        pb.addWidget(label("Belongs to this video: empty for a new one, remembered for each file. "
+                           "Re-scores as you type.", "muted", wrap=True))
         form = QFormLayout()
         form.setLabelAlignment(Qt.AlignLeft)
+        form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
         self.caption_edit = QLineEdit()
         self.caption_edit.setPlaceholderText("caption #hashtags")
-        self.followers_edit = QLineEdit()
-        self.followers_edit.setPlaceholderText("e.g. 12k")
         self.sound_edit = QLineEdit()
         self.sound_edit.setPlaceholderText("'original' or the track's title")
         time_row = QHBoxLayout()
-        self.time_check = QCheckBox()
+        self.time_check = QCheckBox("Planned")
         self.time_check.setToolTip("Use a planned post time")
-        self.time_edit = QDateTimeEdit(QDateTime.currentDateTime().addSecs(3600))
+        self.time_edit = DateTimeField(QDateTime.currentDateTime().addSecs(3600))
         self.time_edit.setDisplayFormat("ddd d MMM yyyy HH:mm")
         self.time_edit.setCalendarPopup(True)
         self.time_edit.setEnabled(False)
@@ -171,36 +233,60 @@ class ScorePage(DropTarget, QWidget):
         time_row.addWidget(self.time_edit, 1)
         form.addRow("Caption", self.caption_edit)
         form.addRow("Post time", time_row)
-        form.addRow("Followers", self.followers_edit)
         form.addRow("Sound", self.sound_edit)
-        form_box.addLayout(form)
-        self.meta_error = label("", "error", wrap=True)
-        form_box.addWidget(self.meta_error)
-        self.notes = label("", "muted", wrap=True)
-        form_box.addWidget(self.notes)
-        form_box.addStretch(1)
-        left.addWidget(meta, 1)
-        for w in (self.caption_edit, self.followers_edit, self.sound_edit):
-            w.textChanged.connect(self._meta_changed)
-        self.time_check.toggled.connect(self._meta_changed)
-        self.time_edit.dateTimeChanged.connect(self._meta_changed)
+        pb.addLayout(form)
+        left.addWidget(post)
 
-        # right column: what the video is, over time and in words
+        account = card()
+        account.setFixedWidth(LEFT_WIDTH)
+        ab = QVBoxLayout(account)
+        ab.setContentsMargins(14, 12, 14, 12)
+        ab.addWidget(label("Your account", "h2"))
+        ab.addWidget(label("Kept between sessions and used for every video, in Batch too.", "muted", wrap=True))
+        aform = QFormLayout()
+        aform.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+        self.followers_edit = QLineEdit()
+        self.followers_edit.setPlaceholderText("e.g. 12k")
+        aform.addRow("Followers", self.followers_edit)
+        ab.addLayout(aform)
+        self.meta_error = label("", "error", wrap=True)
+        ab.addWidget(self.meta_error)
+        left.addWidget(account)
+
+        notes_card = card()
+        notes_card.setFixedWidth(LEFT_WIDTH)
+        nb = QVBoxLayout(notes_card)
+        nb.setContentsMargins(14, 12, 14, 12)
+        nb.addWidget(label("Notes on this score", "h2"))
+        self.notes = label("", "muted", wrap=True)
+        nb.addWidget(self.notes)
+        nb.addStretch(1)
+        left.addWidget(notes_card, 1)
+
+        for w in (self.caption_edit, self.sound_edit):
+            w.textChanged.connect(self._post_changed)
+        self.time_check.toggled.connect(self._post_changed)
+        self.time_edit.dateTimeChanged.connect(self._post_changed)
+        self.followers_edit.textChanged.connect(self._account_changed)
+
         right = QVBoxLayout()
         right.setSpacing(10)
         body.addLayout(right, 1)
         frames_card = card()
         fv = QVBoxLayout(frames_card)
         fv.setContentsMargins(12, 10, 12, 10)
-        fv.addWidget(label("Frames", "h2"))
+        fv.addWidget(label("Frames (click one to play from there)", "h2"))
         self.strip = FrameStrip()
+        self.strip.frame_clicked.connect(self.seek)
         fv.addWidget(self.strip)
         right.addWidget(frames_card)
         tl_card = card()
         tv = QVBoxLayout(tl_card)
         tv.setContentsMargins(12, 10, 12, 10)
-        tv.addWidget(label("Content cues over time", "h2"))
+        tv.addWidget(label("Content cues over time (click to jump there)", "h2"))
         self.timeline = TimelinePlot()
+        self.timeline.clicked.connect(self.seek)
+        self.player.position_changed.connect(self.timeline.set_position)
         tv.addWidget(self.timeline)
         right.addWidget(tl_card)
         cues_card = card()
@@ -210,13 +296,14 @@ class ScorePage(DropTarget, QWidget):
         self.cues_label = label("", wrap=True)
         self.cues_label.setTextFormat(Qt.RichText)
         self.cues_label.setAlignment(Qt.AlignTop | Qt.AlignLeft)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.NoFrame)
-        scroll.setWidget(self.cues_label)
-        scroll.setStyleSheet("QScrollArea { background: transparent; } QScrollArea > QWidget > QWidget { background: transparent; }")
-        cv.addWidget(scroll, 1)
+        cv.addWidget(self.cues_label, 1)
         right.addWidget(cues_card, 1)
+
+        # Tab follows the page: open, the post's fields, the account, then the player
+        chain = [self.open_button, self.compare_button, self.caption_edit, self.time_check, self.time_edit,
+                 self.sound_edit, self.followers_edit, self.player.play_button, self.player.slider]
+        for a, b in zip(chain, chain[1:]):
+            QWidget.setTabOrder(a, b)
         self._clear_result()
 
     # ------------------------------------------------------------------ gestures
@@ -229,19 +316,62 @@ class ScorePage(DropTarget, QWidget):
         if path:
             self.score_file(path)
 
+    def seek(self, seconds: float) -> None:
+        """Jump the player to `seconds` (a click on the timeline or a frame)."""
+        self.player.seek(seconds)
+
     def current_meta(self):
         """The fields as PostMeta; raises InputError for a follower count that is not a number."""
         when = self.time_edit.dateTime().toPython() if self.time_check.isChecked() else None
         return adapt.make_meta(self.caption_edit.text(), when, self.followers_edit.text(), self.sound_edit.text())
 
+    # ------------------------------------------------------------------ per-video and account details
+    def post_details(self) -> post_details.PostDetails:
+        when = self.time_edit.dateTime().toPython().replace(second=0, microsecond=0).isoformat() \
+            if self.time_check.isChecked() else None
+        return post_details.PostDetails(self.caption_edit.text(), when, self.sound_edit.text())
+
+    def _flush_post(self) -> None:
+        if self._post_dirty and self.path:
+            post_details.save_post(self.path, self.post_details())
+        self._post_dirty = False
+
+    def _load_post(self, path: str) -> None:
+        """Fill "This post" with what was entered for this file before (empty for a new one)."""
+        d = post_details.load_post(path)
+        fields = (self.caption_edit, self.sound_edit, self.time_check, self.time_edit)
+        for w in fields:
+            w.blockSignals(True)
+        self.caption_edit.setText(d.caption)
+        self.sound_edit.setText(d.sound)
+        when = d.when
+        self.time_check.setChecked(when is not None)
+        self.time_edit.setEnabled(when is not None)
+        self.time_edit.setDateTime(QDateTime(when) if when else QDateTime.currentDateTime().addSecs(3600))
+        for w in fields:
+            w.blockSignals(False)
+        self._post_dirty = False
+
+    def _load_account(self) -> None:
+        a = post_details.load_account()
+        self.followers_edit.blockSignals(True)
+        self.followers_edit.setText(a.followers)
+        self.followers_edit.blockSignals(False)
+
+    def _open(self, path: str) -> None:
+        """Switch the page to another file: keep the old file's post details, load the new one's."""
+        self._flush_post()
+        self.path = str(path)
+        self._load_post(self.path)
+        self.title.setText(Path(path).name)
+
     # ------------------------------------------------------------------ scoring
     def score_file(self, path: str) -> None:
         """Score `path`; a scoring already running is cancelled (its answers are then ignored)."""
         self.cancel()
-        self.path = str(path)
+        self._open(path)
         self.report = self.shown = None
         self._clear_result()
-        self.title.setText(Path(path).name)
         self.score_label.setText("…")
         self.meaning.setText("Measuring the video…")
         self.ring.set_busy(0.0)
@@ -256,11 +386,15 @@ class ScorePage(DropTarget, QWidget):
         job.on_progress(lambda f, m, j=job: self._progress(j, f, m))
         job.on_result(lambda r, j=job: self._scored(j, r))
         job.on_error(lambda msg, j=job: self._failed(j, msg))
-        strip = self.runner.submit(adapt.sample_strip, self.path, name="frames")
+        self._read_frames(self.path)
+        self.status.emit(f"Scoring {Path(path).name}…")
+
+    def _read_frames(self, path: str) -> None:
+        strip = self.runner.submit(adapt.sample_strip, path, name="frames")
         self.strip_job = strip
+        self.strip.set_message("Reading frames…")
         strip.on_result(lambda frames, j=strip: self._frames(j, frames))
         strip.on_error(lambda msg, j=strip: j is self.strip_job and self.strip.set_message("No frames could be read."))
-        self.status.emit(f"Scoring {Path(path).name}…")
 
     def _score_job(self, path, meta, progress, cancel):
         from engine.scoring import score_video
@@ -277,6 +411,11 @@ class ScorePage(DropTarget, QWidget):
     @property
     def busy(self) -> bool:
         return self.job is not None and self.job.running
+
+    def model_changed(self) -> None:
+        """A new active model ("Make active"): score the video shown again with it."""
+        if self.path and (self.report is not None or self.busy):
+            self.score_file(self.path)
 
     def _progress(self, job, fraction, message) -> None:
         if job is not self.job:
@@ -303,8 +442,8 @@ class ScorePage(DropTarget, QWidget):
         if job is not self.job:
             return
         self.report = report
+        self.player.load(report.path, report.info.duration_s)
         self.show_report(report, from_job=True)
-        self.status.emit(f"Scored {Path(report.path).name}: {report.score:.0f} / 100")
         # the fields may have changed while the file was measured
         self._rescore_timer.start(0)
 
@@ -312,16 +451,14 @@ class ScorePage(DropTarget, QWidget):
         """Show a report (from this page's job, or one the Batch page already has)."""
         if not from_job:
             self.cancel()
+            self._open(report.path)
             self.report = report
-            self.path = report.path
-            self.title.setText(Path(report.path).name)
-            strip = self.runner.submit(adapt.sample_strip, report.path, name="frames")
-            self.strip_job = strip
-            self.strip.set_message("Reading frames…")
-            strip.on_result(lambda frames, j=strip: self._frames(j, frames))
+            self.player.load(report.path, report.info.duration_s)
+            self._read_frames(report.path)
         self._show(report)
+        self.compare_button.setEnabled(True)
         if not from_job:
-            self._rescore_timer.start(0)  # the fields' values apply to this report too
+            self._rescore_timer.start(0)  # this post's details and the account apply to this report too
 
     def _show(self, r) -> None:
         self.shown = r
@@ -341,7 +478,7 @@ class ScorePage(DropTarget, QWidget):
         if r.views_low is not None and r.views_high is not None:
             self.views.setText(f"Likely views: <b>{adapt.fmt_count(r.views_low)} – {adapt.fmt_count(r.views_high)}</b>")
         else:
-            self.views.setText("Likely views: <i>not available for this model</i> (see the note below)")
+            self.views.setText("Likely views: <i>not available for this model</i> (see the notes)")
         provider = r.provider.replace("ExecutionProvider", "")
         self.model_label.setText(f"Model: {r.model} · runs on {provider}")
         self.notes.setText("".join(f"<p>• {html.escape(_gui_note(n))}</p>" for n in r.notes))
@@ -355,6 +492,7 @@ class ScorePage(DropTarget, QWidget):
                 line += f"<br><span style='color:{c.accent}'>→ {html.escape(cue.advice)}</span>"
             rows.append(line + "</td></tr>")
         self.cues_label.setText("<table width='100%' cellspacing='0'>" + "".join(rows) + "</table>")
+        self.status.emit(f"{Path(r.path).name}: {r.score:.0f} / 100 with {r.model}")
         self.scored.emit(r)
 
     def _clear_result(self) -> None:
@@ -366,19 +504,30 @@ class ScorePage(DropTarget, QWidget):
             w.setText("")
         self.cues_label.setText("")
         self.timeline.set_timeline({}, 0.0)
+        self.timeline.set_position(None)
         self.strip.set_message("Frames from the video appear here.")
+        self.compare_button.setEnabled(False)
+        self.player.clear()
 
     # ------------------------------------------------------------------ live re-scoring
-    def _meta_changed(self, *_a) -> None:
+    def _post_changed(self, *_a) -> None:
+        self._post_dirty = True
+        self._rescore_timer.start()
+
+    def _account_changed(self, *_a) -> None:
         self._rescore_timer.start()
 
     def rescore_now(self) -> None:
+        self._flush_post()
         try:
             meta = self.current_meta()
         except EngineError as exc:
             self.meta_error.setText(str(exc))
             return
         self.meta_error.setText("")
+        account = post_details.Account(self.followers_edit.text().strip())
+        if account != post_details.load_account():
+            post_details.save_account(account)
         bundle = self.model.loaded
         if self.report is None or bundle is None:
             return
@@ -386,3 +535,34 @@ class ScorePage(DropTarget, QWidget):
             self._show(adapt.rescore(self.report, meta, bundle))
         except EngineError as exc:
             self.meta_error.setText(str(exc))
+
+    # ------------------------------------------------------------------ compare two versions
+    def choose_compare(self) -> None:
+        start = str(Path(self.path).parent) if self.path else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Compare with another version", start, VIDEO_FILTER)
+        if path:
+            self.compare_with(path)
+
+    def compare_with(self, path: str) -> None:
+        """Score `path` with this post's details and the account, then show it beside the current result."""
+        if self.shown is None:
+            return
+        try:
+            meta = self.current_meta()
+        except EngineError:
+            meta = adapt.make_meta(followers="")
+        if self.compare_job is not None and self.compare_job.running:
+            self.compare_job.cancel()
+        job = self.runner.submit(self._score_job, str(path), meta, name=f"scoring {Path(path).name}")
+        self.compare_job = job
+        self.status.emit(f"Scoring {Path(path).name} to compare…")
+        job.on_result(lambda r, j=job: j is self.compare_job and self._show_compare(r))
+        job.on_error(lambda msg, j=job: j is self.compare_job and self.status.emit(f"Could not compare: {msg}"))
+
+    def _show_compare(self, other) -> None:
+        from .compare import CompareDialog
+
+        self.compare_dialog = CompareDialog(self.shown, other, self)
+        self.compare_dialog.show()
+        self.status.emit(f"Compared {Path(self.shown.path).name} ({self.shown.score:.0f}) with "
+                         f"{Path(other.path).name} ({other.score:.0f})")

@@ -22,17 +22,21 @@ class Colors:
     mid: str
     bad: str
     series: tuple[str, ...]
+    field_border: str  # text fields and buttons: darker than a card's edge, so a field reads as one
+    focus: str  # the focus ring
 
 
 LIGHT = Colors(
     dark=False, window="#f4f5f7", base="#ffffff", alt_base="#f7f8fa", text="#1d2127", muted="#5f6670",
     accent="#3b6fd8", border="#d6d9de", good="#1f9d55", mid="#d98e04", bad="#d64545",
     series=("#3b6fd8", "#e0701f", "#1f9d55", "#b03fb0", "#6b7785", "#c7a900"),
+    field_border="#9aa1ab", focus="#2457c5",
 )
 DARK = Colors(
     dark=True, window="#1e2126", base="#16181c", alt_base="#22262c", text="#e6e8eb", muted="#9aa3ad",
     accent="#6d9bff", border="#3a3f47", good="#3ecf7c", mid="#f2b33d", bad="#ff6b6b",
     series=("#6d9bff", "#ff9a4d", "#3ecf7c", "#e07be0", "#aab4bf", "#f2d64b"),
+    field_border="#6b7380", focus="#8fb3ff",
 )
 
 _current = LIGHT
@@ -108,4 +112,19 @@ QLabel#error {{ color: {c.bad}; font-weight: 600; }}
 QPushButton#primary {{ background: {c.accent}; color: white; border: none; border-radius: 6px; padding: 6px 14px; font-weight: 600; }}
 QPushButton#primary:disabled {{ background: {c.border}; color: {c.muted}; }}
 QTableView {{ gridline-color: {c.border}; }}
+QLineEdit, QAbstractSpinBox, QComboBox, QPlainTextEdit, QTextEdit {{ background: {c.base}; color: {c.text};
+    border: 1px solid {c.field_border}; border-radius: 5px; padding: 4px 6px; selection-background-color: {c.accent}; }}
+QLineEdit:disabled, QAbstractSpinBox:disabled, QComboBox:disabled {{ color: {c.muted}; background: {c.alt_base}; }}
+QComboBox::drop-down {{ border: none; width: 18px; }}
+QPushButton {{ background: {c.alt_base}; color: {c.text}; border: 1px solid {c.field_border}; border-radius: 6px;
+    padding: 5px 12px; }}
+QPushButton:hover {{ border-color: {c.accent}; }}
+QPushButton:disabled {{ color: {c.muted}; border-color: {c.border}; }}
+QLineEdit:focus, QAbstractSpinBox:focus, QComboBox:focus, QPlainTextEdit:focus, QTextEdit:focus, QPushButton:focus,
+QPushButton#primary:focus {{ border: 2px solid {c.focus}; padding: 3px 5px; }}
+QPushButton:focus, QPushButton#primary:focus {{ padding: 4px 11px; }}
+QPushButton#primary:focus {{ border-color: {c.text}; }}
+QCheckBox:focus, QRadioButton:focus {{ color: {c.accent}; text-decoration: underline; }}
+QSlider:focus, QListWidget:focus, QTableView:focus {{ border: 1px solid {c.focus}; }}
+QLabel#player {{ background: #000000; color: #c8ccd2; border-radius: 6px; }}
 """

@@ -72,8 +72,26 @@ def label(text: str = "", name: str = "", wrap: bool = False, parent=None) -> QL
     return lab
 
 
+class ClickableFrame(QLabel):
+    """A frame of the strip: a click asks to jump to its time."""
+
+    clicked = Signal(float)
+
+    def __init__(self, time_s: float, parent=None):
+        super().__init__(parent)
+        self.time_s = time_s
+        self.setCursor(Qt.PointingHandCursor)
+
+    def mousePressEvent(self, e) -> None:  # noqa: N802
+        if e.button() == Qt.LeftButton:
+            self.clicked.emit(self.time_s)
+        super().mousePressEvent(e)
+
+
 class FrameStrip(QScrollArea):
-    """A row of frames from the video, each with its time under it."""
+    """A row of frames from the video, each with its time under it; clicking one emits frame_clicked(time)."""
+
+    frame_clicked = Signal(float)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -117,9 +135,10 @@ class FrameStrip(QScrollArea):
             cell = QWidget()
             col = QHBoxLayout(cell)
             col.setContentsMargins(0, 0, 0, 0)
-            pic = QLabel()
+            pic = ClickableFrame(float(t))
+            pic.clicked.connect(self.frame_clicked)
             pic.setPixmap(pm)
-            pic.setToolTip(f"{t:.1f} s")
+            pic.setToolTip(f"{t:.1f} s: click to play from here")
             pic.setFixedSize(pm.size())
             col.addWidget(pic)
             wrap = QWidget()

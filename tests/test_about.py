@@ -48,7 +48,8 @@ def shown_texts(dialog) -> str:
 def test_about_shows_the_version_and_follows_make_active(window, qtbot, user_dirs):
     from gui import userdata
 
-    assert window.about_action in window.menuBar().actions()[0].menu().actions()
+    menus = {a.text().replace("&", ""): a.menu() for a in window.menuBar().actions()}
+    assert window.about_action in menus["Help"].actions()
     window.about_action.trigger()
     dialog = window.about_dialog
     assert dialog is not None and dialog.isVisible()

@@ -1,0 +1,255 @@
+"""The Score page's video player (issue 11 §4).
+
+With Qt Multimedia (in PySide6-Addons, the optional `player` extra: `pip install virality-studio[player]`) it
+plays the file with sound. Without it, the fallback steps through frames from our own decoder (engine.media),
+decoded once in a worker at up to FALLBACK_FPS frames a second, silent. Both answer seek(seconds), so a click on
+the cue timeline or on a frame of the strip jumps there, and both report the position for the timeline's marker.
+"""
+from __future__ import annotations
+
+import bisect
+from typing import Optional
+
+from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QVBoxLayout, QWidget
+
+from .widgets import to_pixmap
+
+FALLBACK_FPS = 10.0
+FALLBACK_MAX_FRAMES = 240
+FALLBACK_SIDE = 360
+
+
+def multimedia_available() -> bool:
+    try:
+        from PySide6 import QtMultimedia, QtMultimediaWidgets  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def fallback_times(duration: float, fps: float = FALLBACK_FPS, most: int = FALLBACK_MAX_FRAMES) -> list[float]:
+    """The times the fallback decodes: every 1/fps s, fewer for long videos (at most `most`)."""
+    if duration <= 0:
+        return [0.0]
+    n = max(1, min(most, int(duration * fps)))
+    step = duration / n
+    return [round(i * step, 4) for i in range(n)]
+
+
+def decode_for_player(path: str, duration: float, progress=None, cancel=None) -> list:
+    """A job function: [(time, RGB array)] for the fallback player."""
+    from engine import media
+
+    times = fallback_times(duration)
+    frames = media.sample_frames(path, [(t, FALLBACK_SIDE) for t in times])
+    if cancel is not None:
+        cancel.raise_if_cancelled()
+    return [(f.time_s, f.image) for f in frames]
+
+
+def _fmt(t: float) -> str:
+    t = max(0.0, t)
+    return f"{int(t // 60)}:{t % 60:04.1f}"
+
+
+class _FrameView(QLabel):
+    """Shows a pixmap scaled to fit, keeping its aspect; a video widget's stand-in."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setAlignment(Qt.AlignCenter)
+        self.setObjectName("player")
+        self.setMinimumSize(160, 120)
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        self._pm = None
+
+    def set_image(self, pm) -> None:
+        self._pm = pm
+        self._fit()
+
+    def resizeEvent(self, e) -> None:  # noqa: N802
+        super().resizeEvent(e)
+        self._fit()
+
+    def _fit(self) -> None:
+        if self._pm is None or self._pm.isNull():
+            super().setPixmap(self._pm) if self._pm is not None else self.clear()
+            return
+        super().setPixmap(self._pm.scaled(self.size(), Qt.KeepAspectRatio, Qt.SmoothTransformation))
+
+    def sizeHint(self) -> QSize:
+        return QSize(360, 240)
+
+
+class VideoPlayer(QWidget):
+    """Play / pause, a position slider and the time; seek(seconds) from anywhere."""
+
+    position_changed = Signal(float)  # seconds
+
+    def __init__(self, runner=None, parent=None, use_multimedia: Optional[bool] = None):
+        super().__init__(parent)
+        self.runner = runner
+        self.multimedia = multimedia_available() if use_multimedia is None else use_multimedia
+        self.path: Optional[str] = None
+        self.duration = 0.0
+        self._pos = 0.0
+        self._frames: list = []  # fallback: [(time, RGB array)]
+        self._times: list[float] = []
+        self.job = None
+        col = QVBoxLayout(self)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(6)
+        if self.multimedia:
+            from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
+            from PySide6.QtMultimediaWidgets import QVideoWidget
+
+            self.view = QVideoWidget()
+            self.view.setMinimumSize(160, 120)
+            self.view.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+            self.media = QMediaPlayer(self)
+            self.audio = QAudioOutput(self)
+            self.media.setAudioOutput(self.audio)
+            self.media.setVideoOutput(self.view)
+            self.media.positionChanged.connect(lambda ms: self._moved(ms / 1000.0))
+            self.media.durationChanged.connect(lambda ms: ms > 0 and self._set_duration(ms / 1000.0))
+            self.media.playbackStateChanged.connect(lambda _s: self._sync_button())
+        else:
+            self.view = _FrameView()
+            self.view.setText("The video plays here.")
+            self.media = None
+            self._timer = QTimer(self, interval=int(1000 / FALLBACK_FPS))
+            self._timer.timeout.connect(self._tick)
+        col.addWidget(self.view, 1)
+        row = QHBoxLayout()
+        self.play_button = QPushButton("Play")
+        self.play_button.setEnabled(False)
+        self.play_button.clicked.connect(self.toggle)
+        self.slider = QSlider(Qt.Horizontal)
+        self.slider.setRange(0, 0)
+        self.slider.setEnabled(False)
+        self.slider.setAccessibleName("Position in the video")
+        self.slider.sliderMoved.connect(lambda v: self.seek(v / 1000.0))
+        self.slider.valueChanged.connect(lambda v: self.slider.isSliderDown() or abs(v / 1000.0 - self._pos) > 0.05
+                                         and self.seek(v / 1000.0))
+        self.time_label = QLabel("0:00.0")
+        self.time_label.setObjectName("muted")
+        self.time_label.setMinimumWidth(90)
+        row.addWidget(self.play_button)
+        row.addWidget(self.slider, 1)
+        row.addWidget(self.time_label)
+        col.addLayout(row)
+        self.note = QLabel("" if self.multimedia else "Silent preview (install the 'player' extra for sound)")
+        self.note.setObjectName("muted")
+        self.note.setVisible(not self.multimedia)
+        col.addWidget(self.note)
+
+    # ------------------------------------------------------------------ API
+    def load(self, path: str, duration: float = 0.0) -> None:
+        self.stop()
+        self.path, self._pos = str(path), 0.0
+        self._frames, self._times = [], []
+        self._set_duration(duration)
+        if self.multimedia:
+            self.media.setSource(QUrl.fromLocalFile(self.path))
+            self.play_button.setEnabled(True)
+        else:
+            self.view.set_image(None)
+            self.view.setText("Decoding a preview…")
+            if self.job is not None and self.job.running:
+                self.job.cancel()
+            if self.runner is not None and duration > 0:
+                job = self.runner.submit(decode_for_player, self.path, duration, name="preview")
+                self.job = job
+                job.on_result(lambda frames, j=job: j is self.job and self._got_frames(frames))
+                job.on_error(lambda msg, j=job: j is self.job and self.view.setText("No preview: " + msg))
+
+    def clear(self) -> None:
+        self.stop()
+        if self.job is not None and self.job.running:
+            self.job.cancel()
+        self.job = None
+        self.path, self._frames, self._times = None, [], []
+        self._set_duration(0.0)
+        self.play_button.setEnabled(False)
+        if self.multimedia:
+            self.media.setSource(QUrl())
+        else:
+            self.view.set_image(None)
+            self.view.setText("The video plays here.")
+
+    def position(self) -> float:
+        return self._pos
+
+    @property
+    def playing(self) -> bool:
+        if self.multimedia:
+            from PySide6.QtMultimedia import QMediaPlayer
+
+            return self.media.playbackState() == QMediaPlayer.PlayingState
+        return self._timer.isActive()
+
+    def seek(self, seconds: float) -> None:
+        t = max(0.0, min(float(seconds), self.duration or float(seconds)))
+        if self.multimedia:
+            self.media.setPosition(int(t * 1000))
+        self._moved(t)
+
+    def toggle(self) -> None:
+        if self.playing:
+            self.stop()
+        else:
+            self.play()
+
+    def play(self) -> None:
+        if self.multimedia:
+            self.media.play()
+        elif self._frames:
+            if self._pos >= self.duration - 1e-3:
+                self.seek(0.0)
+            self._timer.start()
+        self._sync_button()
+
+    def stop(self) -> None:
+        if self.multimedia:
+            self.media.pause()
+        else:
+            self._timer.stop()
+        self._sync_button()
+
+    # ------------------------------------------------------------------ inside
+    def _set_duration(self, d: float) -> None:
+        self.duration = max(0.0, float(d))
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, int(self.duration * 1000))
+        self.slider.blockSignals(False)
+        self.slider.setEnabled(self.duration > 0)
+
+    def _got_frames(self, frames: list) -> None:
+        self._frames = frames
+        self._times = [t for t, _ in frames]
+        self.play_button.setEnabled(bool(frames))
+        self._moved(self._pos)
+
+    def _tick(self) -> None:
+        nxt = self._pos + 1.0 / FALLBACK_FPS
+        if nxt >= self.duration:
+            self._timer.stop()
+            self._sync_button()
+            nxt = self.duration
+        self._moved(nxt)
+
+    def _moved(self, t: float) -> None:
+        self._pos = t
+        self.slider.blockSignals(True)
+        self.slider.setValue(int(t * 1000))
+        self.slider.blockSignals(False)
+        self.time_label.setText(f"{_fmt(t)} / {_fmt(self.duration)}")
+        if not self.multimedia and self._frames:
+            i = max(0, bisect.bisect_right(self._times, t + 1e-6) - 1)
+            self.view.set_image(to_pixmap(self._frames[i][1]))
+            self.shown_time = self._times[i]
+        self.position_changed.emit(t)
+
+    def _sync_button(self) -> None:
+        self.play_button.setText("Pause" if self.playing else "Play")
