@@ -330,7 +330,7 @@ def plot_predicted_vs_actual(y: np.ndarray, pred: np.ndarray, title: str, label:
 # ------------------------------------------------------------------------------------------ ensemble
 
 
-def _ensemble_curve(data, cfg, seed: int) -> dict:
+def _ensemble_curve(data, cfg, seed: int, cancel: CancelToken = NEVER_CANCELLED) -> dict:
     """The boosting member's learning curve: MAE on one held-out fold (and on its training rows) after each
     boosting iteration (the ensemble's other members have no iterations to plot)."""
     from dataclasses import replace as dc_replace
@@ -342,7 +342,7 @@ def _ensemble_curve(data, cfg, seed: int) -> dict:
     folds = ens._group_folds(design.groups, c.folds, seed)
     te = folds[0]
     tr = np.setdiff1d(np.arange(design.y.size), te)
-    fit = ens._fit_fold(design, tr, c, NEVER_CANCELLED)
+    fit = ens._fit_fold(design, tr, c, cancel)
     model = fit.members["boosting"]
     Xtr = ens._design_matrix(design, tr, fit.spec, fit.text)
     Xte = ens._design_matrix(design, te, fit.spec, fit.text)
@@ -392,7 +392,7 @@ def _train_ensemble(ts: TrainingSet, out_dir, name: str, cfg_overrides: Optional
             ts_full = t["time_split"].get("full", {})
             metrics["time_split"] = {("model" if k == "ensemble" else k): v for k, v in pick(ts_full).items()}
             metrics["time_split"].update({k: v for k, v in t["time_split"].items() if k not in REGIME_KEYS})
-        curve = _ensemble_curve(used, cfg, seed)
+        curve = _ensemble_curve(used, cfg, seed, cancel)
         if "content" in ts.groups:
             manifest["extraction"] = ts.extraction
         val_rows = ens._group_folds(used.groups, cfg.folds, seed)[0]

@@ -137,6 +137,45 @@ def test_progress_and_cancel():
     assert all(0 <= f <= 1 for f in seen if f is not None)
 
 
+class _CancelAfter(CancelToken):
+    """Cancelled at its n-th look: counts how often a fit looks at the token."""
+
+    def __init__(self, n):
+        super().__init__()
+        self.n, self.looks = n, 0
+
+    def raise_if_cancelled(self):
+        self.looks += 1
+        if self.looks >= self.n:
+            self.cancel()
+        super().raise_if_cancelled()
+
+
+@pytest.mark.parametrize("member", ["forest", "boosting", "mlp"])
+def test_a_long_member_fit_looks_at_the_cancel_token_while_it_runs(member):
+    # Cancel used to be seen only between members, so a long forest, boosting or MLP fit ran to its end
+    # (tens of seconds on SMP under load); now each few trees, boosting iteration or epoch looks.
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(400, 6), rng.randn(400)
+    cfg = ens.EnsembleConfig(**dict(SMALL, forest_trees=40, boost_iter=60, mlp_max_iter=200))
+    token = _CancelAfter(3)
+    with pytest.raises(Cancelled):
+        ens.fit_member(member, cfg, [f"c{i}" for i in range(6)], X, y, cancel=token)
+    assert token.looks == 3
+
+
+def test_a_cancel_token_does_not_change_the_model():
+    data = ens.labelled_posts(synthetic_posts(120, seed=5))
+    cfg = ens.EnsembleConfig(**SMALL)
+    plain = ens.train_ensemble(data, cfg, evaluate=False)
+    watched = ens.train_ensemble(data, cfg, cancel=CancelToken(), evaluate=False)
+    assert ens.export_onnx(plain) == ens.export_onnx(watched)
+    for name, model in watched.fit.members.items():  # the hooks are gone after the fit
+        est = model.named_steps.get(name, model) if hasattr(model, "named_steps") else model
+        assert not {"_get_loss", "_update_no_improvement_count"} & set(vars(est))
+        assert not isinstance(getattr(est, "_loss", None), ens._CancellingLoss)
+
+
 def test_views_label_gives_a_view_range():
     posts = synthetic_posts(120, seed=5)
     for p in posts:

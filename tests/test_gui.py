@@ -356,7 +356,7 @@ def test_dataset_create_import_browse_and_plot(window, qtbot, tmp_path):
     assert len(page.views_hist.values) == 40 and len(page.followers_hist.values) == 40
     assert len(page.duration_hist.values) == 40
     page.filter_edit.setText("number 12")
-    assert page.proxy.rowCount() == 1
+    assert page.posts_model.rowCount() == 1
     # a bad import says why, in words
     bad = tmp_path / "bad.csv"
     bad.write_text("hello,world\n1,2\n")

@@ -351,8 +351,77 @@ def make_member(name: str, cfg: EnsembleConfig, columns: Sequence[str]):
     raise InputError(f"unknown ensemble member '{name}' (known: {', '.join(MEMBERS)})")
 
 
+FOREST_CHUNK = 4  # trees grown between two looks at the cancel token
+
+
+class _CancellingLoss:
+    """The boosting member's loss, seen through a wrapper that looks at the cancel token each time the
+    booster asks it for gradients (once per boosting iteration); everything else is the loss itself."""
+
+    def __init__(self, loss, cancel: CancelToken):
+        self._inner, self._cancel = loss, cancel
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def gradient(self, *args, **kwargs):
+        self._cancel.raise_if_cancelled()
+        return self._inner.gradient(*args, **kwargs)
+
+    def gradient_hessian(self, *args, **kwargs):
+        self._cancel.raise_if_cancelled()
+        return self._inner.gradient_hessian(*args, **kwargs)
+
+
+@contextlib.contextmanager
+def _cancel_hooks(name: str, model, cancel: CancelToken):
+    """Let a long member fit stop within a boosting iteration or an MLP epoch when cancelled, without changing
+    what it learns (the same iterations, the same random draws): the hooks are instance attributes over
+    scikit-learn's per-iteration calls, removed again after the fit (so nothing of them reaches the ONNX
+    export). Where a scikit-learn version lacks the call hooked, the fit runs as before, checked only
+    between members."""
+    est = model.named_steps.get(name) if hasattr(model, "named_steps") else model
+    hooked = None
+    if cancel is not NEVER_CANCELLED and name == "boosting" and hasattr(est, "_get_loss"):
+        inner = est._get_loss
+        est._get_loss = lambda *a, **k: _CancellingLoss(inner(*a, **k), cancel)
+        hooked = "_get_loss"
+    elif cancel is not NEVER_CANCELLED and name == "mlp" and hasattr(est, "_update_no_improvement_count"):
+        inner = est._update_no_improvement_count
+
+        def per_epoch(*a, **k):
+            cancel.raise_if_cancelled()
+            return inner(*a, **k)
+
+        est._update_no_improvement_count = per_epoch
+        hooked = "_update_no_improvement_count"
+    try:
+        yield
+    finally:
+        if hooked:
+            del est.__dict__[hooked]
+        if isinstance(getattr(est, "_loss", None), _CancellingLoss):
+            est._loss = est._loss._inner
+
+
+def _fit_forest(model, X: np.ndarray, y: np.ndarray, kwargs: dict, cancel: CancelToken):
+    """Grow the forest FOREST_CHUNK trees at a time (warm start), looking at the cancel token in between:
+    scikit-learn draws each tree's seed as a single fit would, so the forest is the same."""
+    total = model.n_estimators
+    model.set_params(warm_start=True)
+    for n in range(min(FOREST_CHUNK, total), total + FOREST_CHUNK, FOREST_CHUNK):
+        cancel.raise_if_cancelled()
+        model.set_params(n_estimators=min(n, total))
+        model.fit(X, y, **kwargs)
+        if n >= total:
+            break
+    return model.set_params(warm_start=False)
+
+
 def fit_member(name: str, cfg: EnsembleConfig, columns: Sequence[str], X: np.ndarray, y: np.ndarray,
-               sample_weight: Optional[np.ndarray] = None):
+               sample_weight: Optional[np.ndarray] = None, cancel: CancelToken = NEVER_CANCELLED):
+    """One member fitted on (X, y); with a cancel token, a long fit (forest, boosting, MLP) stops within a
+    few trees, one boosting iteration or one epoch of it being cancelled (raises Cancelled)."""
     model = make_member(name, cfg, columns)
     if name == "knn":
         # Identical account vectors (one author's posts, the masked copies) would tie in distance, and ties
@@ -372,8 +441,10 @@ def fit_member(name: str, cfg: EnsembleConfig, columns: Sequence[str], X: np.nda
     if sample_weight is not None and not np.all(sample_weight == sample_weight[0]):
         step = {"ridge": "ridge__", "mlp": "mlp__"}.get(name, "")
         kwargs[f"{step}sample_weight"] = sample_weight
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _cancel_hooks(name, model, cancel):
         warnings.simplefilter("ignore")  # MLP convergence notes
+        if name == "forest" and cancel is not NEVER_CANCELLED:
+            return _fit_forest(model, X, y, kwargs, cancel)
         return model.fit(X, y, **kwargs)
 
 
@@ -450,7 +521,7 @@ def _fit_fold(design: Design, rows: np.ndarray, cfg: EnsembleConfig, cancel: Can
         cancel.raise_if_cancelled()
         if progress:
             progress(i / len(cfg.members), name)
-        members[name] = fit_member(name, cfg, columns, X, design.y[rows], _row_weights(design, rows, cfg))
+        members[name] = fit_member(name, cfg, columns, X, design.y[rows], _row_weights(design, rows, cfg), cancel)
     return FoldFit(spec, text, columns, members)
 
 
