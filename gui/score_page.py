@@ -30,6 +30,7 @@ from engine.errors import EngineError
 from engine.media import VIDEO_EXTENSIONS
 
 from . import scoring as adapt
+from .contributions import ContributionsChart
 from .plots import ScoreRing, TimelinePlot
 from .theme import colors, score_color
 from .widgets import DropTarget, FrameStrip, card, label
@@ -144,6 +145,8 @@ class ScorePage(DropTarget, QWidget):
         v.addWidget(self.views)
         self.model_label = label("", "muted", wrap=True)
         v.addWidget(self.model_label)
+        self.why = ContributionsChart()  # what moved the score, beside the ring
+        v.addWidget(self.why)
         left.addWidget(verdict)
 
         meta = card()
@@ -345,6 +348,7 @@ class ScorePage(DropTarget, QWidget):
         provider = r.provider.replace("ExecutionProvider", "")
         self.model_label.setText(f"Model: {r.model} · runs on {provider}")
         self.notes.setText("".join(f"<p>• {html.escape(_gui_note(n))}</p>" for n in r.notes))
+        self.why.set_report(r)
         self.timeline.set_timeline(r.cues.timeline, r.info.duration_s)
         rows = []
         for cue in r.cues.cues:
@@ -353,6 +357,8 @@ class ScorePage(DropTarget, QWidget):
                     f"<td style='padding:3px 0'>{html.escape(cue.text)}")
             if cue.advice:
                 line += f"<br><span style='color:{c.accent}'>→ {html.escape(cue.advice)}</span>"
+                note = next((a["note"] for a in r.advice if a["cue"] == cue.name), "")
+                line += f"<br><span style='color:{c.muted}'>{html.escape(note)}</span>" if note else ""
             rows.append(line + "</td></tr>")
         self.cues_label.setText("<table width='100%' cellspacing='0'>" + "".join(rows) + "</table>")
         self.scored.emit(r)
@@ -365,6 +371,7 @@ class ScorePage(DropTarget, QWidget):
         for w in (self.odds, self.views, self.model_label, self.notes, self.meta_error):
             w.setText("")
         self.cues_label.setText("")
+        self.why.set_report(None)
         self.timeline.set_timeline({}, 0.0)
         self.strip.set_message("Frames from the video appear here.")
 

@@ -102,7 +102,7 @@ def test_a_smaller_real_follower_count_is_explained_by_the_account_group(report,
     fill = {f["name"]: f["fill"] for f in bundle.manifest["feature_spec"]["features"]}
     typical = math.expm1(fill["log_followers"])
     line = next(a for a in none.assumed if a.startswith("no follower count"))
-    assert f"about {typical / 1e3:.0f}k followers" in line and "knows this one is unknown" in line
+    assert f"about {typical / 1e3:.0f}k followers" in line and "knows it is missing" in line
     assert not any(a.startswith("no follower count") for a in small.assumed)
 
 
@@ -110,8 +110,11 @@ def test_assumed_lines_name_each_missing_input_the_model_reads(bundle):
     spec = bundle.manifest["feature_spec"]
     lines = assumed_lines(spec, PostMeta())
     starts = [a.split(":")[0] for a in lines]
-    assert starts == ["no follower count", "no following count", "no account likes", "no account video count",
+    assert starts == ["no follower count", "no following count, account likes and account video count",
                       "no caption", "no post time", "no sound given", "no caption language"]
+    assert "accounts followed, " in lines[1] and " likes over all posts and " in lines[1]
+    assert assumed_lines(spec, PostMeta(following=10, author_videos=3))[1].startswith(
+        "no account likes: assumed the typical ")
     full = METAS[2]
     assert assumed_lines(spec, full) == []
     # a model without an input says nothing about it
