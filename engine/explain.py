@@ -173,7 +173,7 @@ def explain_inputs(bundle, post: Mapping[str, np.ndarray], meta: Optional[PostMe
                 rows[:] = arr[0]
             feeds[name] = np.ascontiguousarray(rows) if rows.dtype != object else rows
     preds = bundle.run(feeds)
-    scores = [float(bundle.percentile(p)) for p in preds]
+    scores = [float(v) for v in bundle.percentiles(preds)]
     phi = shapley(scores, n)
     raw = _raw(meta)
     contributions = [Contribution(g, GROUP_LABELS[g], float(p), _detail(g, raw, spec)) for g, p in zip(groups, phi)]
