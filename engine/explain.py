@@ -278,7 +278,8 @@ def assumed_lines(spec: Mapping, meta: Optional[PostMeta]) -> list[str]:
             if lacks(feat)]
     if more:
         lines.append(f"no {_and([m[1] for m in more])}: assumed the typical {_and([m[2] for m in more])}"
-                     + (known(more[0][0]) if all(known(m[0]) for m in more) else ""))
+                     + ((known(more[0][0]) if len(more) == 1 else KNOWN_MISSING.replace("it is", "they are")
+                         .replace("without it", "without them")) if all(known(m[0]) for m in more) else ""))
     for source, feature, text, fmt in _ASSUMED:
         if not lacks(feature):
             continue
@@ -316,3 +317,24 @@ def advice_notes(cues, spec: Mapping, contributions: Sequence[Contribution], rea
                 "" if not reads_video else " as a number (it reads the video's pictures and sound as a whole)")
             out.append({"cue": cue.name, "advice": cue.advice, "about": "general practice", "note": why})
     return out
+
+
+def summary_line(contributions: Sequence[Contribution], advice: Sequence[dict]) -> str:
+    """One sentence that ties the score to its biggest mover and says how the advice below relates to it, so a
+    high score beside several tips does not read as a contradiction."""
+    if not contributions:
+        return ""
+    top = max(contributions, key=lambda c: abs(c.points))
+    parts = [f"{top.label} moved the score most ({top.points:+.0f} points against the typical post)"
+             if abs(top.points) >= 0.5 else "This post scores about like the typical post the model learned from"]
+    general = sum(a["about"] == "general practice" for a in advice)
+    model = len(advice) - general
+    if general:
+        parts.append(f"{general} tips below are general practice this model does not measure, so they neither "
+                     "raised nor lowered this score" if general > 1 else "1 tip below is general practice this "
+                     "model does not measure, so it neither raised nor lowered this score")
+    if model:
+        parts.append(f"{model} tips are about inputs the model reads: their effect is already in the points above"
+                     if model > 1 else "1 tip is about an input the model reads: its effect is already in the "
+                     "points above")
+    return "; ".join(parts) + "."

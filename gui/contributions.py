@@ -81,6 +81,9 @@ class ContributionsChart(QWidget):
         lay.addWidget(self.title)
         self.bars = _Bars()
         lay.addWidget(self.bars)
+        self.summary = QLabel("")
+        self.summary.setWordWrap(True)
+        lay.addWidget(self.summary)
         self.assumed = QLabel("")
         self.assumed.setObjectName("muted")
         self.assumed.setWordWrap(True)
@@ -93,6 +96,7 @@ class ContributionsChart(QWidget):
         typical: Optional[float] = getattr(report, "typical_score", None)
         if not contributions or typical is None:
             self.title.setText("")
+            self.summary.setText("")
             self.bars.set_rows([])
             self.assumed.setText("")
             self.setVisible(False)
@@ -103,6 +107,7 @@ class ContributionsChart(QWidget):
         self.title.setToolTip("The points each group of inputs moved this score, against the typical post the model"
                               " learned from; they add up to the difference between the two scores.")
         self.bars.set_rows([(c.label, float(c.points), c.detail) for c in contributions])
+        self.summary.setText(html.escape(getattr(report, "summary", "") or ""))
         assumed = list(getattr(report, "assumed", None) or [])
         self.assumed.setText("<br>".join(f"• {html.escape(a[:1].upper() + a[1:])}" for a in assumed))
 

@@ -37,6 +37,7 @@ def test_chart_shows_the_reports_values_and_assumed_lines(qtbot, report):
     assert chart.isVisible()
     assert chart.shown() == [(c.label, points_text(c.points)) for c in report.contributions]
     assert f"which scores {report.typical_score:.0f}" in chart.title.text()
+    assert report.summary and chart.summary.text() == report.summary
     assert "about" in chart.assumed.text() and "No follower count" in chart.assumed.text()
     for c in report.contributions:
         assert c.label in chart.bars.toolTip()

@@ -133,6 +133,22 @@ def test_advice_says_whether_the_model_reads_it(tmp_path, bundle):
     assert general and all(a["about"] == "general practice" for a in general)
     assert all("does not measure" in a["note"] for a in general)
     assert any("two different videos" in n for n in r.notes)
+    # the summary ties the verdict to the advice: how many tips are general practice, how many model inputs
+    n_general, n_model = len(general), len(r.advice) - len(general)
+    assert f"{n_general} tip" in r.summary and "general practice" in r.summary
+    assert f"{n_model} tip" in r.summary and "already in the points above" in r.summary
+
+
+def test_summary_names_the_biggest_mover_and_says_when_there_is_none():
+    from engine.explain import Contribution, summary_line
+
+    cs = [Contribution("account", "Account", -20.4), Contribution("caption", "Caption", 3.0)]
+    tips = [{"about": "general practice"}] * 3
+    line = summary_line(cs, tips)
+    assert line.startswith("Account moved the score most (-20 points")
+    assert "3 tips below are general practice" in line and "reads" not in line
+    flat = summary_line([Contribution("account", "Account", 0.2)], [])
+    assert flat.startswith("This post scores about like the typical post")
 
 
 def test_typical_post_picks_the_median_effect_caption_and_mean_embeddings(bundle):
@@ -163,5 +179,6 @@ def test_score_json_and_text_carry_the_explanation(clip):
     t = subprocess.run(base, capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert t.returncode == 0, t.stderr
     assert "Why this score" in t.stdout and "Assumed for what you did not give" in t.stdout
+    assert out["summary"] and out["summary"] in t.stdout
     account = next(c for c in out["contributions"] if c["group"] == "account")
     assert f"Account        {account['points']:+6.1f}" in t.stdout
