@@ -213,6 +213,9 @@ def _verdict(bundle: ModelBundle, path, full_meta: PostMeta, cues: CueReport, in
     used, missing, notes = _input_notes(bundle, full_meta)
     spec = bundle.manifest["feature_spec"]
     advice = advice_notes(cues.cues, spec, why.contributions, reads_video(bundle))
+    if why.unseparated:
+        notes.append(f"The points per input leave out the model's {_and(why.unseparated)} input: this model was made"
+                     " before models stored a typical value for it (retrain it to have that split too).")
     if vr is None:
         notes.insert(0, bundle.manifest.get("label", {}).get(
             "no_view_range_reason",

@@ -182,3 +182,31 @@ def test_score_json_and_text_carry_the_explanation(clip):
     assert out["summary"] and out["summary"] in t.stdout
     account = next(c for c in out["contributions"] if c["group"] == "account")
     assert f"Account        {account['points']:+6.1f}" in t.stdout
+
+
+def test_a_bundle_made_before_typical_posts_were_stored_still_adds_up(tmp_path, report):
+    import shutil
+
+    old = tmp_path / "old"
+    shutil.copytree(default_bundle_path(), old)
+    manifest = json.loads((old / "manifest.json").read_text(encoding="utf-8"))
+    del manifest["typical"]
+    (old / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    bundle = ModelBundle.load(old, device="cpu")
+    r = rescore(report, METAS[2], bundle, device="cpu")
+    assert sum(c.points for c in r.contributions) == pytest.approx(r.score - r.typical_score, abs=1e-6)
+    # typical = the spec's fill values with nothing missing and an empty caption
+    num = np.array([[f["fill"] for f in manifest["feature_spec"]["features"]]
+                    + [0.0] * len(manifest["feature_spec"]["indicators"])], np.float32)
+    typical = bundle.run({"num": num, "text": np.array([[""]], object)})[0]
+    assert r.typical_score == pytest.approx(bundle.percentile(typical), abs=1e-9)
+    assert not any("leave out" in n for n in r.notes)
+
+
+def test_an_input_without_a_stored_typical_value_keeps_the_posts_value(bundle):
+    from engine.explain import _typical_feeds
+
+    manifest = dict(bundle.manifest, typical={"num": bundle.manifest["typical"]["num"]})
+    feeds = {"num": np.zeros((1, 3), np.float32), "frames": np.ones((1, 4), np.float32)}
+    typical, kept = _typical_feeds(manifest, feeds)
+    assert kept == ["frames"] and np.array_equal(typical["frames"], feeds["frames"])
