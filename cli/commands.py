@@ -181,6 +181,8 @@ def _why_lines(r) -> list[str]:
                       f"from (which scores {r.typical_score:.0f})"]
         for c in r.contributions:
             lines.append(f"    {c.label:<15}{c.points:+6.1f}        {c.detail}")
+        if getattr(r, "summary", ""):
+            lines.append(f"    {r.summary}")
     if r.assumed:
         lines += ["", "  Assumed for what you did not give"]
         lines += [f"    - {a}" for a in r.assumed]

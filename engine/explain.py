@@ -173,7 +173,7 @@ def explain_inputs(bundle, post: Mapping[str, np.ndarray], meta: Optional[PostMe
                 rows[:] = arr[0]
             feeds[name] = np.ascontiguousarray(rows) if rows.dtype != object else rows
     preds = bundle.run(feeds)
-    scores = [float(bundle.percentile(p)) for p in preds]
+    scores = [float(v) for v in bundle.percentiles(preds)]
     phi = shapley(scores, n)
     raw = _raw(meta)
     contributions = [Contribution(g, GROUP_LABELS[g], float(p), _detail(g, raw, spec)) for g, p in zip(groups, phi)]
@@ -243,16 +243,14 @@ def _detail(group: str, raw: Mapping, spec: Mapping) -> str:
     return ""
 
 
-#: the account stats and other inputs a creator may leave out, in the order the lines are written
+#: the account stats beside followers, said in one line when missing: (source, feature, name, typical value as)
+_ACCOUNT_MORE = (
+    ("following", "log_following", "following count", "{} accounts followed"),
+    ("author_likes", "log_author_likes", "account likes", "{} likes over all posts"),
+    ("author_videos", "log_author_videos", "account video count", "{} videos"),
+)
+#: the other inputs a creator may leave out, in the order the lines are written
 _ASSUMED = (
-    ("followers", "log_followers", "no follower count: assumed a typical account in the training data, about {} "
-     "followers", lambda v: _fmt_count(math.expm1(v))),
-    ("following", "log_following", "no following count: assumed the typical {} accounts followed",
-     lambda v: _fmt_count(math.expm1(v))),
-    ("author_likes", "log_author_likes", "no account likes: assumed the typical {} likes over all posts",
-     lambda v: _fmt_count(math.expm1(v))),
-    ("author_videos", "log_author_videos", "no account video count: assumed the typical {} videos",
-     lambda v: _fmt_count(math.expm1(v))),
     ("text", "n_words", "no caption: assumed a typical caption length, {} words", lambda v: f"{v:.0f}"),
     ("post_time", "hour_sin", "no post time: assumed a typical time of day, about {}", None),
     ("music", "music_original", "no sound given: assumed {}",
@@ -260,28 +258,38 @@ _ASSUMED = (
     ("language", "lang_en", "no caption language: assumed {}",
      lambda v: "English (the most common in the training data)" if v >= 0.5 else "not English"),
 )
+KNOWN_MISSING = " (the model knows it is missing: it also learned from posts without it)"
 
 
 def assumed_lines(spec: Mapping, meta: Optional[PostMeta]) -> list[str]:
     """One line for each input the post lacks that the model reads, naming the typical value put in its place
     (the training median); e.g. 'no follower count: assumed a typical account in the training data, about 71k
-    followers'. A model that also learned from posts with that input hidden is said to know it is unknown."""
+    followers'. A model that also learned from posts with that input hidden is said to know it is missing."""
     raw = _raw(meta)
     fill = _fills(spec)
     indicators = set(spec.get("indicators") or ())
+    lacks = lambda feature: feature in fill and raw.get(feature, 0.0) is None  # noqa: E731
+    known = lambda source: KNOWN_MISSING if f"missing_{source}" in indicators else ""  # noqa: E731
     lines = []
+    if lacks("log_followers"):
+        lines.append("no follower count: assumed a typical account in the training data, about "
+                     f"{_fmt_count(math.expm1(fill['log_followers']))} followers" + known("followers"))
+    more = [(src, name, value.format(_fmt_count(math.expm1(fill[feat])))) for src, feat, name, value in _ACCOUNT_MORE
+            if lacks(feat)]
+    if more:
+        lines.append(f"no {_and([m[1] for m in more])}: assumed the typical {_and([m[2] for m in more])}"
+                     + ((known(more[0][0]) if len(more) == 1 else KNOWN_MISSING.replace("it is", "they are")
+                         .replace("without it", "without them")) if all(known(m[0]) for m in more) else ""))
     for source, feature, text, fmt in _ASSUMED:
-        if feature not in fill or raw.get(feature, 0.0) is not None:
+        if not lacks(feature):
             continue
-        if feature == "hour_sin":
-            value = _hour(fill["hour_sin"], fill.get("hour_cos", 1.0))
-        else:
-            value = fmt(fill[feature])
-        line = text.format(value)
-        if f"missing_{source}" in indicators:
-            line += " (the model also learned from posts without it, so it knows this one is unknown)"
-        lines.append(line)
+        value = _hour(fill["hour_sin"], fill.get("hour_cos", 1.0)) if feature == "hour_sin" else fmt(fill[feature])
+        lines.append(text.format(value) + known(source))
     return lines
+
+
+def _and(words: Sequence[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def advice_notes(cues, spec: Mapping, contributions: Sequence[Contribution], reads_video: bool) -> list[dict]:
@@ -309,3 +317,24 @@ def advice_notes(cues, spec: Mapping, contributions: Sequence[Contribution], rea
                 "" if not reads_video else " as a number (it reads the video's pictures and sound as a whole)")
             out.append({"cue": cue.name, "advice": cue.advice, "about": "general practice", "note": why})
     return out
+
+
+def summary_line(contributions: Sequence[Contribution], advice: Sequence[dict]) -> str:
+    """One sentence that ties the score to its biggest mover and says how the advice below relates to it, so a
+    high score beside several tips does not read as a contradiction."""
+    if not contributions:
+        return ""
+    top = max(contributions, key=lambda c: abs(c.points))
+    parts = [f"{top.label} moved the score most ({top.points:+.0f} points against the typical post)"
+             if abs(top.points) >= 0.5 else "This post scores about like the typical post the model learned from"]
+    general = sum(a["about"] == "general practice" for a in advice)
+    model = len(advice) - general
+    if general:
+        parts.append(f"{general} tips below are general practice this model does not measure, so they neither "
+                     "raised nor lowered this score" if general > 1 else "1 tip below is general practice this "
+                     "model does not measure, so it neither raised nor lowered this score")
+    if model:
+        parts.append(f"{model} tips are about inputs the model reads: their effect is already in the points above"
+                     if model > 1 else "1 tip is about an input the model reads: its effect is already in the "
+                     "points above")
+    return "; ".join(parts) + "."

@@ -18,7 +18,7 @@ from . import media
 from .cues import CueReport, cue_values, measure_cues
 from .errors import Cancelled, EngineError, InputError
 from .features.plausible import not_meaningful_reasons, out_of_range_note
-from .explain import advice_notes, assumed_lines, explain_inputs
+from .explain import advice_notes, assumed_lines, explain_inputs, summary_line
 from .features.spec import PostMeta
 from .jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress
 from .models.bundle import ModelBundle, default_bundle_path
@@ -60,6 +60,8 @@ class ScoreReport:
     assumed: list[str] = field(default_factory=list)
     #: each cue's advice marked as about a model input or a general practice ({cue, advice, about, note})
     advice: list[dict] = field(default_factory=list)
+    #: one sentence: what moved the score most, and how the advice relates to the score
+    summary: str = ""
 
     def as_dict(self) -> dict:
         cue_part = self.cues.as_dict()
@@ -89,6 +91,7 @@ class ScoreReport:
             "contributions": [c.as_dict() for c in self.contributions],
             "assumed": self.assumed,
             "advice": self.advice,
+            "summary": self.summary,
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
         }
 
@@ -222,6 +225,10 @@ def _verdict(bundle: ModelBundle, path, full_meta: PostMeta, cues: CueReport, in
     vr = bundle.view_range(pred)
     used, missing, notes = _input_notes(bundle, full_meta)
     spec = bundle.manifest["feature_spec"]
+    advice = advice_notes(cues.cues, spec, why.contributions, reads_video(bundle))
+    if why.unseparated:
+        notes.append(f"The points per input leave out the model's {_and(why.unseparated)} input: this model was made"
+                     " before models stored a typical value for it (retrain it to have that split too).")
     if vr is None:
         notes.insert(0, bundle.manifest.get("label", {}).get(
             "no_view_range_reason",
@@ -251,7 +258,8 @@ def _verdict(bundle: ModelBundle, path, full_meta: PostMeta, cues: CueReport, in
         contributions=why.contributions,
         typical_score=why.typical_score,
         assumed=assumed_lines(spec, full_meta),
-        advice=advice_notes(cues.cues, spec, why.contributions, reads_video(bundle)),
+        advice=advice,
+        summary=summary_line(why.contributions, advice),
     )
 
 

@@ -35,6 +35,7 @@ from engine.media import VIDEO_EXTENSIONS
 
 from . import post_details
 from . import scoring as adapt
+from .contributions import ContributionsChart
 from .player import VideoPlayer
 from .plots import ScoreRing, TimelinePlot
 from .theme import colors, score_color
@@ -184,10 +185,9 @@ class ScorePage(DropTarget, QWidget):
         v.addWidget(self.model_label)
         v.addStretch(1)
         vrow.addWidget(ring_col)
-        # beside the ring: what moved the score (a chart from gui.contributions goes here)
-        self.why_layout = QVBoxLayout()
-        self.why_layout.setContentsMargins(0, 0, 0, 0)
-        vrow.addLayout(self.why_layout, 1)
+        # beside the ring: what moved the score
+        self.why = ContributionsChart()
+        vrow.addWidget(self.why, 1)
         top.addWidget(verdict_card, 0)
 
         player_card = card()
@@ -482,6 +482,7 @@ class ScorePage(DropTarget, QWidget):
         provider = r.provider.replace("ExecutionProvider", "")
         self.model_label.setText(f"Model: {r.model} · runs on {provider}")
         self.notes.setText("".join(f"<p>• {html.escape(_gui_note(n))}</p>" for n in r.notes))
+        self.why.set_report(r)
         self.timeline.set_timeline(r.cues.timeline, r.info.duration_s)
         rows = []
         for cue in r.cues.cues:
@@ -490,6 +491,8 @@ class ScorePage(DropTarget, QWidget):
                     f"<td style='padding:3px 0'>{html.escape(cue.text)}")
             if cue.advice:
                 line += f"<br><span style='color:{c.accent}'>→ {html.escape(cue.advice)}</span>"
+                note = next((a["note"] for a in r.advice if a["cue"] == cue.name), "")
+                line += f"<br><span style='color:{c.muted}'>{html.escape(note)}</span>" if note else ""
             rows.append(line + "</td></tr>")
         self.cues_label.setText("<table width='100%' cellspacing='0'>" + "".join(rows) + "</table>")
         self.status.emit(f"{Path(r.path).name}: {r.score:.0f} / 100 with {r.model}")
@@ -503,6 +506,7 @@ class ScorePage(DropTarget, QWidget):
         for w in (self.odds, self.views, self.model_label, self.notes, self.meta_error):
             w.setText("")
         self.cues_label.setText("")
+        self.why.set_report(None)
         self.timeline.set_timeline({}, 0.0)
         self.timeline.set_position(None)
         self.strip.set_message("Frames from the video appear here.")

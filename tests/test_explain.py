@@ -102,7 +102,7 @@ def test_a_smaller_real_follower_count_is_explained_by_the_account_group(report,
     fill = {f["name"]: f["fill"] for f in bundle.manifest["feature_spec"]["features"]}
     typical = math.expm1(fill["log_followers"])
     line = next(a for a in none.assumed if a.startswith("no follower count"))
-    assert f"about {typical / 1e3:.0f}k followers" in line and "knows this one is unknown" in line
+    assert f"about {typical / 1e3:.0f}k followers" in line and "knows it is missing" in line
     assert not any(a.startswith("no follower count") for a in small.assumed)
 
 
@@ -110,8 +110,11 @@ def test_assumed_lines_name_each_missing_input_the_model_reads(bundle):
     spec = bundle.manifest["feature_spec"]
     lines = assumed_lines(spec, PostMeta())
     starts = [a.split(":")[0] for a in lines]
-    assert starts == ["no follower count", "no following count", "no account likes", "no account video count",
+    assert starts == ["no follower count", "no following count, account likes and account video count",
                       "no caption", "no post time", "no sound given", "no caption language"]
+    assert "accounts followed, " in lines[1] and " likes over all posts and " in lines[1]
+    assert assumed_lines(spec, PostMeta(following=10, author_videos=3))[1].startswith(
+        "no account likes: assumed the typical ")
     full = METAS[2]
     assert assumed_lines(spec, full) == []
     # a model without an input says nothing about it
@@ -130,6 +133,22 @@ def test_advice_says_whether_the_model_reads_it(tmp_path, bundle):
     assert general and all(a["about"] == "general practice" for a in general)
     assert all("does not measure" in a["note"] for a in general)
     assert any("two different videos" in n for n in r.notes)
+    # the summary ties the verdict to the advice: how many tips are general practice, how many model inputs
+    n_general, n_model = len(general), len(r.advice) - len(general)
+    assert f"{n_general} tip" in r.summary and "general practice" in r.summary
+    assert f"{n_model} tip" in r.summary and "already in the points above" in r.summary
+
+
+def test_summary_names_the_biggest_mover_and_says_when_there_is_none():
+    from engine.explain import Contribution, summary_line
+
+    cs = [Contribution("account", "Account", -20.4), Contribution("caption", "Caption", 3.0)]
+    tips = [{"about": "general practice"}] * 3
+    line = summary_line(cs, tips)
+    assert line.startswith("Account moved the score most (-20 points")
+    assert "3 tips below are general practice" in line and "reads" not in line
+    flat = summary_line([Contribution("account", "Account", 0.2)], [])
+    assert flat.startswith("This post scores about like the typical post")
 
 
 def test_typical_post_picks_the_median_effect_caption_and_mean_embeddings(bundle):
@@ -160,5 +179,34 @@ def test_score_json_and_text_carry_the_explanation(clip):
     t = subprocess.run(base, capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert t.returncode == 0, t.stderr
     assert "Why this score" in t.stdout and "Assumed for what you did not give" in t.stdout
+    assert out["summary"] and out["summary"] in t.stdout
     account = next(c for c in out["contributions"] if c["group"] == "account")
     assert f"Account        {account['points']:+6.1f}" in t.stdout
+
+
+def test_a_bundle_made_before_typical_posts_were_stored_still_adds_up(tmp_path, report):
+    import shutil
+
+    old = tmp_path / "old"
+    shutil.copytree(default_bundle_path(), old)
+    manifest = json.loads((old / "manifest.json").read_text(encoding="utf-8"))
+    del manifest["typical"]
+    (old / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    bundle = ModelBundle.load(old, device="cpu")
+    r = rescore(report, METAS[2], bundle, device="cpu")
+    assert sum(c.points for c in r.contributions) == pytest.approx(r.score - r.typical_score, abs=1e-6)
+    # typical = the spec's fill values with nothing missing and an empty caption
+    num = np.array([[f["fill"] for f in manifest["feature_spec"]["features"]]
+                    + [0.0] * len(manifest["feature_spec"]["indicators"])], np.float32)
+    typical = bundle.run({"num": num, "text": np.array([[""]], object)})[0]
+    assert r.typical_score == pytest.approx(bundle.percentile(typical), abs=1e-9)
+    assert not any("leave out" in n for n in r.notes)
+
+
+def test_an_input_without_a_stored_typical_value_keeps_the_posts_value(bundle):
+    from engine.explain import _typical_feeds
+
+    manifest = dict(bundle.manifest, typical={"num": bundle.manifest["typical"]["num"]})
+    feeds = {"num": np.zeros((1, 3), np.float32), "frames": np.ones((1, 4), np.float32)}
+    typical, kept = _typical_feeds(manifest, feeds)
+    assert kept == ["frames"] and np.array_equal(typical["frames"], feeds["frames"])

@@ -115,13 +115,15 @@ class _Source:
             self._zip.close()
 
 
-def _interp_sorted(x: float, xp: Sequence[float], fp: Sequence[float]) -> float:
-    """np.interp over a non-decreasing xp that may repeat values (a repeated x maps to the mean of its fp)."""
+def _interp_sorted(x, xp: Sequence[float], fp: Sequence[float]):
+    """np.interp over a non-decreasing xp that may repeat values (a repeated x maps to the mean of its fp).
+    A float for a float x, an array for an array."""
     xp = np.asarray(xp, np.float64)
     fp = np.asarray(fp, np.float64)
     ux, inv = np.unique(xp, return_inverse=True)
     uf = np.bincount(inv.ravel(), weights=fp) / np.bincount(inv.ravel())
-    return float(np.interp(x, ux, uf))
+    out = np.interp(x, ux, uf)
+    return float(out) if np.ndim(out) == 0 else out
 
 
 def _numbers(values, what: str, min_len: int) -> list[float]:
@@ -339,9 +341,13 @@ class ModelBundle:
 
     def percentile(self, pred: float) -> float:
         """Where a prediction falls among the training posts' out-of-fold predictions, 0-100."""
+        return float(self.percentiles(np.array([float(pred)]))[0])
+
+    def percentiles(self, preds: np.ndarray) -> np.ndarray:
+        """percentile() of each prediction, in one call (float64 [N])."""
         q = self.manifest["score"]["quantiles"]
         levels = np.linspace(0.0, 100.0, len(q))
-        return round(min(100.0, max(0.0, _interp_sorted(float(pred), q, levels))), 2)
+        return np.round(np.clip(_interp_sorted(np.asarray(preds, np.float64), q, levels), 0.0, 100.0), 2)
 
     def viral_probability(self, pred: float) -> Optional[float]:
         """The share of training posts with a similar out-of-fold prediction that were in the top quarter
