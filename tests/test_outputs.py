@@ -315,8 +315,12 @@ def test_a_killed_batch_resumes_from_its_journal(tmp_path, clips):
     assert [int(row["rank"]) for row in rows] == [1, 2, 3, 4]
     assert not partial.exists()
     # a changed file, or another model setting, is scored again
+    journal = BatchJournal(out, "another model")
+    journal.add({"path": str(clips / "clip0.mp4"), "key": None, "score": 1.0})
+    journal.close(remove=False)
     r = run_cli("batch", clips, "--out", out, "--workers", "1", "-q", "--followers", "5000")
-    assert "scored already" not in r.stderr
+    assert r.returncode == 0, r.stderr
+    assert "scored already" not in r.stderr and "held 1 file(s) scored with another model" in r.stderr
 
 
 def test_journal_keys_on_the_run_and_the_file(tmp_path, clips):
