@@ -288,6 +288,9 @@ def cmd_batch(args) -> int:
         else:
             todo.append(v)
     reused = len(scan.videos) - len(todo)
+    if journal and journal.discarded:
+        print(f"note: {printable(journal.path.name)} held {journal.discarded} file(s) scored with another model or "
+              "other post details; scoring again", file=sys.stderr)
     if reused:
         print(f"Resuming from {printable(journal.path.name)}: {reused} of {len(scan.videos)} videos were "
               f"scored already with this model; scoring the other {len(todo)}", file=sys.stderr)

@@ -67,7 +67,10 @@ class BatchJournal:
     def __init__(self, out: str | os.PathLike, run_key: str):
         self.path = Path(os.fspath(out) + ".partial")
         self.run_key = run_key
-        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as exc:
+            raise OutputError(f"{printable(str(self.path))}: cannot be written ({exc.strerror or exc})") from None
         if not _lock(self._fd):
             os.close(self._fd)
             raise OutputError(f"{printable(str(out))}: another batch is writing this file now (its journal "
