@@ -221,18 +221,16 @@ class ScorePage(DropTarget, QWidget):
         self.caption_edit.setPlaceholderText("caption #hashtags")
         self.sound_edit = QLineEdit()
         self.sound_edit.setPlaceholderText("'original' or the track's title")
-        time_row = QHBoxLayout()
-        self.time_check = QCheckBox("Planned")
+        self.time_check = QCheckBox("Planned post time")
         self.time_check.setToolTip("Use a planned post time")
         self.time_edit = DateTimeField(QDateTime.currentDateTime().addSecs(3600))
         self.time_edit.setDisplayFormat("ddd d MMM yyyy HH:mm")
         self.time_edit.setCalendarPopup(True)
         self.time_edit.setEnabled(False)
         self.time_check.toggled.connect(self.time_edit.setEnabled)
-        time_row.addWidget(self.time_check)
-        time_row.addWidget(self.time_edit, 1)
         form.addRow("Caption", self.caption_edit)
-        form.addRow("Post time", time_row)
+        form.addRow(self.time_check)
+        form.addRow("", self.time_edit)
         form.addRow("Sound", self.sound_edit)
         pb.addLayout(form)
         left.addWidget(post)
@@ -486,7 +484,8 @@ class ScorePage(DropTarget, QWidget):
         rows = []
         for cue in r.cues.cues:
             title = CUE_TITLES.get(cue.name, cue.name)
-            line = (f"<tr><td style='padding:3px 12px 3px 0; white-space:nowrap' valign='top'><b>{html.escape(title)}</b></td>"
+            line = (f"<tr><td width='150' style='padding:3px 12px 3px 0; white-space:nowrap' valign='top'>"
+                    f"<b>{html.escape(title)}</b></td>"
                     f"<td style='padding:3px 0'>{html.escape(cue.text)}")
             if cue.advice:
                 line += f"<br><span style='color:{c.accent}'>→ {html.escape(cue.advice)}</span>"

@@ -115,7 +115,8 @@ QTableView {{ gridline-color: {c.border}; }}
 QLineEdit, QAbstractSpinBox, QComboBox, QPlainTextEdit, QTextEdit {{ background: {c.base}; color: {c.text};
     border: 1px solid {c.field_border}; border-radius: 5px; padding: 4px 6px; selection-background-color: {c.accent}; }}
 QLineEdit:disabled, QAbstractSpinBox:disabled, QComboBox:disabled {{ color: {c.muted}; background: {c.alt_base}; }}
-QComboBox::drop-down {{ border: none; width: 18px; }}
+QComboBox::drop-down, QDateTimeEdit::drop-down {{ border: none; width: 18px; subcontrol-origin: padding;
+    subcontrol-position: center right; }}
 QPushButton {{ background: {c.alt_base}; color: {c.text}; border: 1px solid {c.field_border}; border-radius: 6px;
     padding: 5px 12px; }}
 QPushButton:hover {{ border-color: {c.accent}; }}
@@ -124,6 +125,10 @@ QLineEdit:focus, QAbstractSpinBox:focus, QComboBox:focus, QPlainTextEdit:focus, 
 QPushButton#primary:focus {{ border: 2px solid {c.focus}; padding: 3px 5px; }}
 QPushButton:focus, QPushButton#primary:focus {{ padding: 4px 11px; }}
 QPushButton#primary:focus {{ border-color: {c.text}; }}
+QCheckBox::indicator {{ width: 14px; height: 14px; border: 1px solid {c.field_border}; border-radius: 3px;
+    background: {c.base}; }}
+QCheckBox::indicator:checked {{ background: {c.accent}; border-color: {c.accent}; image: none; }}
+QCheckBox::indicator:focus {{ border: 2px solid {c.focus}; }}
 QCheckBox:focus, QRadioButton:focus {{ color: {c.accent}; text-decoration: underline; }}
 QSlider:focus, QListWidget:focus, QTableView:focus {{ border: 1px solid {c.focus}; }}
 QLabel#player {{ background: #000000; color: #c8ccd2; border-radius: 6px; }}
