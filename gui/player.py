@@ -61,7 +61,7 @@ class _FrameView(QLabel):
         self.setAlignment(Qt.AlignCenter)
         self.setObjectName("player")
         self.setMinimumSize(160, 120)
-        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        self.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Ignored)
         self._pm = None
 
     def set_image(self, pm) -> None:
@@ -106,7 +106,8 @@ class VideoPlayer(QWidget):
 
             self.view = QVideoWidget()
             self.view.setMinimumSize(160, 120)
-            self.view.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+            # the layout sizes the view, not the video's own size (a 1080x1920 clip would ask for 1920 px)
+            self.view.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Ignored)
             self.media = QMediaPlayer(self)
             self.audio = QAudioOutput(self)
             self.media.setAudioOutput(self.audio)
@@ -152,6 +153,7 @@ class VideoPlayer(QWidget):
         self._set_duration(duration)
         if self.multimedia:
             self.media.setSource(QUrl.fromLocalFile(self.path))
+            self.media.pause()  # paused, not stopped: the first frame shows instead of an empty area
             self.play_button.setEnabled(True)
         else:
             self.view.set_image(None)

@@ -220,7 +220,9 @@ def test_player_jumps_where_the_timeline_or_a_frame_is_clicked(window, qtbot, tm
     qtbot.mouseClick(tl, Qt.LeftButton, pos=QPoint(int(x), tl.height() // 2))
     assert player.position() == pytest.approx(3.0, abs=0.1)
     assert tl.position == pytest.approx(3.0, abs=0.1)
-    if not player.multimedia:
+    if player.multimedia:
+        qtbot.waitUntil(lambda: abs(player.media.position() - 3000) < 100, timeout=10_000)
+    else:
         assert player.shown_time == pytest.approx(3.0, abs=0.15)
     qtbot.waitUntil(lambda: len(page.strip.frames) > 0, timeout=LONG)
     frame = page.strip.frames[1]
