@@ -120,6 +120,10 @@ def _overlaps(root: QWidget) -> list[str]:
                 if inter.width() > 1 and inter.height() > 1:
                     bad.append(f"{type(x).__name__}:{x.objectName()} overlaps {type(y).__name__}:{y.objectName()}")
     for lab in root.findChildren(QLabel):
+        if lab.isVisible() and not lab.wordWrap() and lab.text() and lab.pixmap().isNull() \
+                and lab.width() < lab.minimumSizeHint().width() - 1:
+            bad.append(f"label cut short: {lab.text()[:40]!r} is {lab.width()} px wide, needs "
+                       f"{lab.minimumSizeHint().width()}")
         if lab.isVisible() and lab.wordWrap() and lab.text() and lab.heightForWidth(lab.width()) > lab.height() + 2:
             bad.append(f"label cut short: {lab.text()[:40]!r} needs {lab.heightForWidth(lab.width())} px, "
                        f"has {lab.height()}")
@@ -141,6 +145,9 @@ def test_score_page_lays_out_without_overlap(window, qtbot, tmp_path, size):
     assert content.width() >= content.minimumSizeHint().width()
     if size == (1280, 720):
         assert page.scroll.verticalScrollBar().maximum() > 0
+    window.show_page("Batch")
+    qtbot.wait(100)
+    assert _overlaps(window.batch_page) == []
 
 
 @pytest.mark.parametrize("dark", [False, True])
@@ -263,7 +270,8 @@ def test_compare_rows_show_contributions_when_the_report_has_them(tmp_path):
     a = score_video(make_video(tmp_path / "a.mp4", seconds=2.0), bundle=bundle)
     b = replace(a, path="b.mp4", score=a.score + 7)
     a.__dict__["contributions"] = {"account": -3.0, "caption": 1.5}
-    b.__dict__["contributions"] = {"account": -3.0, "caption": 8.5}
+    b.__dict__["contributions"] = [{"group": "account", "label": "account", "points": -3.0},  # the JSON's shape
+                                   {"group": "caption", "label": "caption", "points": 8.5}]
     rows = {r[0]: r for r in compare_rows(a, b)}
     assert rows["Score"][3] == "+7"
     assert rows["Moved by caption"][1:] == ("+1.5", "+8.5", "+7.0")
