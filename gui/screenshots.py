@@ -22,7 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
 
 
-def main(out_dir: str = "docs/screenshots", dark: bool = False) -> int:
+def _window(out_dir: str, dark: bool, size: tuple[int, int]):
+    """A fresh user data folder, the app in a theme, the window at `size` and a wait(cond) that keeps the
+    events flowing: (app, window, out folder, wait)."""
     tmp = tempfile.mkdtemp(prefix="vs-shots-")
     os.environ["XDG_DATA_HOME"] = str(Path(tmp) / "data")
     os.environ["XDG_CONFIG_HOME"] = str(Path(tmp) / "config")
@@ -34,21 +36,28 @@ def main(out_dir: str = "docs/screenshots", dark: bool = False) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     theme.apply_theme(app, dark=dark)
     w = MainWindow()
-    w.resize(1280, 860)
+    w.resize(*size)
     w.show()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
 
-    def wait(cond, timeout=300.0):
+    def wait(cond=lambda: True, timeout=300.0):
         t0 = time.time()
         while not cond():
             app.processEvents()
             time.sleep(0.02)
             if time.time() - t0 > timeout:
                 raise TimeoutError("page did not finish in time")
-        for _ in range(20):
+        for _ in range(30):
             app.processEvents()
             time.sleep(0.01)
+
+    return app, w, out, wait
+
+
+def main(out_dir: str = "docs/screenshots", dark: bool = False) -> int:
+    app, w, out, wait = _window(out_dir, dark, (1280, 860))
+    tmp = str(Path(os.environ["XDG_DATA_HOME"]).parent)
 
     def grab(name):
         for _ in range(10):
@@ -102,33 +111,9 @@ SHOT_CLIP = SHARED / "videos" / "snapugc" / "13bdbeb5f3b1fdbda2a8fbcc646db222.mp
 
 def score_sizes(out_dir: str = "docs/screenshots") -> int:
     """The Score page with a scored shared clip at each size in SIZES, light and dark."""
-    tmp = tempfile.mkdtemp(prefix="vs-shots-")
-    os.environ["XDG_DATA_HOME"] = str(Path(tmp) / "data")
-    os.environ["XDG_CONFIG_HOME"] = str(Path(tmp) / "config")
-    from PySide6.QtWidgets import QApplication
-
     from gui import theme
-    from gui.app import MainWindow
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    theme.apply_theme(app, dark=False)
-    w = MainWindow()
-    w.resize(*SIZES[0])
-    w.show()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-
-    def settle(cond=lambda: True, timeout=300.0):
-        t0 = time.time()
-        while not cond():
-            app.processEvents()
-            time.sleep(0.02)
-            if time.time() - t0 > timeout:
-                raise TimeoutError("page did not finish in time")
-        for _ in range(30):
-            app.processEvents()
-            time.sleep(0.01)
-
+    app, w, out, settle = _window(out_dir, False, SIZES[0])
     sp = w.score_page
     sp.followers_edit.setText("12k")
     sp.score_file(str(SHOT_CLIP))
