@@ -94,7 +94,7 @@ class CompareDialog(QDialog):
             body.append(f"<tr{style}><td valign='top' style='padding:4px 12px 4px 0'><b>{html.escape(what)}</b></td>"
                         f"<td valign='top' style='padding:4px 12px 4px 0'>{x}</td>"
                         f"<td valign='top' style='padding:4px 12px 4px 0'>{y}</td>"
-                        f"<td valign='top' style='color:{c.accent}; white-space:nowrap'>{html.escape(d)}</td></tr>")
+                        f"<td valign='top' style='padding:4px 0; color:{c.accent}; white-space:nowrap'>{html.escape(d)}</td></tr>")
         self.table = label("<table cellspacing='0' width='100%'>" + head + "".join(body) + "</table>", wrap=True)
         self.table.setTextFormat(Qt.RichText)
         self.table.setAlignment(Qt.AlignTop | Qt.AlignLeft)

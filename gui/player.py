@@ -66,6 +66,8 @@ class _FrameView(QLabel):
 
     def set_image(self, pm) -> None:
         self._pm = pm
+        if pm is None:
+            self.clear()
         self._fit()
 
     def resizeEvent(self, e) -> None:  # noqa: N802
@@ -74,8 +76,7 @@ class _FrameView(QLabel):
 
     def _fit(self) -> None:
         if self._pm is None or self._pm.isNull():
-            super().setPixmap(self._pm) if self._pm is not None else self.clear()
-            return
+            return  # a message (setText) or nothing: keep it
         super().setPixmap(self._pm.scaled(self.size(), Qt.KeepAspectRatio, Qt.SmoothTransformation))
 
     def sizeHint(self) -> QSize:

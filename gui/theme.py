@@ -1,6 +1,7 @@
 """A light and a dark theme (Fusion + a palette) that follow the system's colour scheme."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
@@ -82,8 +83,36 @@ def apply_theme(app: QApplication, dark: bool | None = None) -> Colors:
     p.setColor(QPalette.Disabled, QPalette.ButtonText, QColor(c.muted))
     p.setColor(QPalette.Disabled, QPalette.WindowText, QColor(c.muted))
     app.setPalette(p)
-    app.setStyleSheet(_STYLE.format(c=c))
+    up, down = _arrow_images(c.text)
+    app.setStyleSheet(_STYLE.format(c=c, up=up, down=down))
     return c
+
+
+def _arrow_images(color: str) -> tuple[str, str]:
+    """Small up and down triangles in `color` as PNG files (a styled spin box draws no arrows of its own)."""
+    import tempfile
+    from pathlib import Path
+
+    from PySide6.QtGui import QImage, QPainter, QPolygonF
+    from PySide6.QtCore import QPointF
+
+    folder = Path(tempfile.gettempdir()) / f"virality-studio-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
+    folder.mkdir(exist_ok=True)
+    paths = []
+    for name, pts in (("up", ((0, 10), (9, 0), (18, 10))), ("down", ((0, 0), (9, 10), (18, 0)))):
+        path = folder / f"arrow-{name}-{color.lstrip('#')}.png"
+        if not path.exists():
+            img = QImage(18, 10, QImage.Format_ARGB32)
+            img.fill(Qt.transparent)
+            p = QPainter(img)
+            p.setRenderHint(QPainter.Antialiasing)
+            p.setPen(Qt.NoPen)
+            p.setBrush(QColor(color))
+            p.drawPolygon(QPolygonF([QPointF(x, y) for x, y in pts]))
+            p.end()
+            img.save(str(path))
+        paths.append(path.as_posix())
+    return paths[0], paths[1]
 
 
 def follow_system(app: QApplication, on_change=None) -> None:
@@ -115,6 +144,13 @@ QTableView {{ gridline-color: {c.border}; }}
 QLineEdit, QAbstractSpinBox, QComboBox, QPlainTextEdit, QTextEdit {{ background: {c.base}; color: {c.text};
     border: 1px solid {c.field_border}; border-radius: 5px; padding: 4px 6px; selection-background-color: {c.accent}; }}
 QLineEdit:disabled, QAbstractSpinBox:disabled, QComboBox:disabled {{ color: {c.muted}; background: {c.alt_base}; }}
+QSpinBox, QDoubleSpinBox {{ padding-right: 18px; }}
+QSpinBox::up-button, QDoubleSpinBox::up-button, QSpinBox::down-button, QDoubleSpinBox::down-button {{
+    subcontrol-origin: border; width: 16px; border: none; background: transparent; }}
+QSpinBox::up-button, QDoubleSpinBox::up-button {{ subcontrol-position: top right; }}
+QSpinBox::down-button, QDoubleSpinBox::down-button {{ subcontrol-position: bottom right; }}
+QSpinBox::up-arrow, QDoubleSpinBox::up-arrow {{ image: url({up}); width: 9px; height: 5px; }}
+QSpinBox::down-arrow, QDoubleSpinBox::down-arrow {{ image: url({down}); width: 9px; height: 5px; }}
 QComboBox::drop-down, QDateTimeEdit::drop-down {{ border: none; width: 18px; subcontrol-origin: padding;
     subcontrol-position: center right; }}
 QPushButton {{ background: {c.alt_base}; color: {c.text}; border: 1px solid {c.field_border}; border-radius: 6px;
