@@ -83,36 +83,44 @@ def apply_theme(app: QApplication, dark: bool | None = None) -> Colors:
     p.setColor(QPalette.Disabled, QPalette.ButtonText, QColor(c.muted))
     p.setColor(QPalette.Disabled, QPalette.WindowText, QColor(c.muted))
     app.setPalette(p)
-    up, down = _arrow_images(c.text)
-    app.setStyleSheet(_STYLE.format(c=c, up=up, down=down))
+    up, down, tick = _arrow_images(c.text)
+    app.setStyleSheet(_STYLE.format(c=c, up=up, down=down, tick=tick))
     return c
 
 
-def _arrow_images(color: str) -> tuple[str, str]:
-    """Small up and down triangles in `color` as PNG files (a styled spin box draws no arrows of its own)."""
+def _arrow_images(color: str) -> tuple[str, str, str]:
+    """Small up and down triangles in `color` and a white tick, as PNG files: a styled spin box, combo box or
+    check box draws none of its own."""
     import tempfile
     from pathlib import Path
 
-    from PySide6.QtGui import QImage, QPainter, QPolygonF
     from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QImage, QPainter, QPen, QPolygonF
 
     folder = Path(tempfile.gettempdir()) / f"virality-studio-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
     folder.mkdir(exist_ok=True)
     paths = []
-    for name, pts in (("up", ((0, 10), (9, 0), (18, 10))), ("down", ((0, 0), (9, 10), (18, 0)))):
-        path = folder / f"arrow-{name}-{color.lstrip('#')}.png"
+    shapes = (("up", color, ((0, 10), (9, 0), (18, 10))), ("down", color, ((0, 0), (9, 10), (18, 0))),
+              ("tick", "#ffffff", ((2, 9), (7, 15), (16, 3))))
+    for name, ink, pts in shapes:
+        path = folder / f"{name}-{ink.lstrip('#')}.png"
         if not path.exists():
-            img = QImage(18, 10, QImage.Format_ARGB32)
+            img = QImage(18, 18 if name == "tick" else 10, QImage.Format_ARGB32)
             img.fill(Qt.transparent)
             p = QPainter(img)
             p.setRenderHint(QPainter.Antialiasing)
-            p.setPen(Qt.NoPen)
-            p.setBrush(QColor(color))
-            p.drawPolygon(QPolygonF([QPointF(x, y) for x, y in pts]))
+            poly = QPolygonF([QPointF(x, y) for x, y in pts])
+            if name == "tick":
+                p.setPen(QPen(QColor(ink), 2.6, Qt.SolidLine, Qt.RoundCap, Qt.RoundJoin))
+                p.drawPolyline(poly)
+            else:
+                p.setPen(Qt.NoPen)
+                p.setBrush(QColor(ink))
+                p.drawPolygon(poly)
             p.end()
             img.save(str(path))
         paths.append(path.as_posix())
-    return paths[0], paths[1]
+    return paths[0], paths[1], paths[2]
 
 
 def follow_system(app: QApplication, on_change=None) -> None:
@@ -153,6 +161,7 @@ QSpinBox::up-arrow, QDoubleSpinBox::up-arrow {{ image: url({up}); width: 9px; he
 QSpinBox::down-arrow, QDoubleSpinBox::down-arrow {{ image: url({down}); width: 9px; height: 5px; }}
 QComboBox::drop-down, QDateTimeEdit::drop-down {{ border: none; width: 18px; subcontrol-origin: padding;
     subcontrol-position: center right; }}
+QComboBox::down-arrow, QDateTimeEdit::down-arrow {{ image: url({down}); width: 9px; height: 5px; }}
 QPushButton {{ background: {c.alt_base}; color: {c.text}; border: 1px solid {c.field_border}; border-radius: 6px;
     padding: 5px 12px; }}
 QPushButton:hover {{ border-color: {c.accent}; }}
@@ -163,7 +172,7 @@ QPushButton:focus, QPushButton#primary:focus {{ padding: 4px 11px; }}
 QPushButton#primary:focus {{ border-color: {c.text}; }}
 QCheckBox::indicator {{ width: 14px; height: 14px; border: 1px solid {c.field_border}; border-radius: 3px;
     background: {c.base}; }}
-QCheckBox::indicator:checked {{ background: {c.accent}; border-color: {c.accent}; image: none; }}
+QCheckBox::indicator:checked {{ background: {c.accent}; border-color: {c.accent}; image: url({tick}); }}
 QCheckBox::indicator:focus {{ border: 2px solid {c.focus}; }}
 QCheckBox:focus, QRadioButton:focus {{ color: {c.accent}; text-decoration: underline; }}
 QSlider:focus, QListWidget:focus, QTableView:focus {{ border: 1px solid {c.focus}; }}

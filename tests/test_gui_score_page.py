@@ -182,17 +182,19 @@ def test_text_fields_have_borders_and_a_focus_ring(qtbot, dark):
         focused = edit.grab().toImage()
         ring = QColor(focused.pixel(1, mid_y))
         assert ring.name() == QColor(c.focus).name() or abs(ring.lightness() - edge.lightness()) > 20
-        # a styled spin box draws no arrows of its own: the theme gives it some, in the text colour
-        from PySide6.QtWidgets import QSpinBox
+        # a styled spin box or combo box draws no arrows of its own: the theme gives them some, in the text colour
+        from PySide6.QtWidgets import QComboBox, QSpinBox
 
-        spin = QSpinBox()
-        lay.addWidget(spin)
-        QApplication.processEvents()
-        img = spin.grab().toImage()
-        text = QColor(c.text)
-        arrow_px = sum(1 for x in range(img.width() - 18, img.width()) for y in range(img.height())
-                       if abs(QColor(img.pixel(x, y)).lightness() - text.lightness()) < 40)
-        assert arrow_px >= 10
+        combo = QComboBox()
+        combo.addItem("")
+        for box in (QSpinBox(), combo):
+            lay.addWidget(box)
+            QApplication.processEvents()
+            img = box.grab().toImage()
+            text = QColor(c.text)
+            arrow_px = sum(1 for x in range(img.width() - 18, img.width()) for y in range(img.height())
+                           if abs(QColor(img.pixel(x, y)).lightness() - text.lightness()) < 40)
+            assert arrow_px >= 10, type(box).__name__
     finally:
         theme.apply_theme(app, dark=False)
 
