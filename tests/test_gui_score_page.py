@@ -330,3 +330,19 @@ def test_soak_hundreds_of_scores_and_edits_in_one_process(window, qtbot, tmp_pat
     # objects kept alive may add references; a lost reference per Qt call would take thousands away
     assert all(e - s > -200 for s, e in zip(start, end)), (start, end)
     qtbot.waitUntil(lambda: no_job_threads(window) or not page.busy, timeout=30_000)
+
+
+def test_frame_strip_hides_its_message_at_once(qtbot):
+    """The 'Reading frames…' message used to show through the gaps between frames until the event loop ran."""
+    import numpy as np
+
+    from gui.widgets import FrameStrip
+
+    strip = FrameStrip()
+    qtbot.addWidget(strip)
+    strip.show()
+    strip.set_message("Reading frames…")
+    strip.set_frames([(0.5, np.zeros((40, 30, 3), np.uint8)), (1.5, np.zeros((40, 30, 3), np.uint8))])
+    QApplication.processEvents()  # no deferred deletes here
+    assert [w.text() for w in strip.findChildren(QLabel) if w.isVisible() and "Reading" in w.text()] == []
+    assert len(strip.frames) == 2
