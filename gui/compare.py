@@ -23,12 +23,11 @@ def _contributions(report) -> dict:
         return {}
     if isinstance(c, dict):
         items = c.items()
-    else:  # a list of objects or dicts with a name and points
+    else:  # a list of engine.explain.Contribution (group, label, points) or their as_dict()
         items = []
         for x in c:
-            name = x.get("group", x.get("name")) if isinstance(x, dict) else getattr(x, "group", getattr(x, "name", "?"))
-            pts = x.get("points", x.get("value")) if isinstance(x, dict) else getattr(x, "points", getattr(x, "value", None))
-            items.append((name, pts))
+            d = x if isinstance(x, dict) else vars(x)
+            items.append((d.get("label") or d.get("group") or "?", d.get("points")))
     out = {}
     for k, v in items:
         try:
@@ -95,7 +94,7 @@ class CompareDialog(QDialog):
             body.append(f"<tr{style}><td valign='top' style='padding:4px 12px 4px 0'><b>{html.escape(what)}</b></td>"
                         f"<td valign='top' style='padding:4px 12px 4px 0'>{x}</td>"
                         f"<td valign='top' style='padding:4px 12px 4px 0'>{y}</td>"
-                        f"<td valign='top' style='color:{c.accent}; white-space:nowrap'>{html.escape(d)}</td></tr>")
+                        f"<td valign='top' style='padding:4px 0; color:{c.accent}; white-space:nowrap'>{html.escape(d)}</td></tr>")
         self.table = label("<table cellspacing='0' width='100%'>" + head + "".join(body) + "</table>", wrap=True)
         self.table.setTextFormat(Qt.RichText)
         self.table.setAlignment(Qt.AlignTop | Qt.AlignLeft)

@@ -61,11 +61,13 @@ class _FrameView(QLabel):
         self.setAlignment(Qt.AlignCenter)
         self.setObjectName("player")
         self.setMinimumSize(160, 120)
-        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        self.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Ignored)
         self._pm = None
 
     def set_image(self, pm) -> None:
         self._pm = pm
+        if pm is None:
+            self.clear()
         self._fit()
 
     def resizeEvent(self, e) -> None:  # noqa: N802
@@ -74,8 +76,7 @@ class _FrameView(QLabel):
 
     def _fit(self) -> None:
         if self._pm is None or self._pm.isNull():
-            super().setPixmap(self._pm) if self._pm is not None else self.clear()
-            return
+            return  # a message (setText) or nothing: keep it
         super().setPixmap(self._pm.scaled(self.size(), Qt.KeepAspectRatio, Qt.SmoothTransformation))
 
     def sizeHint(self) -> QSize:
@@ -106,7 +107,8 @@ class VideoPlayer(QWidget):
 
             self.view = QVideoWidget()
             self.view.setMinimumSize(160, 120)
-            self.view.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+            # the layout sizes the view, not the video's own size (a 1080x1920 clip would ask for 1920 px)
+            self.view.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Ignored)
             self.media = QMediaPlayer(self)
             self.audio = QAudioOutput(self)
             self.media.setAudioOutput(self.audio)
@@ -152,6 +154,7 @@ class VideoPlayer(QWidget):
         self._set_duration(duration)
         if self.multimedia:
             self.media.setSource(QUrl.fromLocalFile(self.path))
+            self.media.pause()  # paused, not stopped: the first frame shows instead of an empty area
             self.play_button.setEnabled(True)
         else:
             self.view.set_image(None)

@@ -79,6 +79,18 @@ class DateTimeField(QDateTimeEdit):
 LEFT_WIDTH = 330  # the form column and the verdict card
 
 
+def _side_card(title: str, note: str = ""):
+    """A card of the left column with its title (and a line under it): (card, its layout)."""
+    box = card()
+    box.setFixedWidth(LEFT_WIDTH)
+    col = QVBoxLayout(box)
+    col.setContentsMargins(14, 12, 14, 12)
+    col.addWidget(label(title, "h2"))
+    if note:
+        col.addWidget(label(note, "muted", wrap=True))
+    return box, col
+
+
 class ScorePage(DropTarget, QWidget):
     scored = Signal(object)  # ScoreReport, after every (re-)score the user sees
     status = Signal(str)
@@ -207,13 +219,8 @@ class ScorePage(DropTarget, QWidget):
         left.setSpacing(10)
         body.addLayout(left, 0)
 
-        post = card()
-        post.setFixedWidth(LEFT_WIDTH)
-        pb = QVBoxLayout(post)
-        pb.setContentsMargins(14, 12, 14, 12)
-        pb.addWidget(label("This post", "h2"))
-        pb.addWidget(label("Belongs to this video: empty for a new one, remembered for each file. "
-                           "Re-scores as you type.", "muted", wrap=True))
+        post, pb = _side_card("This post", "Belongs to this video: empty for a new one, remembered for each file. "
+                                           "Re-scores as you type.")
         form = QFormLayout()
         form.setLabelAlignment(Qt.AlignLeft)
         form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
@@ -221,28 +228,21 @@ class ScorePage(DropTarget, QWidget):
         self.caption_edit.setPlaceholderText("caption #hashtags")
         self.sound_edit = QLineEdit()
         self.sound_edit.setPlaceholderText("'original' or the track's title")
-        time_row = QHBoxLayout()
-        self.time_check = QCheckBox("Planned")
+        self.time_check = QCheckBox("Planned post time")
         self.time_check.setToolTip("Use a planned post time")
         self.time_edit = DateTimeField(QDateTime.currentDateTime().addSecs(3600))
         self.time_edit.setDisplayFormat("ddd d MMM yyyy HH:mm")
         self.time_edit.setCalendarPopup(True)
         self.time_edit.setEnabled(False)
         self.time_check.toggled.connect(self.time_edit.setEnabled)
-        time_row.addWidget(self.time_check)
-        time_row.addWidget(self.time_edit, 1)
         form.addRow("Caption", self.caption_edit)
-        form.addRow("Post time", time_row)
+        form.addRow(self.time_check)
+        form.addRow("", self.time_edit)
         form.addRow("Sound", self.sound_edit)
         pb.addLayout(form)
         left.addWidget(post)
 
-        account = card()
-        account.setFixedWidth(LEFT_WIDTH)
-        ab = QVBoxLayout(account)
-        ab.setContentsMargins(14, 12, 14, 12)
-        ab.addWidget(label("Your account", "h2"))
-        ab.addWidget(label("Kept between sessions and used for every video, in Batch too.", "muted", wrap=True))
+        account, ab = _side_card("Your account", "Kept between sessions and used for every video, in Batch too.")
         aform = QFormLayout()
         aform.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
         self.followers_edit = QLineEdit()
@@ -253,11 +253,7 @@ class ScorePage(DropTarget, QWidget):
         ab.addWidget(self.meta_error)
         left.addWidget(account)
 
-        notes_card = card()
-        notes_card.setFixedWidth(LEFT_WIDTH)
-        nb = QVBoxLayout(notes_card)
-        nb.setContentsMargins(14, 12, 14, 12)
-        nb.addWidget(label("Notes on this score", "h2"))
+        notes_card, nb = _side_card("Notes on this score")
         self.notes = label("", "muted", wrap=True)
         nb.addWidget(self.notes)
         nb.addStretch(1)
@@ -487,7 +483,8 @@ class ScorePage(DropTarget, QWidget):
         rows = []
         for cue in r.cues.cues:
             title = CUE_TITLES.get(cue.name, cue.name)
-            line = (f"<tr><td style='padding:3px 12px 3px 0; white-space:nowrap' valign='top'><b>{html.escape(title)}</b></td>"
+            line = (f"<tr><td width='150' style='padding:3px 12px 3px 0; white-space:nowrap' valign='top'>"
+                    f"<b>{html.escape(title)}</b></td>"
                     f"<td style='padding:3px 0'>{html.escape(cue.text)}")
             if cue.advice:
                 line += f"<br><span style='color:{c.accent}'>→ {html.escape(cue.advice)}</span>"

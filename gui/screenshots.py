@@ -2,8 +2,13 @@
 
     xvfb-run -a -s "-screen 0 1280x860x24" env QT_QPA_PLATFORM=xcb python -m gui.screenshots docs/screenshots
 
-Scores a shared clip, ranks the shared clips, imports SMP-Video into a fresh dataset (in a temporary
+Ranks the shared clips, imports SMP-Video into a fresh dataset (in a temporary
 user data folder, so the user's own data is untouched) and grabs each page.
+
+    xvfb-run -a -s "-screen 0 1920x1080x24" env QT_QPA_PLATFORM=xcb python -m gui.screenshots docs/screenshots --sizes
+
+grabs the Score page alone at 1280x720 and 1920x1080 (the whole window), in the light and the dark theme:
+score-<theme>-<width>x<height>.png.
 """
 from __future__ import annotations
 
@@ -17,7 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
 
 
-def main(out_dir: str = "docs/screenshots", dark: bool = False) -> int:
+def _window(out_dir: str, dark: bool, size: tuple[int, int]):
+    """A fresh user data folder, the app in a theme, the window at `size` and a wait(cond) that keeps the
+    events flowing: (app, window, out folder, wait)."""
     tmp = tempfile.mkdtemp(prefix="vs-shots-")
     os.environ["XDG_DATA_HOME"] = str(Path(tmp) / "data")
     os.environ["XDG_CONFIG_HOME"] = str(Path(tmp) / "config")
@@ -29,21 +36,28 @@ def main(out_dir: str = "docs/screenshots", dark: bool = False) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     theme.apply_theme(app, dark=dark)
     w = MainWindow()
-    w.resize(1280, 860)
+    w.resize(*size)
     w.show()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
 
-    def wait(cond, timeout=300.0):
+    def wait(cond=lambda: True, timeout=300.0):
         t0 = time.time()
         while not cond():
             app.processEvents()
             time.sleep(0.02)
             if time.time() - t0 > timeout:
                 raise TimeoutError("page did not finish in time")
-        for _ in range(20):
+        for _ in range(30):
             app.processEvents()
             time.sleep(0.01)
+
+    return app, w, out, wait
+
+
+def main(out_dir: str = "docs/screenshots", dark: bool = False) -> int:
+    app, w, out, wait = _window(out_dir, dark, (1280, 860))
+    tmp = str(Path(os.environ["XDG_DATA_HOME"]).parent)
 
     def grab(name):
         for _ in range(10):
@@ -51,16 +65,7 @@ def main(out_dir: str = "docs/screenshots", dark: bool = False) -> int:
         w.grab().save(str(out / name))
         print("wrote", out / name)
 
-    clip = SHARED / "videos" / "snapugc" / "13bdbeb5f3b1fdbda2a8fbcc646db222.mp4"
-    w.show_page("Score")
-    sp = w.score_page
-    sp.caption_edit.setText("worst luck ever #fail #clawmachine")
-    sp.followers_edit.setText("12k")
-    sp.sound_edit.setText("original")
-    sp.score_file(str(clip))
-    wait(lambda: sp.shown is not None and sp.strip.frames and not sp.busy)
-    grab("score.png")
-
+    clip = SHOT_CLIP  # the Score page itself: score_sizes (--sizes)
     w.show_page("Batch")
     bp = w.batch_page
     # the shared clips, plus what a real folder holds: a download cut short
@@ -100,6 +105,39 @@ def main(out_dir: str = "docs/screenshots", dark: bool = False) -> int:
     return 0
 
 
+SIZES = ((1280, 720), (1920, 1080))
+SHOT_CLIP = SHARED / "videos" / "snapugc" / "13bdbeb5f3b1fdbda2a8fbcc646db222.mp4"
+
+
+def score_sizes(out_dir: str = "docs/screenshots") -> int:
+    """The Score page with a scored shared clip at each size in SIZES, light and dark."""
+    from gui import theme
+
+    app, w, out, settle = _window(out_dir, False, SIZES[0])
+    sp = w.score_page
+    sp.followers_edit.setText("12k")
+    sp.score_file(str(SHOT_CLIP))
+    sp.caption_edit.setText("worst luck ever #fail #clawmachine")
+    sp.sound_edit.setText("original")
+    settle(lambda: sp.shown is not None and sp.strip.frames and not sp.busy
+           and (sp.player.multimedia or sp.player._frames))
+    sp.rescore_now()
+    sp.seek(2.0)
+    for dark in (False, True):
+        theme.apply_theme(app, dark=dark)
+        sp._show(sp.shown)  # the rich text carries theme colours
+        for size in SIZES:
+            w.resize(*size)
+            settle()
+            name = f"score-{'dark' if dark else 'light'}-{size[0]}x{size[1]}.png"
+            w.grab().save(str(out / name))
+            print("wrote", out / name)
+    w.close()
+    return 0
+
+
 if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    if "--sizes" in sys.argv:
+        sys.exit(score_sizes(args[0] if args else "docs/screenshots"))
     sys.exit(main(args[0] if args else "docs/screenshots", dark="--dark" in sys.argv))

@@ -1,6 +1,7 @@
 """A light and a dark theme (Fusion + a palette) that follow the system's colour scheme."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
@@ -82,8 +83,44 @@ def apply_theme(app: QApplication, dark: bool | None = None) -> Colors:
     p.setColor(QPalette.Disabled, QPalette.ButtonText, QColor(c.muted))
     p.setColor(QPalette.Disabled, QPalette.WindowText, QColor(c.muted))
     app.setPalette(p)
-    app.setStyleSheet(_STYLE.format(c=c))
+    up, down, tick = _arrow_images(c.text)
+    app.setStyleSheet(_STYLE.format(c=c, up=up, down=down, tick=tick))
     return c
+
+
+def _arrow_images(color: str) -> tuple[str, str, str]:
+    """Small up and down triangles in `color` and a white tick, as PNG files: a styled spin box, combo box or
+    check box draws none of its own."""
+    import tempfile
+    from pathlib import Path
+
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QImage, QPainter, QPen, QPolygonF
+
+    folder = Path(tempfile.gettempdir()) / f"virality-studio-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
+    folder.mkdir(exist_ok=True)
+    paths = []
+    shapes = (("up", color, ((0, 10), (9, 0), (18, 10))), ("down", color, ((0, 0), (9, 10), (18, 0))),
+              ("tick", "#ffffff", ((2, 9), (7, 15), (16, 3))))
+    for name, ink, pts in shapes:
+        path = folder / f"{name}-{ink.lstrip('#')}.png"
+        if not path.exists():
+            img = QImage(18, 18 if name == "tick" else 10, QImage.Format_ARGB32)
+            img.fill(Qt.transparent)
+            p = QPainter(img)
+            p.setRenderHint(QPainter.Antialiasing)
+            poly = QPolygonF([QPointF(x, y) for x, y in pts])
+            if name == "tick":
+                p.setPen(QPen(QColor(ink), 2.6, Qt.SolidLine, Qt.RoundCap, Qt.RoundJoin))
+                p.drawPolyline(poly)
+            else:
+                p.setPen(Qt.NoPen)
+                p.setBrush(QColor(ink))
+                p.drawPolygon(poly)
+            p.end()
+            img.save(str(path))
+        paths.append(path.as_posix())
+    return paths[0], paths[1], paths[2]
 
 
 def follow_system(app: QApplication, on_change=None) -> None:
@@ -115,7 +152,16 @@ QTableView {{ gridline-color: {c.border}; }}
 QLineEdit, QAbstractSpinBox, QComboBox, QPlainTextEdit, QTextEdit {{ background: {c.base}; color: {c.text};
     border: 1px solid {c.field_border}; border-radius: 5px; padding: 4px 6px; selection-background-color: {c.accent}; }}
 QLineEdit:disabled, QAbstractSpinBox:disabled, QComboBox:disabled {{ color: {c.muted}; background: {c.alt_base}; }}
-QComboBox::drop-down {{ border: none; width: 18px; }}
+QSpinBox, QDoubleSpinBox {{ padding-right: 18px; }}
+QSpinBox::up-button, QDoubleSpinBox::up-button, QSpinBox::down-button, QDoubleSpinBox::down-button {{
+    subcontrol-origin: border; width: 16px; border: none; background: transparent; }}
+QSpinBox::up-button, QDoubleSpinBox::up-button {{ subcontrol-position: top right; }}
+QSpinBox::down-button, QDoubleSpinBox::down-button {{ subcontrol-position: bottom right; }}
+QSpinBox::up-arrow, QDoubleSpinBox::up-arrow {{ image: url({up}); width: 9px; height: 5px; }}
+QSpinBox::down-arrow, QDoubleSpinBox::down-arrow {{ image: url({down}); width: 9px; height: 5px; }}
+QComboBox::drop-down, QDateTimeEdit::drop-down {{ border: none; width: 18px; subcontrol-origin: padding;
+    subcontrol-position: center right; }}
+QComboBox::down-arrow, QDateTimeEdit::down-arrow {{ image: url({down}); width: 9px; height: 5px; }}
 QPushButton {{ background: {c.alt_base}; color: {c.text}; border: 1px solid {c.field_border}; border-radius: 6px;
     padding: 5px 12px; }}
 QPushButton:hover {{ border-color: {c.accent}; }}
@@ -124,6 +170,10 @@ QLineEdit:focus, QAbstractSpinBox:focus, QComboBox:focus, QPlainTextEdit:focus, 
 QPushButton#primary:focus {{ border: 2px solid {c.focus}; padding: 3px 5px; }}
 QPushButton:focus, QPushButton#primary:focus {{ padding: 4px 11px; }}
 QPushButton#primary:focus {{ border-color: {c.text}; }}
+QCheckBox::indicator {{ width: 14px; height: 14px; border: 1px solid {c.field_border}; border-radius: 3px;
+    background: {c.base}; }}
+QCheckBox::indicator:checked {{ background: {c.accent}; border-color: {c.accent}; image: url({tick}); }}
+QCheckBox::indicator:focus {{ border: 2px solid {c.focus}; }}
 QCheckBox:focus, QRadioButton:focus {{ color: {c.accent}; text-decoration: underline; }}
 QSlider:focus, QListWidget:focus, QTableView:focus {{ border: 1px solid {c.focus}; }}
 QLabel#player {{ background: #000000; color: #c8ccd2; border-radius: 6px; }}

@@ -115,6 +115,7 @@ class FrameStrip(QScrollArea):
         while self._row.count():
             item = self._row.takeAt(0)
             if item.widget():
+                item.widget().hide()  # at once: deleteLater waits for the event loop
                 item.widget().deleteLater()
         self.frames = []
 
