@@ -113,6 +113,8 @@ class BatchTableModel(QAbstractTableModel):
 
     def status_text(self, r: BatchRow) -> str:
         if r.status == "scored":
+            if r.report is not None and not r.report.meaningful:
+                return "score not meaningful: " + "; ".join(r.report.not_meaningful)
             return "scored"
         if r.status == "failed":
             reason = r.error or "could not be scored"
@@ -142,8 +144,8 @@ class BatchTableModel(QAbstractTableModel):
             if col == self.STATUS:
                 return self.status_text(r)
         elif role == SORT_ROLE:
-            if col == self.SCORE:
-                return rep.score if rep else -1.0
+            if col == self.SCORE:  # a score that is not meaningful sorts below every meaningful one
+                return -1.0 if not rep else rep.score if rep.meaningful else -0.5 + rep.score / 1000
             if col == self.DURATION:
                 return rep.info.duration_s if rep else -1.0
             if col == self.THUMB:
@@ -458,14 +460,15 @@ class BatchPage(DropTarget, QWidget):
     def export_csv(self, path: str) -> int:
         """Best first, then the files that could not be scored; written whole or not at all."""
         rows = sorted(self.table_model.rows,
-                      key=lambda r: (r.report is None, -(r.report.score if r.report else 0), r.path))
+                      key=lambda r: (r.report is None, r.report is not None and not r.report.meaningful,
+                                     -(r.report.score if r.report else 0), r.path))
         cue_names = []
         for r in rows:
             if r.report is not None:
                 cue_names = [c.name for c in r.report.cues.cues]
                 break
         fields = ["rank", "path", "score", "views_low", "views_high", "viral_probability", "duration_s",
-                  "width", "height", "status", "reason"] + cue_names
+                  "width", "height", "status", "reason", "not_meaningful"] + cue_names
         tmp = Path(path).with_name(Path(path).name + ".tmp")
         rank = 0
         with open(tmp, "w", newline="", encoding="utf-8") as fh:
@@ -479,7 +482,8 @@ class BatchPage(DropTarget, QWidget):
                     row.update(rank=rank, score=f"{rep.score:.1f}", views_low=rep.views_low or "",
                                views_high=rep.views_high or "",
                                viral_probability="" if rep.viral_probability is None else f"{rep.viral_probability:.3f}",
-                               duration_s=f"{rep.info.duration_s:.2f}", width=rep.info.width, height=rep.info.height)
+                               duration_s=f"{rep.info.duration_s:.2f}", width=rep.info.width, height=rep.info.height,
+                               not_meaningful="; ".join(rep.not_meaningful))
                     for c in rep.cues.cues:
                         row[c.name] = "" if c.value is None else f"{c.value:.4g}"
                 w.writerow(row)
