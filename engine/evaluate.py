@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import math
 import os
+from array import array
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
 
-from .data.posts_csv import read_posts_csv
+from .data.posts_csv import PostsReader
 from .errors import InputError
 from .features.spec import meta_from_post
 from .jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress
@@ -53,6 +55,71 @@ def _auc(positive: np.ndarray, score: np.ndarray) -> Optional[float]:
     return round(float((r[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)), 4)
 
 
+@dataclass
+class _Scored:
+    """Per labelled row (views or popularity known): the labels, the prediction (NaN: impossible inputs) and
+    the follower count, as packed float64 arrays (8 bytes a row, not a Post object); plus the reader's counts."""
+
+    views: array = field(default_factory=lambda: array("d"))
+    popularity: array = field(default_factory=lambda: array("d"))
+    preds: array = field(default_factory=lambda: array("d"))
+    followers: array = field(default_factory=lambda: array("d"))
+    n_views: int = 0
+    n_posts: int = 0
+    skipped_rows: int = 0
+    problem_count: int = 0
+    problems: list = field(default_factory=list)
+    problem_columns: dict = field(default_factory=dict)
+
+
+def _finite(v) -> float:
+    return float(v) if v is not None and math.isfinite(float(v)) else math.nan
+
+
+def _score_rows(posts_csv, bundle: ModelBundle, progress: Progress, cancel: CancelToken, cues_for) -> _Scored:
+    """Stream the CSV in chunks of BATCH rows through the model: memory stays flat whatever the file size."""
+    out = _Scored()
+    chunk: list = []
+
+    def flush():
+        metas = [meta_from_post(p) for p in chunk]
+        cues = None
+        if bundle.uses_cues and cues_for is not None:
+            cues = [cues_for(p.video_file(reader.path.parent)) if p.video_path else None for p in chunk]
+        try:
+            preds = bundle.predict(metas, cues)
+        except InputError:
+            preds = np.full(len(metas), np.nan)
+            for i in range(len(metas)):  # find the impossible rows
+                try:
+                    preds[i] = bundle.predict([metas[i]], [cues[i]] if cues is not None else None)[0]
+                except InputError:
+                    pass
+        out.preds.extend(preds.tolist())
+        chunk.clear()
+
+    with PostsReader(posts_csv) as reader:
+        for p in reader:
+            views, pop = _finite(p.views), _finite(p.popularity)
+            out.n_views += p.views is not None
+            if math.isnan(views) and math.isnan(pop):
+                continue
+            out.views.append(views)
+            out.popularity.append(pop)
+            out.followers.append(_finite(p.author_followers))
+            chunk.append(p)
+            if len(chunk) >= BATCH:
+                cancel.raise_if_cancelled()
+                flush()
+                progress(0.05 + 0.9 * reader.fraction_read, f"scored {len(out.preds):,} posts")
+        if chunk:
+            flush()
+    out.n_posts, out.skipped_rows = reader.n_posts, reader.skipped_rows
+    out.problem_count, out.problems, out.problem_columns = (reader.problem_count, reader.problems,
+                                                            reader.problem_columns)
+    return out
+
+
 def evaluate(
     posts_csv: str | os.PathLike,
     bundle: ModelBundle | str | os.PathLike,
@@ -73,44 +140,19 @@ def evaluate(
     if not isinstance(bundle, ModelBundle):
         bundle = ModelBundle.load(bundle)
     progress(0.0, "reading posts")
-    pf = read_posts_csv(posts_csv)
-    posts = pf.posts
-    has_views = any(p.views is not None for p in posts)
+    rows = _score_rows(posts_csv, bundle, progress, cancel, cues_for)
+    has_views = rows.n_views > 0
     label_column = "views" if has_views else "popularity"
-    bad_label_rows = {pr.row for pr in pf.problems if pr.column == label_column}
-    skipped = {"no_label": 0, "unreadable_rows": pf.skipped_rows, "bad_inputs": 0}
-    usable, labels = [], []
-    for p in posts:
-        v = p.views if has_views else p.popularity
-        if v is None or not math.isfinite(float(v)):
-            skipped["no_label"] += 1
-            continue
-        usable.append(p)
-        labels.append(math.log1p(v) if has_views else float(v))
-    skipped["label_unreadable"] = len(bad_label_rows)  # these are also counted in no_label
-
-    metas = [meta_from_post(p) for p in usable]
-    cues = None
-    if bundle.uses_cues and cues_for is not None:
-        cues = [cues_for(p.video_file(pf.base_dir)) if p.video_path else None for p in usable]
-    preds = np.full(len(metas), np.nan)
-    for start in range(0, len(metas), BATCH):
-        cancel.raise_if_cancelled()
-        progress(0.05 + 0.9 * start / max(1, len(metas)), f"scoring posts {start + 1}-{min(len(metas), start + BATCH)}")
-        chunk = slice(start, start + BATCH)
-        c = cues[chunk] if cues is not None else None
-        try:
-            preds[chunk] = bundle.predict(metas[chunk], c)
-        except InputError:
-            for i in range(start, min(len(metas), start + BATCH)):  # find the impossible rows
-                try:
-                    preds[i] = bundle.predict([metas[i]], [cues[i]] if cues is not None else None)[0]
-                except InputError:
-                    skipped["bad_inputs"] += 1
-    ok = np.isfinite(preds)
-    y = np.asarray(labels, np.float64)[ok]
+    views, pop, preds = (np.frombuffer(a, np.float64) for a in (rows.views, rows.popularity, rows.preds))
+    labelled = np.isfinite(views) if has_views else np.isfinite(pop)
+    skipped = {"no_label": int(rows.n_posts - labelled.sum()), "unreadable_rows": rows.skipped_rows,
+               "bad_inputs": int((labelled & ~np.isfinite(preds)).sum()),
+               # these are also counted in no_label
+               "label_unreadable": rows.problem_columns.get(label_column, 0)}
+    ok = labelled & np.isfinite(preds)
+    y = (np.log1p(views) if has_views else pop)[ok]
     pred = preds[ok]
-    kept = [m for m, k in zip(metas, ok) if k]
+    followers = np.frombuffer(rows.followers, np.float64)[ok]
 
     bundle_label = bundle.label
     bundle_column = bundle_label.get("column")
@@ -130,8 +172,8 @@ def evaluate(
         "auc_top25": None,
         "mae_log_views": None,
         "skipped": skipped,
-        "problems": len(pf.problems),
-        "problem_examples": [str(p) for p in pf.problems[:5]],
+        "problems": rows.problem_count,
+        "problem_examples": [str(p) for p in rows.problems[:5]],
         "label": {
             "csv": "ln(1 + views)" if has_views else "popularity",
             "model": bundle_label.get("description", bundle_column),
@@ -149,7 +191,7 @@ def evaluate(
         result["label"]["top25_threshold"] = round(thr, 4)
         if same_scale:
             result["mae_log_views"] = round(float(np.mean(np.abs(y - pred))), 4)
-        fol = np.array([m.followers if m.followers is not None else np.nan for m in kept], np.float64)
+        fol = followers
         have = np.isfinite(fol)
         if have.sum() >= 3:
             result["baseline_followers"] = {

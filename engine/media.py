@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import errno
+import math
 import os
 import stat
 from dataclasses import dataclass, field
@@ -245,17 +246,35 @@ def _to_rgb(frame, max_side: int, rotation: int) -> np.ndarray:
     return img
 
 
+#: a sampled time whose nearest decodable frame is further away than this lies in an undecodable stretch
+GAP_S = 0.5
+
+
+def total_seconds(intervals: Sequence[tuple[float, float]]) -> float:
+    """The length of the union of (start, end) intervals, in seconds."""
+    total, end = 0.0, -math.inf
+    for a, b in sorted(intervals):
+        if b > end:
+            total += b - max(a, end)
+            end = b
+    return total
+
+
 def sample_frames(
     path: str | os.PathLike,
     requests: Sequence[tuple[float, int]],
     *,
     info: Optional[MediaInfo] = None,
+    gaps: Optional[list[tuple[float, float]]] = None,
 ) -> list[SampledFrame]:
     """Decode the frames nearest to the given times, each scaled so its longer side is at most max_side.
 
     `requests` is a list of (time in seconds, max_side); the same time may appear with several sizes
     and is decoded once. Returns SampledFrames in request order. Raises CorruptMedia when the file
     ends before the last requested time (a truncated download).
+
+    A damaged stretch in the middle is skipped: a time inside it gets the next frame that decodes. When
+    `gaps` is given, each such (requested time, time of the frame given instead) is appended to it.
     """
     path = Path(path)
     if info is None:
@@ -321,6 +340,8 @@ def sample_frames(
                         " the file is truncated or damaged"
                     )
                 chosen = last  # the final frame, a hair before the requested end time
+            if gaps is not None and chosen.time > t + max(GAP_S, 4 * half):
+                gaps.append((t, float(chosen.time)))
             for i in by_time[t]:
                 max_side = int(requests[i][1])
                 out[i] = SampledFrame(
@@ -333,12 +354,14 @@ def sample_frames(
 
 
 def decode_audio(
-    path: str | os.PathLike, rate: int = 16000, max_seconds: Optional[float] = None
+    path: str | os.PathLike, rate: int = 16000, max_seconds: Optional[float] = None,
+    gaps: Optional[list[tuple[float, float]]] = None,
 ) -> np.ndarray:
     """Decode the first audio stream, down-mixed to mono float32 at `rate` Hz, samples in [-1, 1].
 
-    Returns an empty array when the file has no audio. Stops quietly at a damaged tail (the
-    video side reports truncation).
+    Returns an empty array when the file has no audio. A damaged packet is left out (the sound that
+    follows still decodes) and, when `gaps` is given, its (start, end) in seconds is appended to it.
+    Stops quietly at a damaged tail (the video side reports truncation).
     """
     path = Path(path)
     _check_file(path)
@@ -359,9 +382,16 @@ def decode_audio(
                 chunks.append(arr)
                 total += arr.size
 
+        tb = float(stream.time_base or Fraction(1, rate))
         try:
             for packet in container.demux(stream):
-                for frame in packet.decode():
+                try:
+                    decoded = packet.decode()
+                except av.error.InvalidDataError:
+                    if gaps is not None and packet.pts is not None:
+                        gaps.append((packet.pts * tb, (packet.pts + (packet.duration or 0)) * tb))
+                    continue
+                for frame in decoded:
                     frame.pts = None  # let the resampler keep its own clock across gaps
                     take(resampler.resample(frame))
                 if limit is not None and total >= limit:

@@ -77,6 +77,7 @@ class ScoreReport:
             "provider": self.provider,
             "cues": cue_part["cues"],
             "timeline": cue_part.get("timeline", {}),
+            "undecoded_s": self.cues.undecoded_s,
             "media": {
                 k: v for k, v in asdict(self.info).items() if k not in ("path", "audio_streams")
             }
@@ -240,6 +241,9 @@ def _verdict(bundle: ModelBundle, path, full_meta: PostMeta, cues: CueReport, in
         notes.insert(0, clipped)
     if not_meaningful:
         notes.insert(0, "The score is not meaningful: " + "; ".join(not_meaningful) + ".")
+    if cues.undecoded_s:
+        notes.insert(0, f"About {cues.undecoded_s:.1f} s of the file could not be decoded (a damaged stretch): the"
+                        " content cues rest on the part that could be read.")
     return dict(
         score=why.score,
         prediction=pred,

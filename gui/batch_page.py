@@ -113,6 +113,8 @@ class BatchTableModel(QAbstractTableModel):
 
     def status_text(self, r: BatchRow) -> str:
         if r.status == "scored":
+            if r.report is not None and not r.report.meaningful:
+                return "score not meaningful: " + "; ".join(r.report.not_meaningful)
             return "scored"
         if r.status == "failed":
             reason = r.error or "could not be scored"
@@ -142,8 +144,8 @@ class BatchTableModel(QAbstractTableModel):
             if col == self.STATUS:
                 return self.status_text(r)
         elif role == SORT_ROLE:
-            if col == self.SCORE:
-                return rep.score if rep else -1.0
+            if col == self.SCORE:  # a score that is not meaningful sorts below every meaningful one
+                return -1.0 if not rep else rep.score if rep.meaningful else -0.5 + rep.score / 1000
             if col == self.DURATION:
                 return rep.info.duration_s if rep else -1.0
             if col == self.THUMB:
@@ -504,7 +506,8 @@ class BatchPage(DropTarget, QWidget):
         from engine.scoring import RANKING_FIELDS, ranking_cells
 
         rows = sorted(self.table_model.rows,
-                      key=lambda r: (r.report is None, -(r.report.score if r.report else 0), r.path))
+                      key=lambda r: (r.report is None, r.report is not None and not r.report.meaningful,
+                                     -(r.report.score if r.report else 0), r.path))
         cue_names = []
         for r in rows:
             if r.report is not None:

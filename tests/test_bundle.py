@@ -118,6 +118,10 @@ def _edit_manifest(path: Path, fn) -> None:
         (lambda m: m["files"].update({"../model.onnx": {"sha256": "0" * 64}}), "unacceptable file name"),
         (lambda m: m["files"].update({"other.onnx": {"sha256": "0" * 64}}), "missing"),
         (lambda m: m.update(model_file="nothing.onnx"), "model_file"),
+        (lambda m: m["calibration"].update(share_top25=[0.1, 2.0, 0.5]), "calibration shares"),
+        (lambda m: m["calibration"].update(bin_mean_prediction=[9.0, 6.0, 3.0]), "not in increasing order"),
+        (lambda m: m["feature_spec"]["features"][0].update(range=[5.0, 1.0]), "unusable training range"),
+        (lambda m: m["feature_spec"]["features"][0].update(range=[0.0, "NaN"]), "unusable training range"),
     ],
 )
 def test_damaged_manifest_is_refused(tmp_path, edit, message):

@@ -30,3 +30,19 @@ def test_score_flags_an_impossible_follower_count_in_json_and_text(tmp_path):
     assert any("before the platform existed" in reason for reason in out["not_meaningful"])
     text = run_cli("score", video, "--followers", "1e30")
     assert text.returncode == 0 and "NOT MEANINGFUL" in text.stdout and "Traceback" not in text.stderr
+
+
+def test_the_batch_page_sorts_a_flagged_score_below_the_meaningful_ones(qtbot, tmp_path):
+    from gui.batch_page import SORT_ROLE, BatchTableModel
+    from engine.scoring import BatchItem, score_video
+
+    model = BatchTableModel()
+    phone = score_video(make_video(tmp_path / "phone.mp4", 2.0, size=(360, 640)), device="cpu")
+    qcif = score_video(make_video(tmp_path / "qcif.mp4", 2.0, size=(176, 144)), device="cpu")
+    qcif.score, phone.score = 99.0, 10.0  # flagged but higher: still below
+    for r in (qcif, phone):
+        model.update_item(BatchItem(r.path, report=r))
+    key = {Path(model.rows[i].path).name: model.index(i, model.SCORE).data(SORT_ROLE) for i in range(2)}
+    assert key["phone.mp4"] > key["qcif.mp4"] > -1.0  # failures sort at -1
+    status = {Path(model.rows[i].path).name: model.index(i, model.STATUS).data() for i in range(2)}
+    assert status["phone.mp4"] == "scored" and status["qcif.mp4"].startswith("score not meaningful: ")

@@ -79,6 +79,7 @@ def test_the_default_model_scores_its_own_training_posts_as_before(bundle):
     (dict(post_time=datetime(1900, 1, 1)), "before the platform existed"),
     (dict(post_time=datetime(3000, 1, 1)), "more than a year ahead"),
     (dict(post_time=datetime(9999, 12, 31, 23, 59)), "more than a year ahead"),
+    (dict(post_time=datetime.fromisoformat("9999-12-31T23:59-05:00")), "more than a year ahead"),
     (dict(width=2, height=2), "2x2 pixels"),
 ])
 def test_impossible_values_are_named(meta, words):

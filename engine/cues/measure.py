@@ -13,13 +13,13 @@ import math
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional
 
 import numpy as np
 
 from ..jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress
-from ..media import MediaInfo, SampledFrame, decode_audio, probe, sample_frames
+from ..media import GAP_S, MediaInfo, SampledFrame, decode_audio, probe, sample_frames, total_seconds
 from ..runtime import providers_for
 from . import audio as audio_cues
 from . import faces as face_cues
@@ -43,6 +43,7 @@ class _Sound:
     silence_share: float = 1.0
     timeline: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
+    gaps: list = field(default_factory=list)  # (start, end) seconds of sound that could not be decoded
 
 
 class _Stop(CancelToken):
@@ -64,12 +65,14 @@ class _Stop(CancelToken):
 def _measure_sound(path: str, duration: float, stop: CancelToken) -> _Sound:
     out = _Sound(timings={"decode_audio": 0.0, "vad": 0.0, "audio": 0.0})
     t = time.perf_counter()
-    pcm = decode_audio(path, AUDIO_RATE)
+    pcm = decode_audio(path, AUDIO_RATE, gaps=out.gaps)
     out.timings["decode_audio"] = time.perf_counter() - t
     stop.raise_if_cancelled()
     if pcm.size == 0:
         return out
     out.has_audio = True
+    if out.gaps:  # shares of the sound that was read, not of a length that includes what could not be
+        duration = min(duration, pcm.size / AUDIO_RATE)
 
     t = time.perf_counter()
     probs = speech.speech_probabilities(pcm)
@@ -179,8 +182,20 @@ def _measure_picture(frames: list[SampledFrame], plan: FramePlan, device: str, c
     return _Picture(feat, cuts, hook, motion, face, text)
 
 
-def _cue_list(info: MediaInfo, plan: FramePlan, pic: _Picture, sound: _Sound) -> list[Cue]:
+def _decoded_only(plan: FramePlan, frames: list[SampledFrame]) -> FramePlan:
+    """The plan without the samples that fell in an undecodable stretch (sample_frames gave them the next
+    frame that decodes, which would count it twice): the cues rest on what was read. A series left empty
+    keeps its stand-ins rather than measure nothing."""
+    def read(ids: list[int]) -> list[int]:
+        kept = [i for i in ids if frames[i].time_s <= frames[i].requested_s + GAP_S]
+        return kept or ids
+
+    return replace(plan, cut=read(plan.cut), hook=read(plan.hook), face=read(plan.face), text=read(plan.text))
+
+
+def _cue_list(info: MediaInfo, plan: FramePlan, pic: _Picture, sound: _Sound, undecoded: float = 0.0) -> list[Cue]:
     duration = float(info.duration_s)
+    read_s = max(duration - undecoded, 1e-3)  # cuts per minute of the picture that was read
     with_face = sum(1 for c in pic.face.counts if c > 0)
     face_sizes = [s for s in pic.face.largest if s > 0]
     luma, colour = pic.feat.luma, pic.feat.colourfulness
@@ -188,7 +203,7 @@ def _cue_list(info: MediaInfo, plan: FramePlan, pic: _Picture, sound: _Sound) ->
         wording.duration(duration),
         wording.aspect(info.width, info.height),
         wording.resolution(info.width, info.height),
-        wording.cuts(len(pic.cuts.times), duration, plan.cut_step_s),
+        wording.cuts(len(pic.cuts.times), read_s, plan.cut_step_s),
         wording.hook_motion(pic.hook, min(HOOK_S, duration)),
         wording.faces(with_face, len(pic.face.counts)),
         wording.face_size(float(np.median(face_sizes)) if face_sizes else 0.0, bool(face_sizes)),
@@ -249,9 +264,12 @@ def measure_cues(
     try:
         progress(0.05, "decoding frames")
         t = time.perf_counter()
-        frames = sample_frames(path, plan.requests, info=info)
+        gaps: list[tuple[float, float]] = []
+        frames = sample_frames(path, plan.requests, info=info, gaps=gaps)
         timings["decode_frames"] = time.perf_counter() - t
         cancel.raise_if_cancelled()
+        if gaps:
+            plan = _decoded_only(plan, frames)
 
         pic = _measure_picture(frames, plan, device, cancel, progress, timings)
         cancel.raise_if_cancelled()
@@ -265,7 +283,9 @@ def measure_cues(
     timings.update(sound.timings)
     cancel.raise_if_cancelled()
 
-    report = CueReport(cues=_cue_list(info, plan, pic, sound), timeline=_timeline(pic, sound))
+    undecoded = min(float(info.duration_s), total_seconds(gaps + sound.gaps))
+    report = CueReport(cues=_cue_list(info, plan, pic, sound, undecoded), timeline=_timeline(pic, sound),
+                       undecoded_s=round(undecoded, 1))
     timings["total"] = time.perf_counter() - t_start
     report.timings = {k: round(v, 4) for k, v in timings.items()}
     progress(1.0, "cues measured")

@@ -29,6 +29,8 @@ class CueReport:
     timeline: dict[str, tuple[list[float], list[float]]] = field(default_factory=dict)
     #: seconds spent per stage; stages that run side by side overlap, "total" is the wall time
     timings: dict[str, float] = field(default_factory=dict)
+    #: about how many seconds of the file could not be decoded (a damaged stretch); the cues rest on the rest
+    undecoded_s: float = 0.0
 
     def value(self, name: str) -> Optional[float]:
         """The value of the cue called `name`; KeyError if there is no such cue."""
@@ -50,6 +52,7 @@ class CueReport:
         """
         return {
             "cues": [{**asdict(c), "value": _finite(c.value)} for c in self.cues],
+            "undecoded_s": self.undecoded_s,
             "timeline": {
                 name: [[float(t) for t in ts], [_finite(v) for v in vs]]
                 for name, (ts, vs) in self.timeline.items()

@@ -18,7 +18,7 @@ from typing import Optional
 from ..errors import DataError
 from ..jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress
 from ..media import VIDEO_EXTENSIONS
-from .posts_csv import Post, read_posts_csv
+from .posts_csv import Post, PostsReader, read_posts_csv
 from .smp import SNAPSHOT_NOTE, load_smp
 from .tiktok import load_tiktok_json, looks_like_tiktok
 
@@ -41,6 +41,7 @@ class SourcePost:
 class SourceBatch:
     format: str
     path: Path
+    #: a list, or (posts-csv) a StreamedPosts that reads the file again on each pass
     posts: list[SourcePost] = field(default_factory=list)
     #: videos to keep as posts of their own unless some post already has the same file (video-folder)
     loose_videos: list[Path] = field(default_factory=list)
@@ -148,11 +149,48 @@ def _posts_csv(path: Path) -> tuple[list[SourcePost], list[str]]:
     return [SourcePost(post=p, video_file=p.video_file(base)) for p in pf.posts], problems
 
 
+class StreamedPosts:
+    """The posts of a posts CSV as SourcePosts, read from the file again on each pass instead of held in
+    memory (a 1 M-row file is 300 MB of text and several GB as objects). The first complete pass fills
+    `problems` (the caller's list) and the count that len() gives."""
+
+    def __init__(self, path: Path, problems: list[str]):
+        self.path = path
+        self.base = path.parent.resolve()
+        self.problems = problems
+        self._count: Optional[int] = None
+        PostsReader(path).close()  # a file that is not a posts CSV is refused now, not mid-import
+
+    def __iter__(self):
+        with PostsReader(self.path) as reader:
+            for p in reader:
+                yield SourcePost(post=p, video_file=p.video_file(self.base))
+        if self._count is None:
+            self._count = reader.n_posts
+            name = self.path.name
+            self.problems.extend(f"{name}: {p}" for p in reader.problems)
+            if reader.problem_count > len(reader.problems):
+                self.problems.append(f"{name}: {reader.problem_count - len(reader.problems):,} more problems "
+                                     "not listed")
+            if reader.unknown_columns:
+                self.problems.append(f"{name}: columns not used: {', '.join(reader.unknown_columns)}")
+
+    def __len__(self) -> int:
+        if self._count is None:
+            for _ in self:
+                pass
+        return self._count
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+
 def read_posts_csv_source(path: Path) -> SourceBatch:
     if path.is_dir():
         raise DataError(f"{path}: is a folder; a posts CSV is a file (or use --format video-folder)")
-    posts, problems = _posts_csv(path)
-    return SourceBatch("posts-csv", path, posts, problems=problems)
+    batch = SourceBatch("posts-csv", path)
+    batch.posts = StreamedPosts(path, batch.problems)
+    return batch
 
 
 def _smp_split_dir(path: Path) -> Path:

@@ -21,7 +21,6 @@ A file that is not a CSV of posts at all (no `post_id` column) raises DataError.
 from __future__ import annotations
 
 import csv
-import io
 import math
 import os
 import re
@@ -136,6 +135,7 @@ class PostsFile:
     columns: tuple[str, ...] = ()
     unknown_columns: tuple[str, ...] = ()
     skipped_rows: int = 0  # rows dropped entirely (no post_id)
+    problem_count: int = 0  # all problems met; `problems` keeps the first MAX_KEPT_PROBLEMS
 
     @property
     def base_dir(self) -> Path:
@@ -146,7 +146,7 @@ class PostsFile:
         if self.skipped_rows:
             s += f", {self.skipped_rows} rows skipped"
         if self.problems:
-            s += f", {len(self.problems)} cells unreadable"
+            s += f", {max(self.problem_count, len(self.problems))} cells unreadable"
         return s
 
 
@@ -238,66 +238,138 @@ def _row_to_post(row: dict, line: int, problems: list[Problem]) -> Optional[Post
     return post
 
 
+#: A reader keeps this many problems (the first ones) and counts the rest: a million bad cells must not
+#: become a million strings in memory.
+MAX_KEPT_PROBLEMS = 1000
+
+
 def read_posts_csv(path: str | os.PathLike) -> PostsFile:
     """Read a posts CSV. Raises DataError when the file is missing, unreadable or has no post_id column;
-    every other defect is a Problem in the result."""
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    problems: list[Problem] = []
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("utf-8-sig", errors="replace")
-        problems.append(Problem(0, "*", "the file is not valid UTF-8; unreadable bytes were replaced"))
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    try:
-        header = reader.fieldnames
-    except csv.Error as exc:
-        raise DataError(f"{path}: not a CSV file ({exc})") from None
-    if not header:
-        raise DataError(f"{path}: the file is empty; a posts CSV starts with a header row naming its columns")
-    header = [h.strip().lstrip("\ufeff").lower() if h else "" for h in header]
-    reader.fieldnames = header
-    if "post_id" not in header:
-        raise DataError(
-            f"{path}: no 'post_id' column; a posts CSV needs a header row with at least post_id "
-            f"(found: {', '.join(h for h in header if h) or 'nothing'})"
-        )
-    known = set(COLUMNS) | set(EXTRA_COLUMNS)
-    posts: list[Post] = []
-    skipped = 0
-    while True:
-        line = reader.line_num + 1
+    every other defect is a Problem in the result. Holds every post in memory: for large files iterate
+    a PostsReader instead."""
+    with PostsReader(path) as reader:
+        posts = list(reader)
+    return reader.result(posts)
+
+
+class PostsReader:
+    """Streams the posts of a posts CSV one at a time, in constant memory whatever the file size.
+
+    Opening checks the header (DataError as read_posts_csv); iterating yields Posts; afterwards
+    `problems` (the first MAX_KEPT_PROBLEMS), `problem_count`, `problem_columns` (count per column),
+    `skipped_rows` and `n_posts` describe the whole file. Use as a context manager, or close()."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.problems: list[Problem] = []
+        self.problem_count = 0
+        self.problem_columns: dict[str, int] = {}
+        self.skipped_rows = 0
+        self.n_posts = 0
         try:
-            row = next(reader)
-        except StopIteration:
-            break
+            self._fh = open(self.path, "rb")
+        except FileNotFoundError:
+            raise DataError(f"{self.path}: no such file") from None
+        except OSError as exc:
+            raise DataError(f"{self.path}: cannot be read ({exc.strerror or exc})") from None
+        try:
+            self._open_header()
+        except BaseException:
+            self._fh.close()
+            raise
+
+    def _lines(self):
+        """The file's lines as text. UTF-8 never puts a newline byte inside a character, so a line of bytes
+        decodes on its own; an undecodable line is decoded with replacements and reported once."""
+        bad_reported = False
+        first = True
+        try:
+            for raw in self._fh:
+                if first:
+                    raw, first = raw.removeprefix(b"\xef\xbb\xbf"), False
+                try:
+                    yield raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    if not bad_reported:
+                        self._problem(Problem(0, "*", "the file is not valid UTF-8; unreadable bytes were replaced"))
+                        bad_reported = True
+                    yield raw.decode("utf-8", errors="replace")
+        except OSError as exc:
+            raise DataError(f"{self.path}: cannot be read ({exc.strerror or exc})") from None
+
+    def _problem(self, problem: Problem) -> None:
+        self.problem_count += 1
+        self.problem_columns[problem.column] = self.problem_columns.get(problem.column, 0) + 1
+        if len(self.problems) < MAX_KEPT_PROBLEMS:
+            self.problems.append(problem)
+
+    def _open_header(self) -> None:
+        self._reader = csv.DictReader(self._lines())
+        try:
+            header = self._reader.fieldnames
         except csv.Error as exc:
-            problems.append(Problem(line, "*", f"malformed CSV ({exc}); row skipped"))
-            skipped += 1
-            continue
-        if not any((v or "").strip() for k, v in row.items() if k is not None and isinstance(v, str)):
-            continue  # a blank line
-        if None in row:  # more cells than header columns
-            problems.append(Problem(line, "*", "more cells than columns; extra cells ignored"))
-        post = _row_to_post(row, line, problems)
-        if post is None:
-            skipped += 1
-            continue
-        posts.append(post)
-    return PostsFile(
-        path=path,
-        posts=posts,
-        problems=problems,
-        columns=tuple(h for h in header if h in known),
-        unknown_columns=tuple(h for h in header if h and h not in known),
-        skipped_rows=skipped,
-    )
+            raise DataError(f"{self.path}: not a CSV file ({exc})") from None
+        if not header:
+            raise DataError(f"{self.path}: the file is empty; a posts CSV starts with a header row naming its columns")
+        header = [h.strip().lstrip("\ufeff").lower() if h else "" for h in header]
+        self._reader.fieldnames = header
+        if "post_id" not in header:
+            raise DataError(
+                f"{self.path}: no 'post_id' column; a posts CSV needs a header row with at least post_id "
+                f"(found: {', '.join(h for h in header if h) or 'nothing'})"
+            )
+        known = set(COLUMNS) | set(EXTRA_COLUMNS)
+        self.columns = tuple(h for h in header if h in known)
+        self.unknown_columns = tuple(h for h in header if h and h not in known)
+
+    def __iter__(self):
+        reader = self._reader
+        row_problems: list[Problem] = []
+        while True:
+            line = reader.line_num + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                self._problem(Problem(line, "*", f"malformed CSV ({exc}); row skipped"))
+                self.skipped_rows += 1
+                continue
+            if not any((v or "").strip() for k, v in row.items() if k is not None and isinstance(v, str)):
+                continue  # a blank line
+            if None in row:  # more cells than header columns
+                self._problem(Problem(line, "*", "more cells than columns; extra cells ignored"))
+            post = _row_to_post(row, line, row_problems)
+            for pr in row_problems:
+                self._problem(pr)
+            row_problems.clear()
+            if post is None:
+                self.skipped_rows += 1
+                continue
+            self.n_posts += 1
+            yield post
+
+    @property
+    def fraction_read(self) -> float:
+        """How far into the file the reader is, 0-1 (for progress bars)."""
+        try:
+            return min(1.0, self._fh.tell() / max(1, os.fstat(self._fh.fileno()).st_size))
+        except (OSError, ValueError):
+            return 0.0
+
+    def result(self, posts: list[Post]) -> PostsFile:
+        return PostsFile(path=self.path, posts=posts, problems=self.problems, columns=self.columns,
+                         unknown_columns=self.unknown_columns, skipped_rows=self.skipped_rows,
+                         problem_count=self.problem_count)
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def __enter__(self) -> "PostsReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def _fmt_number(x: Optional[float]) -> str:

@@ -34,6 +34,7 @@ A Dataset is used from one thread at a time; open one per thread for concurrent 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -759,9 +760,9 @@ class Dataset:
         """Write a SourceBatch: video files are hashed and probed first (outside the transaction, which
         then stays short), then everything is written in one transaction."""
         started = _now()
-        result = ImportResult(format=batch.format, path=str(batch.path), problems=list(batch.problems),
-                              notes=list(batch.notes))
+        result = ImportResult(format=batch.format, path=str(batch.path), notes=list(batch.notes))
         files = self._resolve_files(batch, result, progress, cancel)
+        result.problems[:0] = batch.problems  # a streamed source knows its problems after this first pass
         read_at = started if batch.dated_at_import else None
         n = len(batch.posts) + len(batch.loose_videos)
         try:
@@ -795,18 +796,18 @@ class Dataset:
         or not a video (a problem is recorded)."""
         from ..media import probe
 
-        wanted: list[Path] = []
-        seen: set[Path] = set()
-        for f in [sp.video_file for sp in batch.posts if sp.video_file] + list(batch.loose_videos):
-            f = Path(os.path.abspath(f))
-            if f not in seen:
+        # Only the files that exist are kept: a million rows naming absent videos (SMP ships none) must not
+        # become a million paths in memory; an absent file is simply not in `out`.
+        present: list[Path] = []
+        seen: set[str] = set()
+        named = (sp.video_file for sp in batch.posts if sp.video_file)
+        for f in itertools.chain(named, batch.loose_videos):
+            f = os.path.abspath(f)
+            if f not in seen and os.path.isfile(f):
                 seen.add(f)
-                wanted.append(f)
+                present.append(Path(f))
         out: dict[Path, Optional[_FileInfo]] = {}
         known_sha: set[str] = set()
-        present = [f for f in wanted if f.is_file()]
-        for f in set(wanted).difference(present):
-            out[f] = None
         for i, f in enumerate(present):
             cancel.raise_if_cancelled()
             progress(0.1 + 0.4 * i / max(1, len(present)), f"hashing {f.name}")
@@ -873,6 +874,10 @@ def _transaction(conn: sqlite3.Connection, path: Path):
         raise _sqlite_error(path, exc) from None
 
 
+#: an import lists this many posts whose video is missing, and counts the rest
+MAX_LISTED_MISSING = 1000
+
+
 class _Writer:
     """The inside of one import transaction: merges posts, readings and videos."""
 
@@ -880,7 +885,8 @@ class _Writer:
                  files: dict[Path, Optional[_FileInfo]]):
         self.ds, self.c, self.fmt, self.result, self.files = ds, ds.conn, fmt, result, files
         self.now = _iso_utc(now)
-        self.missing: list[str] = []
+        self.missing: list[str] = []  # the first MAX_LISTED_MISSING of n_missing
+        self.n_missing = 0
         self.authors_seen: set[str] = set()
 
     def _exec(self, sql: str, params: Sequence = ()):
@@ -985,7 +991,9 @@ class _Writer:
             video_id = self.video(sp.video_file)
             video_ref = self.ds._ref(sp.video_file)
             if video_id is None and not Path(sp.video_file).is_file():
-                self.missing.append(f"post {p.post_id}: video {sp.video_file} not found; kept without its video")
+                self.n_missing += 1
+                if len(self.missing) < MAX_LISTED_MISSING:
+                    self.missing.append(f"post {p.post_id}: video {sp.video_file} not found; kept without its video")
         reading = self.author(p, _iso_utc(measured_at))
         values = {
             "author_id": p.author_id,
@@ -1024,11 +1032,14 @@ class _Writer:
         self.labels(p, measured_at, new_post=old is None)
 
     def finish_missing_summary(self, batch: SourceBatch) -> None:
-        if not self.missing:
+        if not self.n_missing:
             return
         if batch.videos_usually_absent:
             self.result.notes.append(
-                f"{len(self.missing)} of the videos the source names are not present (it ships metadata only); "
+                f"{self.n_missing} of the videos the source names are not present (it ships metadata only); "
                 "the posts are kept without them")
         else:
             self.result.problems.extend(self.missing)
+            if self.n_missing > len(self.missing):
+                self.result.problems.append(f"{self.n_missing - len(self.missing):,} more posts whose video was "
+                                            "not found; kept without their video")

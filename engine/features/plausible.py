@@ -36,7 +36,7 @@ def impossible_values(meta: PostMeta, now: Optional[datetime] = None) -> list[st
         out.append(f"the follower count ({meta.followers}) is not a number of people")
     t = meta.post_time
     if t is not None:
-        naive = t.replace(tzinfo=None) if t.tzinfo is None else t.astimezone().replace(tzinfo=None)
+        naive = t.replace(tzinfo=None)  # the offset is hours; these limits are months (and astimezone overflows in 9999)
         now = now or datetime.now()
         if naive < PLATFORM_START:
             out.append(f"the post time {t:%Y-%m-%d} is before the platform existed (September 2016)")
