@@ -27,6 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(1, str(ROOT / "benchmarks"))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
@@ -123,22 +124,10 @@ def dataset_bench(work: Path) -> dict:
 
 def compare_dataset(rev: str, work: Path) -> dict:
     """The dataset steps on commit rev's code and on this tree's, each in its own process."""
-    import subprocess
+    from old_code import code_at, run_on
 
-    old = work / f"code-{rev}"
-    if not old.exists():
-        old.mkdir(parents=True)
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], check=True, capture_output=True).stdout
-        subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
-    out = {}
-    for name, tree in ((rev, old), ("this tree", ROOT)):
-        env = dict(os.environ, PYTHONPATH=str(tree), QT_QPA_PLATFORM="offscreen")
-        res = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_gui.py"), "--dataset", "--json",
-                              "--work", str(work), "--code", str(tree)], env=env, capture_output=True, text=True)
-        if res.returncode:
-            raise SystemExit(f"error: the dataset bench failed on {name}: {res.stderr.strip().splitlines()[-1:]}")
-        out[name] = json.loads(res.stdout)
-    return out
+    args = ["--dataset", "--json", "--work", str(work)]
+    return {rev: run_on(code_at(rev, work), "bench_gui.py", args), "this tree": run_on(ROOT, "bench_gui.py", args)}
 
 
 def print_dataset(results: dict) -> None:

@@ -170,3 +170,81 @@ def test_double_click_shows_the_post_and_plays_its_video(qtbot, dataset_page, tm
     assert dlg.fields["Post"] == "p0" and "no video" in dlg.fields["Video"] and dlg.player is None
     assert not hasattr(dlg, "play_button")
     dlg.close()
+
+
+# ----------------------------------------------------------------------------------------- Train page
+
+
+@pytest.fixture
+def train_page(qtbot, user_dirs, runner):
+    from gui.model import ActiveModel
+    from gui.train_page import TrainPage
+
+    page = TrainPage(runner, ActiveModel())
+    qtbot.addWidget(page)
+    page.resize(1200, 800)
+    page.show()
+    return page
+
+
+def test_time_left_comes_from_the_measured_pace():
+    from gui.train_page import Eta, fmt_duration
+
+    eta = Eta(100.0)
+    assert eta.update(100.0, 0.0) is None and eta.update(101.0, 0.01) is None  # too little to go on
+    assert eta.update(120.0, 0.25) == pytest.approx(60.0)  # 25% in 20 s: 75% takes 60 s more
+    assert "about 1 min 00 s left" in eta.text(120.0) and "25%" in eta.text(120.0)
+    assert eta.update(125.0, None) == pytest.approx(25 / 0.25 * 0.75)  # no fraction: the last pace, later clock
+    assert eta.update(130.0, 0.2) == pytest.approx(30 / 0.25 * 0.75)  # never goes backwards
+    assert [fmt_duration(s) for s in (42, 200, 1080, 3900)] == ["42 s", "3 min 20 s", "18 min", "1 h 05 min"]
+
+
+def test_train_page_plots_the_held_out_spearman_of_each_fold(train_page):
+    page = train_page
+    page.start_plot()
+    for k, rho in ((1, 0.61), (2, 0.64), (3, 0.58)):
+        page._progress(0.05 + 0.1 * k, f"grouped CV: fold {k}/5, boosting")
+        page._progress(0.1 + 0.1 * k, f"grouped CV: fold {k}/5 done, spearman={rho:.3f} on its held-out posts "
+                                      "(members averaged)")
+    page._progress(0.6, "time split: fold 1/5 done, spearman=0.500 on its held-out posts (members averaged)")
+    assert page.plot.series["grouped CV"] == [(1.0, 0.61), (2.0, 0.64), (3.0, 0.58)]
+    assert page.plot.series["time split"] == [(1.0, 0.5)]
+    assert (page.plot.x_label, page.plot.y_label) == ("fold", "Spearman ρ")
+    rows = {page.fold_table.item(r, 0).text(): r for r in range(page.fold_table.rowCount())}
+    assert set(rows) == {"1", "2", "3", "time split 1"}
+    cols = [page.fold_table.horizontalHeaderItem(j).text() for j in range(page.fold_table.columnCount())]
+    assert page.fold_table.item(rows["2"], cols.index("spearman")).text() == "0.64"
+    assert "done %" not in page.plot.series  # the old fallback plotted progress against seconds
+
+
+def test_train_page_plots_the_loss_of_each_epoch_of_a_network(train_page):
+    page = train_page
+    page.start_plot()
+    for e in (1, 2, 3):
+        page._progress(0.01 * e, f"fold 1/5: epoch {e} train_loss={1.0 / e:.4f} val_loss={1.2 / e:.4f}")
+    assert page.plot.title == "Loss per epoch: fold 1/5" and page.plot.x_label == "epoch"
+    assert page.plot.series["training"] == [(1.0, 1.0), (2.0, 0.5), (3.0, pytest.approx(0.3333))]
+    assert [x for x, _ in page.plot.series["validation"]] == [1.0, 2.0, 3.0]
+    page._progress(0.2, "fold 1/5 done, spearman=0.640 on its held-out posts")
+    page._progress(0.21, "fold 2/5: epoch 1 train_loss=0.9000 val_loss=1.0000")  # the next fit starts afresh
+    assert page.plot.title == "Loss per epoch: fold 2/5" and page.plot.series["training"] == [(1.0, 0.9)]
+    cols = [page.fold_table.horizontalHeaderItem(j).text() for j in range(page.fold_table.columnCount())]
+    rows = {page.fold_table.item(r, 0).text(): r for r in range(page.fold_table.rowCount())}
+    assert page.fold_table.item(rows["1"], cols.index("spearman")).text() == "0.64"
+    assert page.fold_table.item(rows["2"], cols.index("now")).text() == "epoch 1"
+    page.grab()  # paints with labels, without error
+
+
+def test_family_labels_show_a_measured_duration_not_fast(train_page, user_dirs):
+    import json
+
+    from gui import userdata
+
+    texts = [train_page.family_combo.itemText(i) for i in range(train_page.family_combo.count())]
+    assert texts and all("fast" not in t and "not yet timed on this computer" in t for t in texts)
+    run = userdata.models_dir() / "ensemble-smp-1"
+    run.mkdir(parents=True)
+    (run / "report.json").write_text(json.dumps({"family": "ensemble", "total_seconds": 1080.4, "n_posts": 4000}))
+    train_page.refresh()
+    i = train_page.family_combo.findData("ensemble")
+    assert train_page.family_combo.itemText(i).endswith("took 18 min for 4,000 posts here last time")

@@ -620,6 +620,13 @@ def _cross_validate(design: Design, rows: np.ndarray, cfg: EnsembleConfig, cance
             extra_oof[r][te_posts] = _predict_members(fit, d, np.arange(te_posts.size))
             extra_fol[r][te_posts] = _followers_baseline_on(design, rows[tr_local], d)
         cancel.raise_if_cancelled()
+        # the fold's own held-out measure, for the Train page's per-fold plot (the weights come after all folds,
+        # so the members are averaged here)
+        full = te_local[design.regime[rows[te_local]] == REGIMES.index("full")]
+        if full.size > 2:
+            rho = spearman(design.y[rows[full]], oof[full].mean(axis=1))
+            progress(lo + span * (k + 1), f"{label}: fold {k + 1}/{len(folds)} done, spearman={rho:.3f} on its "
+                                          "held-out posts (members averaged)")
     ens = np.zeros(R)
     fold_weights = []
     for k in range(len(folds)):
