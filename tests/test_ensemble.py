@@ -172,8 +172,22 @@ def test_a_cancel_token_does_not_change_the_model():
     assert ens.export_onnx(plain) == ens.export_onnx(watched)
     for name, model in watched.fit.members.items():  # the hooks are gone after the fit
         est = model.named_steps.get(name, model) if hasattr(model, "named_steps") else model
-        assert not {"_get_loss", "_update_no_improvement_count"} & set(vars(est))
+        assert not {"_get_loss", "_bin_data", "_update_no_improvement_count"} & set(vars(est))
         assert not isinstance(getattr(est, "_loss", None), ens._CancellingLoss)
+
+
+def test_each_fold_reports_its_held_out_spearman():
+    # The Train page plots these as the folds finish (it had only "fold 2/5, forest" to go on before).
+    import re
+
+    data = ens.labelled_posts(synthetic_posts(120, seed=6))
+    messages = []
+    ens.train_ensemble(data, ens.EnsembleConfig(**dict(SMALL, members=("ridge", "knn"))),
+                       lambda f, m: messages.append(m))
+    done = [re.search(r"^(.*): fold (\d)/3 done, spearman=(-?[\d.]+) on its held-out posts", m) for m in messages]
+    grouped = [(int(d.group(2)), float(d.group(3))) for d in done if d and d.group(1) == "grouped CV"]
+    assert [k for k, _ in grouped] == [1, 2, 3]
+    assert all(-1 <= r <= 1 for _, r in grouped) and len({r for _, r in grouped}) > 1
 
 
 def test_views_label_gives_a_view_range():
