@@ -349,6 +349,7 @@ def _ensemble_curve(data, cfg, seed: int, cancel: CancelToken = NEVER_CANCELLED)
     step = max(1, c.boost_iter // 100)
     curve = {"train_mae": [], "validation_mae": []}
     for i, (ptr, pte) in enumerate(zip(model.staged_predict(Xtr), model.staged_predict(Xte))):
+        cancel.raise_if_cancelled()
         if i % step == 0:
             curve["train_mae"].append(round(float(np.mean(np.abs(ptr - design.y[tr]))), 5))
             curve["validation_mae"].append(round(float(np.mean(np.abs(pte - design.y[te]))), 5))

@@ -14,6 +14,7 @@ from engine.errors import Cancelled, DataError  # noqa: E402
 from engine.features.spec import PostMeta, build_inputs  # noqa: E402
 from engine.jobs import CancelToken  # noqa: E402
 from engine.models import ensemble as ens  # noqa: E402
+from tokens import CancelAfter  # noqa: E402
 
 WORDS = "cats dogs recipe makeup haul fyp viral tutorial funny gym outfit travel asmr dance prank".split()
 
@@ -137,20 +138,6 @@ def test_progress_and_cancel():
     assert all(0 <= f <= 1 for f in seen if f is not None)
 
 
-class _CancelAfter(CancelToken):
-    """Cancelled at its n-th look: counts how often a fit looks at the token."""
-
-    def __init__(self, n):
-        super().__init__()
-        self.n, self.looks = n, 0
-
-    def raise_if_cancelled(self):
-        self.looks += 1
-        if self.looks >= self.n:
-            self.cancel()
-        super().raise_if_cancelled()
-
-
 @pytest.mark.parametrize("member", ["forest", "boosting", "mlp"])
 def test_a_long_member_fit_looks_at_the_cancel_token_while_it_runs(member):
     # Cancel used to be seen only between members, so a long forest, boosting or MLP fit ran to its end
@@ -158,7 +145,7 @@ def test_a_long_member_fit_looks_at_the_cancel_token_while_it_runs(member):
     rng = np.random.RandomState(0)
     X, y = rng.randn(400, 6), rng.randn(400)
     cfg = ens.EnsembleConfig(**dict(SMALL, forest_trees=40, boost_iter=60, mlp_max_iter=200))
-    token = _CancelAfter(3)
+    token = CancelAfter(3)
     with pytest.raises(Cancelled):
         ens.fit_member(member, cfg, [f"c{i}" for i in range(6)], X, y, cancel=token)
     assert token.looks == 3

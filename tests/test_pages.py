@@ -9,18 +9,11 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QPoint, QSettings, Qt  # noqa: E402
+from PySide6.QtCore import QPoint, Qt  # noqa: E402
 
 from engine.data.posts_csv import Post  # noqa: E402
 from media_factory import make_video  # noqa: E402
-
-
-@pytest.fixture
-def user_dirs(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
-    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "xdg-config"))
-    return tmp_path
+from test_gui import user_dirs  # noqa: E402,F401  (the fixture: user data and settings in tmp_path)
 
 
 @pytest.fixture

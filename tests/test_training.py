@@ -307,17 +307,7 @@ def test_neural_networks_learn_what_a_missing_account_stat_means(video_ds, tmp_p
 def test_a_network_looks_at_the_cancel_token_within_an_epoch():
     # An epoch of the multimodal network on SMP takes seconds on busy cores; Cancel used to wait for its end.
     from engine.models import neural
-
-    class CancelAfter(CancelToken):
-        def __init__(self, n):
-            super().__init__()
-            self.n, self.looks = n, 0
-
-        def raise_if_cancelled(self):
-            self.looks += 1
-            if self.looks >= self.n:
-                self.cancel()
-            super().raise_if_cancelled()
+    from tokens import CancelAfter
 
     rng = np.random.RandomState(0)
     arrays = {"num": rng.randn(400, 5).astype(np.float32)}
