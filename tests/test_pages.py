@@ -241,3 +241,31 @@ def test_family_labels_show_a_measured_duration_not_fast(train_page, user_dirs):
     train_page.refresh()
     i = train_page.family_combo.findData("ensemble")
     assert train_page.family_combo.itemText(i).endswith("took 18 min for 4,000 posts here last time")
+
+
+def test_a_real_training_shows_its_folds_and_time_left_then_cancels(qtbot, train_page, tmp_path):
+    from engine.data.store import Dataset
+
+    csv = tmp_path / "posts.csv"
+    rows = ["post_id,author_id,caption,post_time,author_followers,views,duration_s"]
+    for i in range(90):
+        rows.append(f"p{i},a{i % 30},clip {i} #tag{i % 4},2024-03-{1 + i % 28:02d}T{8 + i % 12}:00,"
+                    f"{100 * (1 + (i * 7) % 50)},{40 * (1 + (i * 13) % 70)},{5 + i % 40}")
+    csv.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    ds = tmp_path / "t.sqlite"
+    with Dataset.create(ds) as d:
+        d.import_path(csv)
+    page = train_page
+    page.add_dataset(str(ds))
+    for grp, cb in page.group_checks.items():
+        cb.setChecked(grp in ("account", "time", "format"))
+    qtbot.mouseClick(page.start_button, Qt.LeftButton)
+    assert page.busy
+    qtbot.waitUntil(lambda: "grouped CV" in page.plot.series, timeout=300_000)  # the first fold is measured
+    k, rho = page.plot.series["grouped CV"][0]
+    assert k == 1.0 and -1 <= rho <= 1 and page.plot.y_label == "Spearman ρ"
+    assert "so far" in page.eta_label.text()
+    qtbot.mouseClick(page.cancel_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not page.busy, timeout=60_000)
+    assert page.job.state == "cancelled" and page.eta_label.text().startswith("Stopped after")
+    assert "cancelled" in page.message.text() and page.start_button.isEnabled()
