@@ -121,11 +121,19 @@ def measured_durations(models_dir: Path) -> dict[str, tuple[float, int, float]]:
     return out
 
 
+#: family -> (seconds, posts) measured with `benchmarks/bench_training.py --families ensemble` on SMP-Video train
+#: (metadata + caption), on a 2-core machine shared with other work (load ~9); shown until a run here is timed
+REFERENCE_SECONDS = {"ensemble": (1353.0, 4000)}
+
+
 def family_label(family: str, measured: dict) -> str:
     text = FAMILY_TEXT.get(family, family)
     if family in measured:
         secs, n, _ = measured[family]
         return f"{text} · took {fmt_duration(secs)} for {n:,} posts here last time"
+    if family in REFERENCE_SECONDS:
+        secs, n = REFERENCE_SECONDS[family]
+        return f"{text} · about {fmt_duration(secs)} for {n:,} posts on a busy 2-core machine"
     return f"{text} · not yet timed on this computer"
 
 
