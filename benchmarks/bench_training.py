@@ -4,6 +4,13 @@ ensemble's, on SMP-Video (metadata + caption: account, caption, time, sound, for
     python benchmarks/bench_training.py                          # SMP-Video train split, all families
     python benchmarks/bench_training.py --work DIR               # keep (and reuse) the dataset in DIR
     python benchmarks/bench_training.py --families multimodal,video
+    python benchmarks/bench_training.py --cancel [--compare REV] [--work DIR]   # how fast Cancel stops
+
+--cancel: how long a training takes to stop once cancelled, per family: the ensemble's forest, boosting and
+MLP members (one member at a time, on SMP-Video train) and the multimodal network (metadata only, so that no
+caption embedding runs first). Each run is cancelled 1 s into the first fit of that family; the figure is the
+time from the cancel to the training's return. --compare REV measures that commit's code too (git archive,
+its own process) and prints both side by side.
 
 SMP-Video ships metadata only, so the ensemble and the multimodal network train on it; the video
 transformer needs videos and is timed on the 10 shared clips (../shared/data/videos) with GENERATED labels:
@@ -66,12 +73,105 @@ def clips_dataset(work: Path, frames: int):
     return ds
 
 
+CANCEL_FAMILIES = ("forest", "boosting", "mlp", "neural")
+CANCEL_AFTER_S = 1.0
+
+
+def cancel_latency(ds, work: Path, family: str) -> dict:
+    """Start a training, cancel it CANCEL_AFTER_S into the first fit of `family`, time how long it takes to stop."""
+    import threading
+
+    from engine.errors import Cancelled
+    from engine.jobs import CancelToken
+    from engine.training import train_model
+
+    token, started, outcome = CancelToken(), threading.Event(), {}
+    marker = "epoch" if family == "neural" else f", {family}"
+
+    def progress(_f, message):
+        if marker in str(message):
+            started.set()
+
+    def run():
+        try:
+            if family == "neural":
+                train_model(ds, "multimodal", work / "cancel-neural", features=("account", "time", "sound", "format"),
+                            progress=progress, cancel=token)
+            else:
+                train_model(ds, "ensemble", work / f"cancel-{family}", features=FEATURES,
+                            ensemble_config={"members": (family,)}, progress=progress, cancel=token)
+            outcome["result"] = "finished before the cancel"
+        except Cancelled:
+            outcome["result"] = "cancelled"
+        finally:
+            outcome["ended"] = time.perf_counter()
+            started.set()
+
+    th = threading.Thread(target=run, daemon=True)
+    th.start()
+    started.wait()
+    time.sleep(CANCEL_AFTER_S)
+    t = time.perf_counter()
+    token.cancel()
+    th.join()
+    return {"stop_seconds": round(outcome["ended"] - t, 2) if outcome["ended"] > t else None,
+            "result": outcome["result"]}
+
+
+def cancel_bench(work: Path) -> dict:
+    from engine.data.store import Dataset
+
+    path = work / "smp-train.sqlite"
+    if not path.exists():
+        with Dataset.create(path) as ds:
+            ds.import_path(SHARED / "smp-video" / "train")
+    with Dataset.open(path) as ds:
+        return {fam: cancel_latency(ds, work, fam) for fam in CANCEL_FAMILIES}
+
+
+def print_cancel(results: dict) -> None:
+    names = list(results)
+    print(f"Seconds from Cancel to the training's return, cancelled {CANCEL_AFTER_S:.0f} s into the first fit "
+          "(SMP-Video train, 4,000 posts)")
+    print(f"{'':12}" + "".join(f"{n:>14}" for n in names))
+    for fam in CANCEL_FAMILIES:
+        cells = []
+        for n in names:
+            r = results[n][fam]
+            cells.append(f"{r['stop_seconds']:14.2f}" if r["result"] == "cancelled" else f"{'(finished)':>14}")
+        print(f"{fam:12}" + "".join(cells))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", help="folder for the datasets (default: a temporary one)")
     ap.add_argument("--families", default="ensemble,multimodal,video")
     ap.add_argument("--frames", type=int, default=16)
+    ap.add_argument("--cancel", action="store_true", help="measure how fast Cancel stops each family")
+    ap.add_argument("--compare", metavar="REV", help="with --cancel: also measure commit REV's code")
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--code", help=argparse.SUPPRESS)  # the tree whose engine/ is measured
     args = ap.parse_args()
+    if args.code:
+        sys.path.insert(0, args.code)
+    if args.cancel:
+        tmpd = tempfile.TemporaryDirectory()
+        work = Path(args.work or tmpd.name)
+        work.mkdir(parents=True, exist_ok=True)
+        if args.compare:
+            sys.path.insert(1, str(ROOT / "benchmarks"))
+            from old_code import code_at, run_on
+
+            a = ["--cancel", "--json", "--work", str(work)]
+            results = {args.compare: run_on(code_at(args.compare, work), "bench_training.py", a),
+                       "this tree": run_on(ROOT, "bench_training.py", a)}
+        else:
+            results = {"this tree": cancel_bench(work)}
+        if args.json:
+            print(json.dumps(results if args.compare else results["this tree"], indent=2))
+        else:
+            print_cancel(results)
+        return 0
     from engine.training import train_model
 
     families = args.families.split(",")

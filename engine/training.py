@@ -349,6 +349,7 @@ def _ensemble_curve(data, cfg, seed: int, cancel: CancelToken = NEVER_CANCELLED)
     step = max(1, c.boost_iter // 100)
     curve = {"train_mae": [], "validation_mae": []}
     for i, (ptr, pte) in enumerate(zip(model.staged_predict(Xtr), model.staged_predict(Xte))):
+        cancel.raise_if_cancelled()
         if i % step == 0:
             curve["train_mae"].append(round(float(np.mean(np.abs(ptr - design.y[tr]))), 5))
             curve["validation_mae"].append(round(float(np.mean(np.abs(pte - design.y[te]))), 5))
@@ -616,6 +617,7 @@ def _train_neural(ts: TrainingSet, family: str, out_dir, name: str, cfg, backbon
             oof[j, te] = neural.predict(res, arrays, te + j * n)
         mean_p[te] = y[tr].mean()
         fol_p[te] = ens._followers_line(fol[tr], y[tr], fol[te])
+        sub(1.0, f"fold {k + 1}/{len(folds)} done, spearman={ens.spearman(y[te], oof[0, te]):.3f} on its held-out posts")
         step[0] += 1
     metrics = {"top25_threshold": round(top, 4), "scheme": ts.scheme,
                "cv": {"what": f"{len(folds)} folds grouped by author" if ts.scheme == "grouped" else

@@ -112,6 +112,7 @@ class PostsModel(QAbstractTableModel):
         self.thumbs: dict[str, object] = {}
         self._hay: list[str] = []
         self._keys: dict[int, list] = {}
+        self._texts: dict[int, tuple] = {}
         self._sort: tuple[int, Qt.SortOrder] = (-1, Qt.AscendingOrder)
         self._needle = ""
 
@@ -120,6 +121,7 @@ class PostsModel(QAbstractTableModel):
         self.posts = posts
         self._hay = hay if hay is not None and len(hay) == len(posts) else [filter_text(p) for p in posts]
         self._keys = {}
+        self._texts = {}
         self.thumbs = {}
         self.rows = self._ordered()
         self.endResetModel()
@@ -201,35 +203,49 @@ class PostsModel(QAbstractTableModel):
             if self.posts[i].video_path == video_path:
                 self.dataChanged.emit(self.index(r, 0), self.index(r, 0), [Qt.DecorationRole])
 
+    def _cells(self, i: int) -> tuple:
+        """The texts of post i's row, made once (a repaint asks for each visible cell several times)."""
+        cells = self._texts.get(i)
+        if cells is None:
+            p = self.posts[i]
+            nums = []
+            for col, name in self.NUMBERS.items():
+                v = getattr(p, name)
+                nums.append("" if v is None else f"{v:.2f}" if col == 7 else f"{v:.1f} s" if col == 8 else fmt_count(v))
+            caption = ((p.caption or "") + ("  #" + " #".join(p.hashtags) if p.hashtags else ""))[:140]
+            cells = ("▶" if p.video_path else "", p.post_id, p.author_id or "", caption,
+                     p.post_time.isoformat(" ", "minutes") if p.post_time else "", *nums)
+            self._texts[i] = cells
+        return cells
+
     def data(self, index, role=Qt.DisplayRole):
-        if not index.isValid() or index.row() >= len(self.rows):
+        # Called from C++ for every visible cell and role on each repaint: compare plain ints, not enum members
+        # (PySide's enum comparisons cost microseconds each), and read texts made once per row.
+        role = role if role.__class__ is int else role.value
+        if role not in _ROLES:
             return None
-        p = self.posts[self.rows[index.row()]]
-        col = index.column()
-        if role == Qt.DecorationRole and col == 0:
-            return self.thumbs.get(p.video_path) if p.video_path else None
-        if role == Qt.DisplayRole:
-            if col == 0:
-                return "▶" if p.video_path else ""
-            if col == 1:
-                return p.post_id
-            if col == 2:
-                return p.author_id or ""
-            if col == 3:
-                return ((p.caption or "") + ("  #" + " #".join(p.hashtags) if p.hashtags else ""))[:140]
-            if col == 4:
-                return p.post_time.isoformat(" ", "minutes") if p.post_time else ""
-            num = getattr(p, self.NUMBERS[col])
-            if num is None:
-                return ""
-            return f"{num:.2f}" if col == 7 else f"{num:.1f} s" if col == 8 else fmt_count(num)
-        if role == Qt.ToolTipRole and col == 3:
+        row, col = index.row(), index.column()
+        if not 0 <= row < len(self.rows):
+            return None
+        i = self.rows[row]
+        if role == _DISPLAY:
+            return self._cells(i)[col]
+        if role == _ALIGN:
+            return _RIGHT if col >= 5 else None
+        p = self.posts[i]
+        if role == _DECORATION:
+            return self.thumbs.get(p.video_path) if col == 0 and p.video_path else None
+        if col == 3:
             return p.caption
-        if role == Qt.ToolTipRole and col == 0 and p.video_path:
+        if col == 0 and p.video_path:
             return "Double-click to see the post and play its video"
-        if role == Qt.TextAlignmentRole and col >= 5:
-            return int(Qt.AlignRight | Qt.AlignVCenter)
         return None
+
+
+_DISPLAY, _DECORATION, _TOOLTIP, _ALIGN = (r.value for r in (Qt.DisplayRole, Qt.DecorationRole, Qt.ToolTipRole,
+                                                             Qt.TextAlignmentRole))
+_ROLES = frozenset((_DISPLAY, _DECORATION, _TOOLTIP, _ALIGN))
+_RIGHT = int((Qt.AlignRight | Qt.AlignVCenter).value)
 
 
 def _multimedia():

@@ -283,13 +283,23 @@ class Histogram(QWidget):
 
 
 class LinePlot(QWidget):
-    """Named series of (x, y) points, auto-scaled, with a legend; for live training curves."""
+    """Named series of (x, y) points, auto-scaled, with a legend and labelled axes; for training curves.
 
-    def __init__(self, title: str = "", x_label: str = "", parent=None):
+    `markers` draws each point (per-fold metrics: a handful of points that mean something each);
+    `empty_text` is what shows before the first point."""
+
+    def __init__(self, title: str = "", x_label: str = "", parent=None, y_label: str = "",
+                 empty_text: str = "The loss and metrics appear here while a model trains."):
         super().__init__(parent)
-        self.title, self.x_label = title, x_label
+        self.title, self.x_label, self.y_label = title, x_label, y_label
+        self.empty_text = empty_text
+        self.markers = False
         self.series: dict[str, list[tuple[float, float]]] = {}
-        self.setMinimumSize(300, 180)
+        self.setMinimumSize(300, 200)
+
+    def set_axes(self, title: str, x_label: str, y_label: str, markers: bool = False) -> None:
+        self.title, self.x_label, self.y_label, self.markers = title, x_label, y_label, markers
+        self.update()
 
     def clear(self) -> None:
         self.series.clear()
@@ -308,52 +318,88 @@ class LinePlot(QWidget):
         bold = QFont(self.font())
         bold.setBold(True)
         p.setFont(bold)
-        p.drawText(QRectF(8, 4, self.width() - 16, 18), Qt.AlignLeft, self.title)
+        fm = p.fontMetrics()
+        line = fm.height() + 2
+        p.drawText(QRectF(8, 4, self.width() - 16, line), Qt.AlignLeft, self.title)
         p.setFont(self.font())
+        fm = p.fontMetrics()
+        line = fm.height() + 2
         pts = [pt for s in self.series.values() for pt in s]
-        left, right, top, bottom = 48, 12, 26, 24
-        w, h = self.width() - left - right, self.height() - top - bottom
-        if not pts or w < 20 or h < 20:
+        if not pts:
             p.setPen(QColor(c.muted))
-            p.drawText(self.rect(), Qt.AlignCenter, "The loss and metrics appear here while a model trains.")
+            p.drawText(self.rect().adjusted(12, line + 8, -12, -8), Qt.AlignCenter | Qt.TextWordWrap, self.empty_text)
             p.end()
             return
         x0, x1 = min(x for x, _ in pts), max(x for x, _ in pts)
         y0, y1 = min(y for _, y in pts), max(y for _, y in pts)
         if x1 <= x0:
-            x1 = x0 + 1
+            x0, x1 = x0 - 0.5, x1 + 0.5
         if y1 <= y0:
             y0, y1 = y0 - 0.5, y1 + 0.5
-        pad = 0.06 * (y1 - y0)
+        pad = 0.08 * (y1 - y0)
         y0, y1 = y0 - pad, y1 + pad
+        ystep = _nice_step(y1 - y0, 4)
+        yticks = [k * ystep for k in range(math.ceil(y0 / ystep), math.floor(y1 / ystep) + 1)]
+        ytexts = [_tick(v, ystep) for v in yticks]
+        # room for the rotated y label, the y tick texts, the legend row above, x ticks and x label below
+        left = 8 + (line if self.y_label else 0) + max([fm.horizontalAdvance(t) for t in ytexts] + [12]) + 6
+        right, top, bottom = 14, 2 * line + 8, 2 * line + 8
+        w, h = self.width() - left - right, self.height() - top - bottom
+        if w < 20 or h < 20:
+            p.end()
+            return
         X = lambda x: left + w * (x - x0) / (x1 - x0)  # noqa: E731
         Y = lambda y: top + h - h * (y - y0) / (y1 - y0)  # noqa: E731
+        grid = QColor(c.border)
+        grid.setAlpha(110)
+        for v, text in zip(yticks, ytexts):
+            p.setPen(grid)
+            p.drawLine(QPointF(left, Y(v)), QPointF(left + w, Y(v)))
+            p.setPen(QColor(c.muted))
+            p.drawText(QRectF(0, Y(v) - line / 2, left - 6, line), Qt.AlignRight | Qt.AlignVCenter, text)
+        whole = all(float(x).is_integer() for x, _ in pts)
+        xstep = max(1.0, _nice_step(x1 - x0, max(2, int(w / 70)))) if whole else _nice_step(x1 - x0, max(2, int(w / 70)))
+        v = math.ceil(x0 / xstep) * xstep
+        while v <= x1 + 1e-9:
+            p.drawText(QRectF(X(v) - 30, top + h + 3, 60, line), Qt.AlignHCenter, _tick(v, xstep))
+            v += xstep
         p.setPen(QColor(c.border))
         p.drawRect(QRectF(left, top, w, h))
-        p.setPen(QColor(c.muted))
-        step = _nice_step(y1 - y0, 4)
-        v = math.ceil(y0 / step) * step
-        while v <= y1:
-            p.drawText(QRectF(0, Y(v) - 8, left - 4, 16), Qt.AlignRight | Qt.AlignVCenter, f"{v:.3g}")
-            v += step
-        p.drawText(QRectF(left, top + h + 4, w, 16), Qt.AlignLeft, f"{x0:g}")
-        p.drawText(QRectF(left, top + h + 4, w, 16), Qt.AlignRight, f"{x1:g}")
-        p.drawText(QRectF(left, top + h + 4, w, 16), Qt.AlignHCenter, self.x_label)
-        lx = left + 8
+        p.setPen(QColor(c.text))
+        p.drawText(QRectF(left, top + h + line + 4, w, line), Qt.AlignHCenter, self.x_label)
+        if self.y_label:
+            p.save()
+            p.translate(6, top + h / 2)
+            p.rotate(-90)
+            p.drawText(QRectF(-h / 2, 0, h, line), Qt.AlignHCenter | Qt.AlignTop, self.y_label)
+            p.restore()
+        lx = left
         for i, (name, s) in enumerate(self.series.items()):
             color = QColor(c.series[i % len(c.series)])
             p.setPen(QPen(color, 1.8))
-            if len(s) == 1:
+            if len(s) == 1 or self.markers:
                 p.setBrush(color)
-                p.drawEllipse(QPointF(X(s[0][0]), Y(s[0][1])), 3, 3)
+                for x, y in s:
+                    p.drawEllipse(QPointF(X(x), Y(y)), 3, 3)
             path = QPainterPath()
             path.moveTo(X(s[0][0]), Y(s[0][1]))
             for x, y in s[1:]:
                 path.lineTo(X(x), Y(y))
             p.setBrush(Qt.NoBrush)
             p.drawPath(path)
-            p.drawLine(QPointF(lx, top + 10), QPointF(lx + 14, top + 10))
+            ly = top - line / 2 - 2
+            p.drawLine(QPointF(lx, ly), QPointF(lx + 14, ly))
             p.setPen(QColor(c.text))
-            p.drawText(QPointF(lx + 18, top + 14), name)
-            lx += 30 + p.fontMetrics().horizontalAdvance(name)
+            p.drawText(QRectF(lx + 18, ly - line / 2, w, line), Qt.AlignLeft | Qt.AlignVCenter, name)
+            lx += 30 + fm.horizontalAdvance(name)
         p.end()
+
+
+def _tick(v: float, step: float) -> str:
+    """A tick label with as many decimals as the step needs (0.05 steps: 0.60, 0.65; 2 steps: 4, 6)."""
+    if abs(v) < step * 1e-6:
+        v = 0.0
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9)) if step < 1 else 0
+    if step * 10 ** decimals % 1 > 1e-6:  # 0.25, 2.5: one more
+        decimals += 1
+    return _fmt(v) if abs(v) >= 1e4 else f"{v:.{decimals}f}"

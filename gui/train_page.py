@@ -7,6 +7,7 @@ which feed the plot and the fold table: the engine keeps its plain progress prot
 """
 from __future__ import annotations
 
+import json
 import re
 import time
 import zipfile
@@ -50,6 +51,92 @@ GROUP_HELP = {
 }
 
 
+FAMILY_TEXT = {
+    "ensemble": "Ensemble: ranking of scikit-learn learners (metadata)",
+    "multimodal": "Multimodal network: metadata + caption + frames + audio",
+    "video": "Video transformer: over frame embeddings (needs the videos)",
+}
+
+
+def fmt_duration(seconds: float) -> str:
+    """45 s, 3 min 20 s, 18 min, 1 h 05 min."""
+    s = max(0, int(round(seconds)))
+    if s < 60:
+        return f"{s} s"
+    if s < 600:
+        return f"{s // 60} min {s % 60:02d} s"
+    if s < 3600:
+        return f"{round(s / 60)} min"
+    return f"{s // 3600} h {round(s % 3600 / 60):02d} min"
+
+
+class Eta:
+    """Time left from measured progress: the pace since the first fraction reported, applied to what is left.
+    None until there is enough to go on (3 s and 2 % of progress)."""
+
+    def __init__(self, now: float):
+        self.started = now
+        self.first: Optional[tuple[float, float]] = None
+        self.fraction = 0.0
+
+    def update(self, now: float, fraction: Optional[float]) -> Optional[float]:
+        if fraction is None:
+            return self.left(now)
+        self.fraction = max(self.fraction, float(fraction))
+        if self.first is None:
+            self.first = (now, self.fraction)
+        return self.left(now)
+
+    def left(self, now: float) -> Optional[float]:
+        if self.first is None:
+            return None
+        t0, f0 = self.first
+        done, took = self.fraction - f0, now - t0
+        if done < 0.02 or took < 3.0:
+            return None
+        return took / done * (1.0 - self.fraction)
+
+    def text(self, now: float) -> str:
+        left = self.left(now)
+        so_far = f"{100 * self.fraction:.0f}% · {fmt_duration(now - self.started)} so far"
+        return so_far + (" · estimating the time left…" if left is None else
+                         f" · about {fmt_duration(left)} left at the pace so far")
+
+
+def measured_durations(models_dir: Path) -> dict[str, tuple[float, int, float]]:
+    """family -> (seconds, posts, when) of the newest finished run of that family on this computer, from the
+    report.json each trained bundle keeps."""
+    out: dict[str, tuple[float, int, float]] = {}
+    if not models_dir.is_dir():
+        return out
+    for rep in models_dir.glob("*/report.json"):
+        try:
+            r = json.loads(rep.read_text(encoding="utf-8"))
+            fam, secs, n = r["family"], float(r["total_seconds"]), int(r["n_posts"])
+            when = rep.stat().st_mtime
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if fam not in out or when > out[fam][2]:
+            out[fam] = (secs, n, when)
+    return out
+
+
+#: family -> (seconds, posts) measured with `benchmarks/bench_training.py --families ensemble` on SMP-Video train
+#: (metadata + caption), on a 2-core machine shared with other work (load ~9); shown until a run here is timed
+REFERENCE_SECONDS = {"ensemble": (1353.0, 4000)}
+
+
+def family_label(family: str, measured: dict) -> str:
+    text = FAMILY_TEXT.get(family, family)
+    if family in measured:
+        secs, n, _ = measured[family]
+        return f"{text} · took {fmt_duration(secs)} for {n:,} posts here last time"
+    if family in REFERENCE_SECONDS:
+        secs, n = REFERENCE_SECONDS[family]
+        return f"{text} · about {fmt_duration(secs)} for {n:,} posts on a busy 2-core machine"
+    return f"{text} · not yet timed on this computer"
+
+
 def parse_metrics(message: str) -> dict[str, float]:
     """name -> number for the metric-like pairs in a progress message."""
     out = {}
@@ -71,9 +158,9 @@ class TrainPage(QWidget):
         super().__init__(parent)
         self.runner, self.model = runner, model
         self.job = None
-        self.step = 0
-        self.saw_metrics = False
+        self.fit_label: Optional[str] = None  # the network fit whose loss per epoch is plotted
         self.started = 0.0
+        self.eta = Eta(0.0)
         self._build()
         self.refresh()
 
@@ -94,11 +181,11 @@ class TrainPage(QWidget):
         g.addLayout(row, 0, 1)
         g.addWidget(label("Model family", "h2"), 1, 0)
         self.family_combo = QComboBox()
-        for fam, text in (("ensemble", "Ensemble: ranking of scikit-learn learners (fast, metadata)"),
-                          ("multimodal", "Multimodal network: metadata + caption + frames + audio"),
-                          ("video", "Video transformer: over frame embeddings (needs the videos)")):
+        for fam in FAMILY_TEXT:
             if fam in hooks.training_families():
-                self.family_combo.addItem(text, fam)
+                self.family_combo.addItem(FAMILY_TEXT[fam], fam)
+        self.family_combo.setToolTip("How long each family took on this computer, from your last run of it; the "
+                                     "time left is estimated from the measured pace while it trains")
         g.addWidget(self.family_combo, 1, 1)
         g.addWidget(label("Features", "h2"), 2, 0)
         groups = QHBoxLayout()
@@ -129,6 +216,8 @@ class TrainPage(QWidget):
         self.jobbar = JobBar()
         self.jobbar.cancel_button.hide()  # the Cancel button above does it
         outer.addWidget(self.jobbar)
+        self.eta_label = label("", "muted")
+        outer.addWidget(self.eta_label)
         self.message = label("", wrap=True)
         outer.addWidget(self.message)
 
@@ -136,7 +225,9 @@ class TrainPage(QWidget):
         plot_card = card()
         pv = QVBoxLayout(plot_card)
         pv.setContentsMargins(10, 8, 10, 8)
-        self.plot = LinePlot("Training curve", "progress step")
+        self.plot = LinePlot("Held-out Spearman ρ per fold", "fold", y_label="Spearman ρ",
+                             empty_text="Each fold's held-out Spearman ρ (the ensemble), or the loss of each epoch "
+                                        "(the networks), appears here as the model trains.")
         pv.addWidget(self.plot)
         mid.addWidget(plot_card, 3)
         fold_card = card()
@@ -191,6 +282,9 @@ class TrainPage(QWidget):
                 self.dataset_combo.addItem(Path(current).stem, current)
                 i = self.dataset_combo.count() - 1
             self.dataset_combo.setCurrentIndex(i)
+        measured = measured_durations(userdata.models_dir())
+        for i in range(self.family_combo.count()):
+            self.family_combo.setItemText(i, family_label(self.family_combo.itemData(i), measured))
         fn, why = hooks.training_function()
         self.start_button.setEnabled(fn is not None and not self.busy)
         self.availability.setText("" if fn else f"Training is {hooks.NOT_AVAILABLE}: the engine's training job"
@@ -294,14 +388,7 @@ class TrainPage(QWidget):
         family = self.family_combo.currentData()
         stamp = time.strftime("%Y%m%d-%H%M%S")
         out_dir = userdata.models_dir() / f"{family}-{Path(dataset).stem}-{stamp}"
-        self.plot.clear()
-        self.fold_table.clear()
-        self.fold_table.setRowCount(0)
-        self.fold_table.setColumnCount(0)
-        self.fold_title.setText("Per-fold progress and metrics")
-        self.step = 0
-        self.saw_metrics = False
-        self.started = time.perf_counter()
+        self.start_plot()
         self.jobbar.start(f"Training {family} on {Path(dataset).stem}…")
         self._say("")
         job = self.runner.submit(hooks.run_training, dataset, family, feats, str(out_dir), name="training")
@@ -315,6 +402,19 @@ class TrainPage(QWidget):
         self.cancel_button.setEnabled(True)
         self.status.emit("Training…")
 
+    def start_plot(self) -> None:
+        """An empty plot and fold table, and the clock of a new run."""
+        self.plot.clear()
+        self.fold_table.clear()
+        self.fold_table.setRowCount(0)
+        self.fold_table.setColumnCount(0)
+        self.fold_title.setText("Per-fold progress and metrics")
+        self.plot.set_axes("Held-out Spearman ρ per fold", "fold", "Spearman ρ", markers=True)
+        self.fit_label = None
+        self.started = time.perf_counter()
+        self.eta = Eta(self.started)
+        self.eta_label.setText("")
+
     def cancel(self) -> None:
         if self.job is not None:
             self.job.cancel()
@@ -323,65 +423,71 @@ class TrainPage(QWidget):
 
     def _progress(self, fraction, message: str) -> None:
         self.jobbar.update_progress(fraction, message)
+        now = time.perf_counter()
+        self.eta.update(now, fraction)
+        self.eta_label.setText(self.eta.text(now))
         metrics = parse_metrics(message)
         fold = _FOLD.search(message)
-        if fold and fold.group(2):
-            self.plot.x_label = "fold"
-        if not metrics:
-            # the job reports no numbers: draw how far it has got over time, replaced by the real
-            # learning curve from the report when it ends
-            if fraction is not None and not self.saw_metrics:
-                self.plot.title = "Progress (the learning curve replaces it when the run ends)"
-                self.plot.x_label = "seconds"
-                self.plot.add_point("done %", time.perf_counter() - self.started, 100.0 * fraction)
-            if fold:
-                self._fold_status(int(fold.group(1)), message)
-            return
-        if not self.saw_metrics:
-            self.plot.clear()
-            self.plot.title, self.plot.x_label = "Training curve", "progress step"
-        self.saw_metrics = True
         epoch = _EPOCH.search(message)
-        self.step += 1
-        x = float(epoch.group(1)) if epoch and not fold else float(self.step)
-        for name, value in metrics.items():
-            self.plot.add_point(name, x, value)
-        if fold:
-            self._fold_row(int(fold.group(1)), metrics)
-
-    def _fold_status(self, fold: int, message: str) -> None:
-        """Without numbers in the messages, the fold table shows which fold is running and on what."""
-        if self.fold_table.columnCount() == 0:
-            self.fold_table.setColumnCount(2)
-            self.fold_table.setHorizontalHeaderLabels(["fold", "now"])
-            self.fold_table.horizontalHeader().setStretchLastSection(True)
-        if self.fold_table.horizontalHeaderItem(1) is None or self.fold_table.horizontalHeaderItem(1).text() != "now":
+        phase = message[:fold.start()].strip(" :,") if fold else ""
+        if epoch and any("loss" in k for k in metrics):
+            # a network's epoch: plot this fit's training and validation loss
+            fit = message[:epoch.start()].strip(" :,") or "training"
+            if fit != self.fit_label:
+                self.fit_label = fit
+                self.plot.clear()
+                self.plot.set_axes(f"Loss per epoch: {fit}", "epoch", "loss (MSE)")
+            for key, name in (("train_loss", "training"), ("val_loss", "validation")):
+                if key in metrics:
+                    self.plot.add_point(name, float(epoch.group(1)), metrics[key])
+            if fold:
+                self._fold_status(int(fold.group(1)), f"epoch {epoch.group(1)}", phase)
             return
+        if fold and "spearman" in metrics:
+            k = int(fold.group(1))
+            self._fold_row(k, {"spearman": metrics["spearman"]}, phase)
+            if self.fit_label is None:  # no epochs: the plot is the per-fold measure
+                self.plot.add_point(phase or "held-out folds", float(k), metrics["spearman"])
+            return
+        if fold:
+            self._fold_status(int(fold.group(1)), message, phase)
+
+    def _fold_key(self, fold: int, phase: str = "") -> str:
+        return str(fold) if phase in ("", "grouped CV") else f"{phase} {fold}"
+
+    def _fold_table_row(self, key: str) -> int:
         row = next((i for i in range(self.fold_table.rowCount())
-                    if self.fold_table.item(i, 0) and self.fold_table.item(i, 0).text() == str(fold)), None)
+                    if self.fold_table.item(i, 0) and self.fold_table.item(i, 0).text() == key), None)
         if row is None:
             row = self.fold_table.rowCount()
             self.fold_table.insertRow(row)
-            self.fold_table.setItem(row, 0, QTableWidgetItem(str(fold)))
-        self.fold_table.setItem(row, 1, QTableWidgetItem(message.split(",")[-1].split(":")[-1].strip()))
+            self.fold_table.setItem(row, 0, QTableWidgetItem(key))
+        return row
 
-    def _fold_row(self, fold: int, metrics: dict[str, float]) -> None:
+    def _fold_columns(self, wanted: list[str]) -> list[str]:
         cols = [self.fold_table.horizontalHeaderItem(j).text() for j in range(self.fold_table.columnCount())]
-        if not cols:
-            cols = ["fold"]
-        for k in metrics:
+        cols = cols or ["fold"]
+        for k in wanted:
             if k not in cols:
                 cols.append(k)
         self.fold_table.setColumnCount(len(cols))
         self.fold_table.setHorizontalHeaderLabels(cols)
-        row = next((i for i in range(self.fold_table.rowCount())
-                    if self.fold_table.item(i, 0) and self.fold_table.item(i, 0).text() == str(fold)), None)
-        if row is None:
-            row = self.fold_table.rowCount()
-            self.fold_table.insertRow(row)
-            self.fold_table.setItem(row, 0, QTableWidgetItem(str(fold)))
+        self.fold_table.horizontalHeader().setStretchLastSection(True)
+        return cols
+
+    def _fold_status(self, fold: int, message: str, phase: str = "") -> None:
+        """What each fold is doing now (the member or epoch being fitted), beside its held-out measure."""
+        cols = self._fold_columns(["now"])
+        row = self._fold_table_row(self._fold_key(fold, phase))
+        self.fold_table.setItem(row, cols.index("now"), QTableWidgetItem(message.split(",")[-1].split(":")[-1].strip()))
+
+    def _fold_row(self, fold: int, metrics: dict[str, float], phase: str = "") -> None:
+        cols = self._fold_columns(list(metrics))
+        row = self._fold_table_row(self._fold_key(fold, phase))
         for k, v in metrics.items():
             self.fold_table.setItem(row, cols.index(k), QTableWidgetItem(f"{v:.4g}"))
+        if "now" in cols:
+            self.fold_table.setItem(row, cols.index("now"), QTableWidgetItem("done"))
 
     def _done(self, result, out_dir: Path) -> None:
         took = time.perf_counter() - self.started
@@ -392,7 +498,7 @@ class TrainPage(QWidget):
 
     def show_report(self, report: dict) -> None:
         """The finished run's learning curve and held-out metrics, from the report the job returned."""
-        curve, xlabel = None, "step"
+        curve, xlabel = None, "epoch"
         lc = report.get("learning_curve")
         if isinstance(lc, dict):
             curve = lc.get("curve", lc)
@@ -402,12 +508,15 @@ class TrainPage(QWidget):
                 curve, xlabel = report[key], "epoch"
         if isinstance(curve, dict) and any(isinstance(v, list) and v for v in curve.values()):
             self.plot.clear()
-            self.plot.title, self.plot.x_label = "Learning curve (held-out fold)", xlabel
+            mae = any("mae" in k for k in curve)
+            title = ("Learning curve: boosting member, one held-out fold" if lc and lc.get("every") else
+                     "Learning curve: the final network")
+            self.plot.set_axes(title, xlabel, "MAE" if mae else "loss (MSE)")
             for name, ys in curve.items():
                 if isinstance(ys, list):
                     for i, y in enumerate(ys, 1):
                         if isinstance(y, (int, float)):
-                            self.plot.add_point(name, float(i), float(y))
+                            self.plot.add_point(name.replace("_", " "), float(i), float(y))
         folds = report.get("folds") or report.get("fold_metrics")
         if isinstance(folds, list):
             for i, f in enumerate(folds, 1):
@@ -449,6 +558,9 @@ class TrainPage(QWidget):
         if job is not self.job:
             return
         self.jobbar.stop()
+        took = fmt_duration(time.perf_counter() - self.started)
+        self.eta_label.setText({"done": f"Finished in {took}.", "cancelled": f"Stopped after {took}."}.get(
+            job.state, f"Failed after {took}."))
         self.cancel_button.setEnabled(False)
         self.refresh()
         self.status.emit("Training " + {"done": "finished", "cancelled": "cancelled"}.get(job.state, "failed"))

@@ -14,6 +14,7 @@ from engine.errors import Cancelled, DataError  # noqa: E402
 from engine.features.spec import PostMeta, build_inputs  # noqa: E402
 from engine.jobs import CancelToken  # noqa: E402
 from engine.models import ensemble as ens  # noqa: E402
+from tokens import CancelAfter  # noqa: E402
 
 WORDS = "cats dogs recipe makeup haul fyp viral tutorial funny gym outfit travel asmr dance prank".split()
 
@@ -137,20 +138,6 @@ def test_progress_and_cancel():
     assert all(0 <= f <= 1 for f in seen if f is not None)
 
 
-class _CancelAfter(CancelToken):
-    """Cancelled at its n-th look: counts how often a fit looks at the token."""
-
-    def __init__(self, n):
-        super().__init__()
-        self.n, self.looks = n, 0
-
-    def raise_if_cancelled(self):
-        self.looks += 1
-        if self.looks >= self.n:
-            self.cancel()
-        super().raise_if_cancelled()
-
-
 @pytest.mark.parametrize("member", ["forest", "boosting", "mlp"])
 def test_a_long_member_fit_looks_at_the_cancel_token_while_it_runs(member):
     # Cancel used to be seen only between members, so a long forest, boosting or MLP fit ran to its end
@@ -158,7 +145,7 @@ def test_a_long_member_fit_looks_at_the_cancel_token_while_it_runs(member):
     rng = np.random.RandomState(0)
     X, y = rng.randn(400, 6), rng.randn(400)
     cfg = ens.EnsembleConfig(**dict(SMALL, forest_trees=40, boost_iter=60, mlp_max_iter=200))
-    token = _CancelAfter(3)
+    token = CancelAfter(3)
     with pytest.raises(Cancelled):
         ens.fit_member(member, cfg, [f"c{i}" for i in range(6)], X, y, cancel=token)
     assert token.looks == 3
@@ -172,8 +159,22 @@ def test_a_cancel_token_does_not_change_the_model():
     assert ens.export_onnx(plain) == ens.export_onnx(watched)
     for name, model in watched.fit.members.items():  # the hooks are gone after the fit
         est = model.named_steps.get(name, model) if hasattr(model, "named_steps") else model
-        assert not {"_get_loss", "_update_no_improvement_count"} & set(vars(est))
+        assert not {"_get_loss", "_bin_data", "_update_no_improvement_count"} & set(vars(est))
         assert not isinstance(getattr(est, "_loss", None), ens._CancellingLoss)
+
+
+def test_each_fold_reports_its_held_out_spearman():
+    # The Train page plots these as the folds finish (it had only "fold 2/5, forest" to go on before).
+    import re
+
+    data = ens.labelled_posts(synthetic_posts(120, seed=6))
+    messages = []
+    ens.train_ensemble(data, ens.EnsembleConfig(**dict(SMALL, members=("ridge", "knn"))),
+                       lambda f, m: messages.append(m))
+    done = [re.search(r"^(.*): fold (\d)/3 done, spearman=(-?[\d.]+) on its held-out posts", m) for m in messages]
+    grouped = [(int(d.group(2)), float(d.group(3))) for d in done if d and d.group(1) == "grouped CV"]
+    assert [k for k, _ in grouped] == [1, 2, 3]
+    assert all(-1 <= r <= 1 for _, r in grouped) and len({r for _, r in grouped}) > 1
 
 
 def test_views_label_gives_a_view_range():

@@ -9,18 +9,11 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QPoint, QSettings, Qt  # noqa: E402
+from PySide6.QtCore import QPoint, Qt  # noqa: E402
 
 from engine.data.posts_csv import Post  # noqa: E402
 from media_factory import make_video  # noqa: E402
-
-
-@pytest.fixture
-def user_dirs(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
-    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "xdg-config"))
-    return tmp_path
+from test_gui import user_dirs  # noqa: E402,F401  (the fixture: user data and settings in tmp_path)
 
 
 @pytest.fixture
@@ -170,3 +163,112 @@ def test_double_click_shows_the_post_and_plays_its_video(qtbot, dataset_page, tm
     assert dlg.fields["Post"] == "p0" and "no video" in dlg.fields["Video"] and dlg.player is None
     assert not hasattr(dlg, "play_button")
     dlg.close()
+
+
+# ----------------------------------------------------------------------------------------- Train page
+
+
+@pytest.fixture
+def train_page(qtbot, user_dirs, runner):
+    from gui.model import ActiveModel
+    from gui.train_page import TrainPage
+
+    page = TrainPage(runner, ActiveModel())
+    qtbot.addWidget(page)
+    page.resize(1200, 800)
+    page.show()
+    return page
+
+
+def test_time_left_comes_from_the_measured_pace():
+    from gui.train_page import Eta, fmt_duration
+
+    eta = Eta(100.0)
+    assert eta.update(100.0, 0.0) is None and eta.update(101.0, 0.01) is None  # too little to go on
+    assert eta.update(120.0, 0.25) == pytest.approx(60.0)  # 25% in 20 s: 75% takes 60 s more
+    assert "about 1 min 00 s left" in eta.text(120.0) and "25%" in eta.text(120.0)
+    assert eta.update(125.0, None) == pytest.approx(25 / 0.25 * 0.75)  # no fraction: the last pace, later clock
+    assert eta.update(130.0, 0.2) == pytest.approx(30 / 0.25 * 0.75)  # never goes backwards
+    assert [fmt_duration(s) for s in (42, 200, 1080, 3900)] == ["42 s", "3 min 20 s", "18 min", "1 h 05 min"]
+
+
+def test_train_page_plots_the_held_out_spearman_of_each_fold(train_page):
+    page = train_page
+    page.start_plot()
+    for k, rho in ((1, 0.61), (2, 0.64), (3, 0.58)):
+        page._progress(0.05 + 0.1 * k, f"grouped CV: fold {k}/5, boosting")
+        page._progress(0.1 + 0.1 * k, f"grouped CV: fold {k}/5 done, spearman={rho:.3f} on its held-out posts "
+                                      "(members averaged)")
+    page._progress(0.6, "time split: fold 1/5 done, spearman=0.500 on its held-out posts (members averaged)")
+    assert page.plot.series["grouped CV"] == [(1.0, 0.61), (2.0, 0.64), (3.0, 0.58)]
+    assert page.plot.series["time split"] == [(1.0, 0.5)]
+    assert (page.plot.x_label, page.plot.y_label) == ("fold", "Spearman ρ")
+    rows = {page.fold_table.item(r, 0).text(): r for r in range(page.fold_table.rowCount())}
+    assert set(rows) == {"1", "2", "3", "time split 1"}
+    cols = [page.fold_table.horizontalHeaderItem(j).text() for j in range(page.fold_table.columnCount())]
+    assert page.fold_table.item(rows["2"], cols.index("spearman")).text() == "0.64"
+    assert "done %" not in page.plot.series  # the old fallback plotted progress against seconds
+
+
+def test_train_page_plots_the_loss_of_each_epoch_of_a_network(train_page):
+    page = train_page
+    page.start_plot()
+    for e in (1, 2, 3):
+        page._progress(0.01 * e, f"fold 1/5: epoch {e} train_loss={1.0 / e:.4f} val_loss={1.2 / e:.4f}")
+    assert page.plot.title == "Loss per epoch: fold 1/5" and page.plot.x_label == "epoch"
+    assert page.plot.series["training"] == [(1.0, 1.0), (2.0, 0.5), (3.0, pytest.approx(0.3333))]
+    assert [x for x, _ in page.plot.series["validation"]] == [1.0, 2.0, 3.0]
+    page._progress(0.2, "fold 1/5 done, spearman=0.640 on its held-out posts")
+    page._progress(0.21, "fold 2/5: epoch 1 train_loss=0.9000 val_loss=1.0000")  # the next fit starts afresh
+    assert page.plot.title == "Loss per epoch: fold 2/5" and page.plot.series["training"] == [(1.0, 0.9)]
+    cols = [page.fold_table.horizontalHeaderItem(j).text() for j in range(page.fold_table.columnCount())]
+    rows = {page.fold_table.item(r, 0).text(): r for r in range(page.fold_table.rowCount())}
+    assert page.fold_table.item(rows["1"], cols.index("spearman")).text() == "0.64"
+    assert page.fold_table.item(rows["2"], cols.index("now")).text() == "epoch 1"
+    page.grab()  # paints with labels, without error
+
+
+def test_family_labels_show_a_measured_duration_not_fast(train_page, user_dirs):
+    import json
+
+    from gui import userdata
+
+    texts = {train_page.family_combo.itemData(i): train_page.family_combo.itemText(i)
+             for i in range(train_page.family_combo.count())}
+    assert texts and not any("fast" in t for t in texts.values())
+    assert texts["ensemble"].endswith("about 23 min for 4,000 posts on a busy 2-core machine")  # the benchmark's
+    assert all(t.endswith("not yet timed on this computer") for f, t in texts.items() if f != "ensemble")
+    run = userdata.models_dir() / "ensemble-smp-1"
+    run.mkdir(parents=True)
+    (run / "report.json").write_text(json.dumps({"family": "ensemble", "total_seconds": 1080.4, "n_posts": 4000}))
+    train_page.refresh()
+    i = train_page.family_combo.findData("ensemble")
+    assert train_page.family_combo.itemText(i).endswith("took 18 min for 4,000 posts here last time")
+
+
+def test_a_real_training_shows_its_folds_and_time_left_then_cancels(qtbot, train_page, tmp_path):
+    from engine.data.store import Dataset
+
+    csv = tmp_path / "posts.csv"
+    rows = ["post_id,author_id,caption,post_time,author_followers,views,duration_s"]
+    for i in range(90):
+        rows.append(f"p{i},a{i % 30},clip {i} #tag{i % 4},2024-03-{1 + i % 28:02d}T{8 + i % 12}:00,"
+                    f"{100 * (1 + (i * 7) % 50)},{40 * (1 + (i * 13) % 70)},{5 + i % 40}")
+    csv.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    ds = tmp_path / "t.sqlite"
+    with Dataset.create(ds) as d:
+        d.import_path(csv)
+    page = train_page
+    page.add_dataset(str(ds))
+    for grp, cb in page.group_checks.items():
+        cb.setChecked(grp in ("account", "time", "format"))
+    qtbot.mouseClick(page.start_button, Qt.LeftButton)
+    assert page.busy
+    qtbot.waitUntil(lambda: "grouped CV" in page.plot.series, timeout=300_000)  # the first fold is measured
+    k, rho = page.plot.series["grouped CV"][0]
+    assert k == 1.0 and -1 <= rho <= 1 and page.plot.y_label == "Spearman ρ"
+    assert "so far" in page.eta_label.text()
+    qtbot.mouseClick(page.cancel_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not page.busy, timeout=60_000)
+    assert page.job.state == "cancelled" and page.eta_label.text().startswith("Stopped after")
+    assert "cancelled" in page.message.text() and page.start_button.isEnabled()

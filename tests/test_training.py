@@ -189,9 +189,14 @@ def test_multimodal_bundle_scores_a_video_without_torch(video_ds, tmp_path):
 def test_creator_history_falls_back_to_time_order(creator_ds, tmp_path):
     for family in ("ensemble", "multimodal"):
         out = tmp_path / family
+        messages = []
         rep = train_model(creator_ds, family, out, features=("caption", "time", "format"),
-                          ensemble_config=TINY_ENS, neural_config=TINY_NN)
+                          ensemble_config=TINY_ENS, neural_config=TINY_NN, progress=lambda f, m: messages.append(m))
         assert rep["scheme"] == "time" and rep["n_authors"] == 1
+        # each fold's held-out Spearman, as it finishes, for the Train page's per-fold plot
+        folds = len(rep["metrics"]["cv"].get("best_epochs", [])) or TINY_ENS.get("folds", 5)
+        done = [m for m in messages if "done, spearman=" in m and not m.startswith("time split")]
+        assert [m.split("fold ")[1].split(" ")[0] for m in done] == [f"{k}/{folds}" for k in range(1, folds + 1)]
         assert any("grouped by author are impossible" in n for n in rep["notes"])
         assert "time_split" in rep["metrics"] and rep["metrics"]["time_split"]["model"]["n"] >= 20
         assert json.loads((out / "manifest.json").read_text())["evaluation"]["scheme"] == "time"
@@ -305,3 +310,19 @@ def test_neural_networks_learn_what_a_missing_account_stat_means(video_ds, tmp_p
     rep2 = train_model(video_ds, "multimodal", tmp_path / "c", features=("caption",), frames=FRAMES,
                        neural_config=TINY_NN)
     assert "cv_account_masked" not in rep2["metrics"]
+
+
+def test_a_network_looks_at_the_cancel_token_within_an_epoch():
+    # An epoch of the multimodal network on SMP takes seconds on busy cores; Cancel used to wait for its end.
+    from engine.models import neural
+    from tokens import CancelAfter
+
+    rng = np.random.RandomState(0)
+    arrays = {"num": rng.randn(400, 5).astype(np.float32)}
+    epochs = []
+    token = CancelAfter(3)
+    cfg = neural.NeuralConfig(batch_size=32, max_epochs=5, hidden=8, head_hidden=8)
+    with pytest.raises(Cancelled):
+        neural.fit(arrays, rng.randn(400), np.arange(300), np.arange(300, 400), cfg, False,
+                   lambda f, m: epochs.append(m), token)
+    assert epochs == [] and token.looks == 3  # stopped inside the first epoch (10 batches)

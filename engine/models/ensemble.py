@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Optional, Sequence
@@ -373,19 +374,45 @@ class _CancellingLoss:
         return self._inner.gradient_hessian(*args, **kwargs)
 
 
+def _watched(work, cancel: CancelToken, poll_s: float = 0.05):
+    """work() in a helper thread, its result returned; Cancelled raised within poll_s of a cancel, leaving the
+    helper to finish on its own (its result is dropped). For a step with nowhere to look at the token: the
+    boosting member's binning of the features, which with sample weights takes 10-20 s on 2 busy cores."""
+    box: dict = {}
+
+    def run():
+        try:
+            box["out"] = work()
+        except BaseException as exc:  # handed to the waiting thread
+            box["error"] = exc
+
+    helper = threading.Thread(target=run, name="ensemble member step", daemon=True)
+    helper.start()
+    while helper.is_alive():
+        helper.join(poll_s)
+        if helper.is_alive():
+            cancel.raise_if_cancelled()
+    if "error" in box:
+        raise box["error"]
+    return box["out"]
+
+
 @contextlib.contextmanager
 def _cancel_hooks(name: str, model, cancel: CancelToken):
     """Let a long member fit stop within a boosting iteration or an MLP epoch when cancelled, without changing
     what it learns (the same iterations, the same random draws): the hooks are instance attributes over
-    scikit-learn's per-iteration calls, removed again after the fit (so nothing of them reaches the ONNX
-    export). Where a scikit-learn version lacks the call hooked, the fit runs as before, checked only
+    scikit-learn's per-iteration calls (and the boosting member's binning runs watched, see _watched), removed
+    again after the fit (so nothing of them reaches the ONNX export). Where a scikit-learn version lacks the call hooked, the fit runs as before, checked only
     between members."""
     est = model.named_steps.get(name) if hasattr(model, "named_steps") else model
-    hooked = None
+    hooked = []
     if cancel is not NEVER_CANCELLED and name == "boosting" and hasattr(est, "_get_loss"):
-        inner = est._get_loss
-        est._get_loss = lambda *a, **k: _CancellingLoss(inner(*a, **k), cancel)
-        hooked = "_get_loss"
+        loss, binning = est._get_loss, getattr(est, "_bin_data", None)
+        est._get_loss = lambda *a, **k: _CancellingLoss(loss(*a, **k), cancel)
+        hooked.append("_get_loss")
+        if binning is not None:
+            est._bin_data = lambda *a, **k: _watched(lambda: binning(*a, **k), cancel)
+            hooked.append("_bin_data")
     elif cancel is not NEVER_CANCELLED and name == "mlp" and hasattr(est, "_update_no_improvement_count"):
         inner = est._update_no_improvement_count
 
@@ -394,14 +421,12 @@ def _cancel_hooks(name: str, model, cancel: CancelToken):
             return inner(*a, **k)
 
         est._update_no_improvement_count = per_epoch
-        hooked = "_update_no_improvement_count"
-    try:
-        yield
-    finally:
-        if hooked:
-            del est.__dict__[hooked]
-        if isinstance(getattr(est, "_loss", None), _CancellingLoss):
-            est._loss = est._loss._inner
+        hooked.append("_update_no_improvement_count")
+    yield  # a cancelled fit raises through here and its model is dropped, hooks and all
+    for attr in hooked:
+        del est.__dict__[attr]
+    if isinstance(getattr(est, "_loss", None), _CancellingLoss):
+        est._loss = est._loss._inner
 
 
 def _fit_forest(model, X: np.ndarray, y: np.ndarray, kwargs: dict, cancel: CancelToken):
@@ -620,6 +645,13 @@ def _cross_validate(design: Design, rows: np.ndarray, cfg: EnsembleConfig, cance
             extra_oof[r][te_posts] = _predict_members(fit, d, np.arange(te_posts.size))
             extra_fol[r][te_posts] = _followers_baseline_on(design, rows[tr_local], d)
         cancel.raise_if_cancelled()
+        # the fold's own held-out measure, for the Train page's per-fold plot (the weights come after all folds,
+        # so the members are averaged here)
+        full = te_local[design.regime[rows[te_local]] == REGIMES.index("full")]
+        if full.size > 2:
+            rho = spearman(design.y[rows[full]], oof[full].mean(axis=1))
+            progress(lo + span * (k + 1), f"{label}: fold {k + 1}/{len(folds)} done, spearman={rho:.3f} on its "
+                                          "held-out posts (members averaged)")
     ens = np.zeros(R)
     fold_weights = []
     for k in range(len(folds)):

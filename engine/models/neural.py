@@ -224,6 +224,7 @@ def fit(arrays: dict[str, np.ndarray], y: np.ndarray, train_idx: np.ndarray, val
         order = train_idx[rng.permutation(train_idx.size)]
         total = 0.0
         for start in range(0, order.size, cfg.batch_size):
+            cancel.raise_if_cancelled()  # an epoch takes seconds on busy cores: look each batch
             b = torch.from_numpy(order[start:start + cfg.batch_size])
             opt.zero_grad()
             loss = torch.mean((net.standardised(*[tensors[n][b] for n in names]).squeeze(1) - yt[b]) ** 2)
