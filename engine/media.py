@@ -194,6 +194,10 @@ def probe(path: str | os.PathLike) -> MediaInfo:
         )
 
 
+#: see iter_frames: how many frames a keyframe's presentation may trail its decoding time
+KEYFRAME_GUARD_FRAMES = 4
+
+
 def _keyframe_pts(vs) -> list[int]:
     """Keyframe timestamps from the container's index (mp4/mov/mkv with cues); [] if unknown."""
     try:
@@ -246,11 +250,12 @@ def iter_frames(
     """sample_frames as it decodes: yields (index into `requests`, SampledFrame) in time order, so that
     work on the first frames can start while the later ones are decoded.
 
-    With `skip_nonref` the decoder skips the frames no other frame is predicted from (most B-frames:
-    about half the frames of a phone clip, a quarter to a third of the decoding time), and each request
-    gets the nearest decoded frame instead, at most a couple of frames away (SampledFrame.time_s says
-    which). Meant for cues sampled on a grid coarser than that (cuts every 0.2 s); decoders without
-    such frames decode everything as before.
+    With `skip_nonref` the decoder skips the frames that no other frame is predicted from (most
+    B-frames: about half the frames of a phone clip) except those within a frame of a requested time,
+    which it decodes as usual: since nothing depends on a skipped frame, every frame returned is the very
+    frame, pixel for pixel, that a full decode returns, for a quarter to a third less decoding when the
+    requests are a few frames apart (the 0.2 s cut grid). The choice is made per packet, before it is
+    decoded, from its timestamp; decoders without such frames decode everything as before.
     """
     path = Path(path)
     if info is None:
@@ -265,8 +270,7 @@ def iter_frames(
     with _open(path) as container:
         vs = container.streams.video[0]
         vs.thread_type = "AUTO"
-        if skip_nonref:
-            vs.codec_context.skip_frame = "NONREF"
+        cc = vs.codec_context
         tb = vs.time_base or Fraction(1, 1000)
         start = vs.start_time or 0
         keys = _keyframe_pts(vs)
@@ -274,29 +278,48 @@ def iter_frames(
         frames: Optional[Iterator] = None
         last = None  # last decoded frame
         last_pts = None
+        # a packet whose frame could be chosen for a target t (the first frame at or after t - half) is decoded
+        # in full: those shown from t - 2 half to t + 2 half, a frame's margin on each side
+        wanted = [(start + int((t - 2 * half) / tb), start + int((t + 2 * half) / tb)) for t in targets]
+        wanted_ends = [b for _, b in wanted]
+
+        def needed(pts) -> bool:
+            if pts is None:
+                return True
+            i = bisect.bisect_left(wanted_ends, pts)
+            return i < len(wanted) and wanted[i][0] <= pts
 
         def decoded() -> Iterator:
             for packet in container.demux(vs):
+                if skip_nonref:
+                    cc.skip_frame = "DEFAULT" if needed(packet.pts) else "NONREF"
                 try:
                     yield from packet.decode()
                 except av.error.InvalidDataError:
                     continue  # a damaged packet: skip it, later frames may still decode
 
+        # The index gives keyframes' decoding times, which run a few frames ahead of their presentation times
+        # (B-frames); FFmpeg seeks by presentation time. A keyframe is only sought when it starts at least
+        # `guard` before the target, or the seek would land on the keyframe before it (often the first frame).
+        guard = int(KEYFRAME_GUARD_FRAMES * 2 * half / tb)
         for t in targets:
             target_pts = start + int(t / tb)
-            must_seek = frames is None or last_pts is None or target_pts < last_pts
-            if not must_seek and keys:
-                i = bisect.bisect_right(keys, last_pts)
-                must_seek = i < len(keys) and keys[i] <= target_pts
-            elif not must_seek:
-                must_seek = (target_pts - last_pts) * tb > 2.0
-            if must_seek:
-                container.seek(target_pts, stream=vs, backward=True, any_frame=False)
-                frames = decoded()
-                last = None
-            chosen = None
             if last is not None and last.time is not None and last.time >= t - half:
+                # the frame in hand is already the first one at or after t - half (a target within a frame of
+                # the previous one): going back for it would decode from the keyframe again
                 chosen = last
+            else:
+                must_seek = frames is None or last_pts is None or target_pts < last_pts
+                if not must_seek and keys:
+                    i = bisect.bisect_right(keys, last_pts)
+                    must_seek = i < len(keys) and keys[i] <= target_pts - guard
+                elif not must_seek:
+                    must_seek = (target_pts - last_pts) * tb > 2.0
+                if must_seek:
+                    container.seek(target_pts, stream=vs, backward=True, any_frame=False)
+                    frames = decoded()
+                    last = None
+                chosen = None
             while chosen is None:
                 try:
                     frame = next(frames)
@@ -306,11 +329,6 @@ def iter_frames(
                     break
                 if frame.time is None:
                     continue
-                if skip_nonref and last is not None and last.time is not None and frame.time >= t - half:
-                    # frames are missing: of the two decoded frames around t, take the nearer
-                    chosen = last if t - last.time < frame.time - t else frame
-                    last, last_pts = frame, frame.pts
-                    break
                 last, last_pts = frame, frame.pts
                 if frame.time >= t - half:
                     chosen = frame

@@ -107,6 +107,11 @@ def _centerface():
         return _session
 
 
+def load() -> None:
+    """Load the face detector now (the first detect_faces would): EngineError if it is missing or damaged."""
+    _centerface()
+
+
 def _nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
     """Indices of the boxes (x1, y1, x2, y2) kept by greedy non-maximum suppression, best score first."""
     order = np.argsort(-scores, kind="stable")

@@ -1,16 +1,18 @@
 """measure_cues: one video in, the content cues out.
 
-Frames are decoded once (frame_plan through engine.media.sample_frames) and the audio once
-(engine.media.decode_audio at 16 kHz). The sound side (decode, speech detection, loudness,
-silence, music) runs in a helper thread while the picture side decodes; once the frames are
-there, text detection (ONNX Runtime, one thread) runs in a second helper while faces and the
-cheap picture cues run in the caller's thread. The decoders, OpenCV, NumPy and ONNX Runtime
+Frames are decoded once (frame_plan through engine.media.iter_frames, in the caller's thread) and the
+audio once (engine.media.decode_audio at 16 kHz). The sound side (decode, speech detection, loudness,
+silence, music) runs in a helper thread while the picture side decodes. A second helper loads the face
+and text models while the first frames decode, then measures each face and text frame (CenterFace and
+PP-OCR detection, ONNX Runtime, one thread each) as soon as it is decoded; the cheap picture cues (cuts,
+motion, colour) run in the caller's thread once decoding is done. The decoders, NumPy and ONNX Runtime
 release the GIL, so these overlap on two cores. Progress is reported from the caller's thread.
 """
 from __future__ import annotations
 
 import math
 import os
+import queue
 import threading
 import time
 from dataclasses import dataclass, field
@@ -19,7 +21,7 @@ from typing import Optional
 import numpy as np
 
 from ..jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress
-from ..media import MediaInfo, SampledFrame, decode_audio, probe, sample_frames
+from ..media import MediaInfo, SampledFrame, decode_audio, iter_frames, probe
 from ..runtime import providers_for
 from . import audio as audio_cues
 from . import faces as face_cues
@@ -149,10 +151,80 @@ class _Picture:
     text: onscreen_text.TextResult
 
 
-def _measure_picture(frames: list[SampledFrame], plan: FramePlan, device: str, cancel: CancelToken,
-                     progress: Progress, timings: dict) -> _Picture:
-    text_side = _Helper("cues-text", onscreen_text.detect_text, [frames[i] for i in plan.text], device)
+class _FrameWorker(threading.Thread):
+    """Faces and on-screen text, a frame at a time as the caller decodes them (put), then get()."""
 
+    def __init__(self, device: str, stop: CancelToken) -> None:
+        super().__init__(name="cues-frames", daemon=True)
+        self._device, self._cancel = device, stop
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.error: Optional[BaseException] = None
+        self.timings = {"load_frame_models": 0.0, "faces": 0.0, "text": 0.0}
+        self.start()
+
+    def put(self, kind: str, frame: SampledFrame) -> None:
+        self._queue.put((kind, frame))
+
+    def close(self) -> None:
+        self._queue.put(None)
+
+    def run(self) -> None:
+        try:
+            self._run()
+        except BaseException as exc:  # handed to the caller's thread by get()
+            self.error = exc
+            while self._queue.get() is not None:  # let the caller finish handing over
+                pass
+
+    def _run(self) -> None:
+        t = time.perf_counter()
+        scan = onscreen_text.TextScan(self._device)
+        face_cues.load()
+        self.timings["load_frame_models"] = time.perf_counter() - t
+        times, counts, largest = [], [], []
+        while (item := self._queue.get()) is not None:
+            self._cancel.raise_if_cancelled()
+            kind, frame = item
+            t = time.perf_counter()
+            if kind == "face":
+                r = face_cues.detect_faces([frame])
+                times += r.times
+                counts += r.counts
+                largest += r.largest
+                self.timings["faces"] += time.perf_counter() - t
+            else:
+                scan.add(frame)
+                self.timings["text"] += time.perf_counter() - t
+        t = time.perf_counter()
+        self.text = scan.result()
+        self.timings["text"] += time.perf_counter() - t
+        self.face = face_cues.FaceResult(times, counts, largest)
+
+    def get(self) -> tuple[face_cues.FaceResult, onscreen_text.TextResult]:
+        self.join()
+        if self.error is not None:
+            raise self.error
+        return self.face, self.text
+
+
+def _decode(path: str, info: MediaInfo, plan: FramePlan, worker: _FrameWorker, cancel: CancelToken,
+            progress: Progress) -> list[SampledFrame]:
+    """Decode the plan's frames, handing each face and text frame to the worker as it comes."""
+    kinds = {i: "face" for i in plan.face} | {i: "text" for i in plan.text}
+    frames: list[Optional[SampledFrame]] = [None] * len(plan.requests)
+    n, step = len(plan.requests), max(1, len(plan.requests) // 8)
+    for done, (i, frame) in enumerate(iter_frames(path, plan.requests, info=info, skip_nonref=True), start=1):
+        frames[i] = frame
+        if i in kinds:
+            worker.put(kinds[i], frame)
+        if done % step == 0:
+            cancel.raise_if_cancelled()
+            progress(0.05 + 0.4 * done / n, "decoding frames")
+    return [f for f in frames if f is not None]
+
+
+def _measure_picture(frames: list[SampledFrame], plan: FramePlan, worker: _FrameWorker, cancel: CancelToken,
+                     progress: Progress, timings: dict) -> _Picture:
     progress(0.45, "measuring cuts, motion and colour")
     t = time.perf_counter()
     feat = visual.frame_features([frames[i] for i in plan.cut])
@@ -165,17 +237,11 @@ def _measure_picture(frames: list[SampledFrame], plan: FramePlan, device: str, c
     timings["visual"] = time.perf_counter() - t
     cancel.raise_if_cancelled()
 
-    progress(0.6, "looking for faces")
+    progress(0.6, "looking for faces and on-screen text")
     t = time.perf_counter()
-    face = face_cues.detect_faces([frames[i] for i in plan.face])
-    timings["faces"] = time.perf_counter() - t
-    cancel.raise_if_cancelled()
-
-    progress(0.75, "looking for on-screen text")
-    t = time.perf_counter()
-    text = text_side.get()
-    timings["text"] = text_side.seconds
+    face, text = worker.get()
     timings["wait_text"] = time.perf_counter() - t
+    timings.update(worker.timings)
     return _Picture(feat, cuts, hook, motion, face, text)
 
 
@@ -246,14 +312,18 @@ def measure_cues(
 
     stop = _Stop(cancel)
     sound_side = _Helper("cues-sound", _measure_sound, path, float(info.duration_s), stop)
+    frame_side = _FrameWorker(device, stop)
     try:
         progress(0.05, "decoding frames")
         t = time.perf_counter()
-        frames = sample_frames(path, plan.requests, info=info)
+        try:
+            frames = _decode(path, info, plan, frame_side, cancel, progress)
+        finally:
+            frame_side.close()
         timings["decode_frames"] = time.perf_counter() - t
         cancel.raise_if_cancelled()
 
-        pic = _measure_picture(frames, plan, device, cancel, progress, timings)
+        pic = _measure_picture(frames, plan, frame_side, cancel, progress, timings)
         cancel.raise_if_cancelled()
 
         progress(0.9, "measuring the sound")
@@ -261,7 +331,7 @@ def measure_cues(
         sound = sound_side.get()
         timings["wait_sound"] = time.perf_counter() - t
     finally:
-        stop.cancel()  # a no-op when the sound side is done; stops it when the picture side failed
+        stop.cancel()  # a no-op when the helpers are done; stops them when the picture side failed
     timings.update(sound.timings)
     cancel.raise_if_cancelled()
 
@@ -278,6 +348,7 @@ def warm_up(device: str = "auto") -> None:
     blank = SampledFrame(0.0, 0.0, 64, np.zeros((64, 64, 3), np.uint8))
     speech.speech_probabilities(np.zeros(speech.WINDOW, np.float32))
     onscreen_text.warm_up(device)
+    face_cues.load()
     face_cues.detect_faces([blank])
 
 
