@@ -75,7 +75,7 @@ def _measure_sound(path: str, duration: float, stop: CancelToken) -> _Sound:
 
     t = time.perf_counter()
     probs = speech.speech_probabilities(pcm)
-    mask = speech.speech_mask(probs)
+    mask = speech.drop_sustained_voice(speech.speech_mask(probs), pcm)
     win_s = speech.WINDOW / AUDIO_RATE
     out.speech_share = float(min(1.0, mask.sum() * win_s / duration)) if duration > 0 else 0.0
     out.timings["vad"] = time.perf_counter() - t
