@@ -352,6 +352,26 @@ def warm_up(device: str = "auto") -> None:
     face_cues.detect_faces([blank])
 
 
+def start_loading(device: str = "auto") -> threading.Thread:
+    """Start loading the cue models (text, faces, speech) in a helper thread and return at once, so that a
+    fresh process (a cold `score`) reads the model bundle and opens the file meanwhile. measure_cues waits for
+    whatever is still loading when it needs it; an error (a missing model) is left for measure_cues to raise."""
+
+    def load() -> None:
+        for step in (lambda: onscreen_text._engine(device), face_cues.load,
+                     lambda: speech.speech_probabilities(np.zeros(speech.WINDOW, np.float32))):
+            try:
+                step()
+            except Exception:  # measure_cues meets it again and reports it
+                pass
+
+    # Not a daemon: a process that ends (a bad file, say) waits for it, rather than tearing down ONNX Runtime
+    # in the middle of creating a session (C++ then aborts the process).
+    helper = threading.Thread(target=load, name="cues-load", daemon=False)
+    helper.start()
+    return helper
+
+
 def cue_values(report: CueReport) -> dict[str, Optional[float]]:
     """name -> value: the flat numbers a model can use as features (None where not measurable)."""
     return {c.name: (None if c.value is None or not math.isfinite(c.value) else float(c.value)) for c in report.cues}
