@@ -2,8 +2,8 @@
 
 Frames are decoded once (frame_plan through engine.media.iter_frames, in the caller's thread) and the
 audio once (engine.media.decode_audio at 16 kHz). The sound side (decode, speech detection, loudness,
-silence, music) runs in a helper thread while the picture side decodes. A second helper loads the face
-and text models while the first frames decode, then measures each face and text frame (CenterFace and
+silence, music) runs in a helper thread while the picture side decodes. Two more helpers load the face
+and the text model while the first frames decode, then measure each face and text frame (CenterFace and
 PP-OCR detection, ONNX Runtime, one thread each) as soon as it is decoded; the cheap picture cues (cuts,
 motion, colour) run in the caller's thread once decoding is done. The decoders, NumPy and ONNX Runtime
 release the GIL, so these overlap on two cores. Progress is reported from the caller's thread.
@@ -152,78 +152,67 @@ class _Picture:
 
 
 class _FrameWorker(threading.Thread):
-    """Faces and on-screen text, a frame at a time as the caller decodes them (put), then get()."""
+    """One per-frame cue (faces, or on-screen text), a frame at a time as the caller decodes them (put), then
+    get(). `scan()` makes the object that does the work (a FaceScan or TextScan: add(frame), result()); it
+    loads its model, so the model loads in this thread while the first frames decode."""
 
-    def __init__(self, device: str, stop: CancelToken) -> None:
-        super().__init__(name="cues-frames", daemon=True)
-        self._device, self._cancel = device, stop
+    def __init__(self, name: str, scan, stop: CancelToken) -> None:
+        super().__init__(name=f"cues-{name}", daemon=True)
+        self._name, self._scan, self._cancel = name, scan, stop
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self.error: Optional[BaseException] = None
-        self.timings = {"load_frame_models": 0.0, "faces": 0.0, "text": 0.0}
+        self.result = None
+        self.timings = {f"load_{name}": 0.0, name: 0.0}
         self.start()
 
-    def put(self, kind: str, frame: SampledFrame) -> None:
-        self._queue.put((kind, frame))
+    def put(self, frame: SampledFrame) -> None:
+        self._queue.put(frame)
 
     def close(self) -> None:
         self._queue.put(None)
 
     def run(self) -> None:
         try:
-            self._run()
+            t = time.perf_counter()
+            scan = self._scan()
+            self.timings[f"load_{self._name}"] = time.perf_counter() - t
+            while (frame := self._queue.get()) is not None:
+                self._cancel.raise_if_cancelled()
+                t = time.perf_counter()
+                scan.add(frame)
+                self.timings[self._name] += time.perf_counter() - t
+            t = time.perf_counter()
+            self.result = scan.result()
+            self.timings[self._name] += time.perf_counter() - t
         except BaseException as exc:  # handed to the caller's thread by get()
             self.error = exc
             while self._queue.get() is not None:  # let the caller finish handing over
                 pass
 
-    def _run(self) -> None:
-        t = time.perf_counter()
-        scan = onscreen_text.TextScan(self._device)
-        face_cues.load()
-        self.timings["load_frame_models"] = time.perf_counter() - t
-        times, counts, largest = [], [], []
-        while (item := self._queue.get()) is not None:
-            self._cancel.raise_if_cancelled()
-            kind, frame = item
-            t = time.perf_counter()
-            if kind == "face":
-                r = face_cues.detect_faces([frame])
-                times += r.times
-                counts += r.counts
-                largest += r.largest
-                self.timings["faces"] += time.perf_counter() - t
-            else:
-                scan.add(frame)
-                self.timings["text"] += time.perf_counter() - t
-        t = time.perf_counter()
-        self.text = scan.result()
-        self.timings["text"] += time.perf_counter() - t
-        self.face = face_cues.FaceResult(times, counts, largest)
-
-    def get(self) -> tuple[face_cues.FaceResult, onscreen_text.TextResult]:
+    def get(self):
         self.join()
         if self.error is not None:
             raise self.error
-        return self.face, self.text
+        return self.result
 
 
-def _decode(path: str, info: MediaInfo, plan: FramePlan, worker: _FrameWorker, cancel: CancelToken,
+def _decode(path: str, info: MediaInfo, plan: FramePlan, workers: dict, cancel: CancelToken,
             progress: Progress) -> list[SampledFrame]:
-    """Decode the plan's frames, handing each face and text frame to the worker as it comes."""
-    kinds = {i: "face" for i in plan.face} | {i: "text" for i in plan.text}
+    """Decode the plan's frames, handing each face and text frame to its worker as it comes."""
+    handed = {i: workers["faces"] for i in plan.face} | {i: workers["text"] for i in plan.text}
     frames: list[Optional[SampledFrame]] = [None] * len(plan.requests)
     n, step = len(plan.requests), max(1, len(plan.requests) // 8)
     for done, (i, frame) in enumerate(iter_frames(path, plan.requests, info=info, skip_nonref=True), start=1):
         frames[i] = frame
-        if i in kinds:
-            worker.put(kinds[i], frame)
+        if i in handed:
+            handed[i].put(frame)
         if done % step == 0:
             cancel.raise_if_cancelled()
             progress(0.05 + 0.4 * done / n, "decoding frames")
     return [f for f in frames if f is not None]
 
 
-def _measure_picture(frames: list[SampledFrame], plan: FramePlan, worker: _FrameWorker, cancel: CancelToken,
+def _measure_picture(frames: list[SampledFrame], plan: FramePlan, workers: dict, cancel: CancelToken,
                      progress: Progress, timings: dict) -> _Picture:
     progress(0.45, "measuring cuts, motion and colour")
     t = time.perf_counter()
@@ -239,9 +228,10 @@ def _measure_picture(frames: list[SampledFrame], plan: FramePlan, worker: _Frame
 
     progress(0.6, "looking for faces and on-screen text")
     t = time.perf_counter()
-    face, text = worker.get()
+    face, text = workers["faces"].get(), workers["text"].get()
     timings["wait_text"] = time.perf_counter() - t
-    timings.update(worker.timings)
+    for w in workers.values():
+        timings.update(w.timings)
     return _Picture(feat, cuts, hook, motion, face, text)
 
 
@@ -312,18 +302,20 @@ def measure_cues(
 
     stop = _Stop(cancel)
     sound_side = _Helper("cues-sound", _measure_sound, path, float(info.duration_s), stop)
-    frame_side = _FrameWorker(device, stop)
+    workers = {"text": _FrameWorker("text", lambda: onscreen_text.TextScan(device), stop),
+               "faces": _FrameWorker("faces", face_cues.FaceScan, stop)}
     try:
         progress(0.05, "decoding frames")
         t = time.perf_counter()
         try:
-            frames = _decode(path, info, plan, frame_side, cancel, progress)
+            frames = _decode(path, info, plan, workers, cancel, progress)
         finally:
-            frame_side.close()
+            for w in workers.values():
+                w.close()
         timings["decode_frames"] = time.perf_counter() - t
         cancel.raise_if_cancelled()
 
-        pic = _measure_picture(frames, plan, frame_side, cancel, progress, timings)
+        pic = _measure_picture(frames, plan, workers, cancel, progress, timings)
         cancel.raise_if_cancelled()
 
         progress(0.9, "measuring the sound")
