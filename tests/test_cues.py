@@ -338,7 +338,7 @@ def test_cancel_between_stages(videos):
     for t in threading.enumerate():
         if t.name.startswith("cues-"):
             t.join(timeout=5)
-    assert threading.active_count() <= before
+    assert threading.active_count() <= before, [t.name for t in threading.enumerate()]
 
 
 def test_bad_device_and_missing_file(tmp_path, videos):
@@ -419,3 +419,10 @@ def test_engine_cues_imports_no_gui_or_training_library():
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_read_text_is_quoted_once_even_when_the_caption_has_its_own_quotes():
+    cue = wording.onscreen_text(2, 3, ['"Worst luck ever"', "\u201cso good\u201d", 'say "hi" now', '""'])
+    assert cue.text.endswith(", e.g. \"Worst luck ever / so good / say 'hi' now\"")
+    assert '""' not in cue.text
+    assert "e.g." not in wording.onscreen_text(1, 3, ['"', " "]).text  # nothing left to show

@@ -15,7 +15,7 @@ These are measurements, not a learned score: where a trained content model exist
 """
 from __future__ import annotations
 
-from .measure import cue_values, measure_cues, warm_up
+from .measure import cue_values, measure_cues, start_loading, warm_up
 from .plan import frame_plan
 from .report import Cue, CueReport
 
@@ -36,4 +36,4 @@ CUE_NAMES = (
     "silence_share",
 )
 
-__all__ = ["CUE_NAMES", "Cue", "CueReport", "cue_values", "frame_plan", "measure_cues", "warm_up"]
+__all__ = ["CUE_NAMES", "Cue", "CueReport", "cue_values", "frame_plan", "measure_cues", "start_loading", "warm_up"]

@@ -107,6 +107,11 @@ def _centerface():
         return _session
 
 
+def load() -> None:
+    """Load the face detector now (the first detect_faces would): EngineError if it is missing or damaged."""
+    _centerface()
+
+
 def _nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
     """Indices of the boxes (x1, y1, x2, y2) kept by greedy non-maximum suppression, best score first."""
     order = np.argsort(-scores, kind="stable")
@@ -159,15 +164,33 @@ class FaceResult:
     largest: list[float]  # the largest face's share of the frame area per frame, 0 when none
 
 
-def detect_faces(frames: Sequence[SampledFrame], detector: str = "centerface") -> FaceResult:
-    if detector not in DETECTORS:
-        raise ValueError(f"unknown face detector {detector!r}: one of {DETECTORS}")
-    find = centerface_boxes if detector == "centerface" else haar_boxes
-    times, counts, largest = [], [], []
-    for f in frames:
-        found = find(f.image)
+class FaceScan:
+    """detect_faces a frame at a time (add each, then result()), for frames handed over as they decode.
+    Creating it loads the detector."""
+
+    def __init__(self, detector: str = "centerface") -> None:
+        if detector not in DETECTORS:
+            raise ValueError(f"unknown face detector {detector!r}: one of {DETECTORS}")
+        self._find = centerface_boxes if detector == "centerface" else haar_boxes
+        if detector == "centerface":
+            load()
+        self.times: list[float] = []
+        self.counts: list[int] = []
+        self.largest: list[float] = []
+
+    def add(self, f: SampledFrame) -> None:
+        found = self._find(f.image)
         area = float(f.image.shape[0] * f.image.shape[1])
-        times.append(float(f.time_s))
-        counts.append(int(len(found)))
-        largest.append(float((found[:, 2] * found[:, 3]).max() / area) if len(found) else 0.0)
-    return FaceResult(times, counts, largest)
+        self.times.append(float(f.time_s))
+        self.counts.append(int(len(found)))
+        self.largest.append(float((found[:, 2] * found[:, 3]).max() / area) if len(found) else 0.0)
+
+    def result(self) -> FaceResult:
+        return FaceResult(self.times, self.counts, self.largest)
+
+
+def detect_faces(frames: Sequence[SampledFrame], detector: str = "centerface") -> FaceResult:
+    scan = FaceScan(detector)
+    for f in frames:
+        scan.add(f)
+    return scan.result()

@@ -1,16 +1,18 @@
 """measure_cues: one video in, the content cues out.
 
-Frames are decoded once (frame_plan through engine.media.sample_frames) and the audio once
-(engine.media.decode_audio at 16 kHz). The sound side (decode, speech detection, loudness,
-silence, music) runs in a helper thread while the picture side decodes; once the frames are
-there, text detection (ONNX Runtime, one thread) runs in a second helper while faces and the
-cheap picture cues run in the caller's thread. The decoders, OpenCV, NumPy and ONNX Runtime
+Frames are decoded once (frame_plan through engine.media.iter_frames, in the caller's thread) and the
+audio once (engine.media.decode_audio at 16 kHz). The sound side (decode, speech detection, loudness,
+silence, music) runs in a helper thread while the picture side decodes. Two more helpers load the face
+and the text model while the first frames decode, then measure each face and text frame (CenterFace and
+PP-OCR detection, ONNX Runtime, one thread each) as soon as it is decoded; the cheap picture cues (cuts,
+motion, colour) run in the caller's thread once decoding is done. The decoders, NumPy and ONNX Runtime
 release the GIL, so these overlap on two cores. Progress is reported from the caller's thread.
 """
 from __future__ import annotations
 
 import math
 import os
+import queue
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -19,7 +21,7 @@ from typing import Optional
 import numpy as np
 
 from ..jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress
-from ..media import GAP_S, MediaInfo, SampledFrame, decode_audio, probe, sample_frames, total_seconds
+from ..media import GAP_S, MediaInfo, SampledFrame, decode_audio, iter_frames, probe, total_seconds
 from ..runtime import providers_for
 from . import audio as audio_cues
 from . import faces as face_cues
@@ -76,7 +78,7 @@ def _measure_sound(path: str, duration: float, stop: CancelToken) -> _Sound:
 
     t = time.perf_counter()
     probs = speech.speech_probabilities(pcm)
-    mask = speech.speech_mask(probs)
+    mask = speech.drop_sustained_voice(speech.speech_mask(probs), pcm)
     win_s = speech.WINDOW / AUDIO_RATE
     out.speech_share = float(min(1.0, mask.sum() * win_s / duration)) if duration > 0 else 0.0
     out.timings["vad"] = time.perf_counter() - t
@@ -152,10 +154,71 @@ class _Picture:
     text: onscreen_text.TextResult
 
 
-def _measure_picture(frames: list[SampledFrame], plan: FramePlan, device: str, cancel: CancelToken,
-                     progress: Progress, timings: dict) -> _Picture:
-    text_side = _Helper("cues-text", onscreen_text.detect_text, [frames[i] for i in plan.text], device)
+class _FrameWorker(threading.Thread):
+    """One per-frame cue (faces, or on-screen text), a frame at a time as the caller decodes them (put), then
+    get(). `scan()` makes the object that does the work (a FaceScan or TextScan: add(frame), result()); it
+    loads its model, so the model loads in this thread while the first frames decode."""
 
+    def __init__(self, name: str, scan, stop: CancelToken) -> None:
+        super().__init__(name=f"cues-{name}", daemon=True)
+        self._cue, self._scan, self._cancel = name, scan, stop  # not _name: that is the Thread's name
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.error: Optional[BaseException] = None
+        self.result = None
+        self.timings = {f"load_{name}": 0.0, name: 0.0}
+        self.start()
+
+    def put(self, frame: SampledFrame) -> None:
+        self._queue.put(frame)
+
+    def close(self) -> None:
+        self._queue.put(None)
+
+    def run(self) -> None:
+        try:
+            t = time.perf_counter()
+            scan = self._scan()
+            self.timings[f"load_{self._cue}"] = time.perf_counter() - t
+            while (frame := self._queue.get()) is not None:
+                self._cancel.raise_if_cancelled()
+                t = time.perf_counter()
+                scan.add(frame)
+                self.timings[self._cue] += time.perf_counter() - t
+            t = time.perf_counter()
+            self.result = scan.result()
+            self.timings[self._cue] += time.perf_counter() - t
+        except BaseException as exc:  # handed to the caller's thread by get()
+            self.error = exc
+            while self._queue.get() is not None:  # let the caller finish handing over
+                pass
+
+    def get(self):
+        self.join()
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
+def _decode(path: str, info: MediaInfo, plan: FramePlan, workers: dict, cancel: CancelToken,
+            progress: Progress, gaps: list[tuple[float, float]]) -> list[SampledFrame]:
+    """Decode the plan's frames, handing each face and text frame to its worker as it comes (not the stand-ins
+    for times in an undecodable stretch, which `gaps` collects: see _decoded_only)."""
+    handed = {i: workers["faces"] for i in plan.face} | {i: workers["text"] for i in plan.text}
+    frames: list[Optional[SampledFrame]] = [None] * len(plan.requests)
+    n, step = len(plan.requests), max(1, len(plan.requests) // 8)
+    for done, (i, frame) in enumerate(iter_frames(path, plan.requests, info=info, gaps=gaps, skip_nonref=True),
+                                      start=1):
+        frames[i] = frame
+        if i in handed and frame.time_s <= frame.requested_s + GAP_S:
+            handed[i].put(frame)
+        if done % step == 0:
+            cancel.raise_if_cancelled()
+            progress(0.05 + 0.4 * done / n, "decoding frames")
+    return [f for f in frames if f is not None]
+
+
+def _measure_picture(frames: list[SampledFrame], plan: FramePlan, workers: dict, cancel: CancelToken,
+                     progress: Progress, timings: dict) -> _Picture:
     progress(0.45, "measuring cuts, motion and colour")
     t = time.perf_counter()
     feat = visual.frame_features([frames[i] for i in plan.cut])
@@ -168,17 +231,12 @@ def _measure_picture(frames: list[SampledFrame], plan: FramePlan, device: str, c
     timings["visual"] = time.perf_counter() - t
     cancel.raise_if_cancelled()
 
-    progress(0.6, "looking for faces")
+    progress(0.6, "looking for faces and on-screen text")
     t = time.perf_counter()
-    face = face_cues.detect_faces([frames[i] for i in plan.face])
-    timings["faces"] = time.perf_counter() - t
-    cancel.raise_if_cancelled()
-
-    progress(0.75, "looking for on-screen text")
-    t = time.perf_counter()
-    text = text_side.get()
-    timings["text"] = text_side.seconds
+    face, text = workers["faces"].get(), workers["text"].get()
     timings["wait_text"] = time.perf_counter() - t
+    for w in workers.values():
+        timings.update(w.timings)
     return _Picture(feat, cuts, hook, motion, face, text)
 
 
@@ -261,17 +319,23 @@ def measure_cues(
 
     stop = _Stop(cancel)
     sound_side = _Helper("cues-sound", _measure_sound, path, float(info.duration_s), stop)
+    workers = {"text": _FrameWorker("text", lambda: onscreen_text.TextScan(device), stop),
+               "faces": _FrameWorker("faces", face_cues.FaceScan, stop)}
     try:
         progress(0.05, "decoding frames")
         t = time.perf_counter()
         gaps: list[tuple[float, float]] = []
-        frames = sample_frames(path, plan.requests, info=info, gaps=gaps)
+        try:
+            frames = _decode(path, info, plan, workers, cancel, progress, gaps)
+        finally:
+            for w in workers.values():
+                w.close()
         timings["decode_frames"] = time.perf_counter() - t
         cancel.raise_if_cancelled()
         if gaps:
             plan = _decoded_only(plan, frames)
 
-        pic = _measure_picture(frames, plan, device, cancel, progress, timings)
+        pic = _measure_picture(frames, plan, workers, cancel, progress, timings)
         cancel.raise_if_cancelled()
 
         progress(0.9, "measuring the sound")
@@ -279,7 +343,7 @@ def measure_cues(
         sound = sound_side.get()
         timings["wait_sound"] = time.perf_counter() - t
     finally:
-        stop.cancel()  # a no-op when the sound side is done; stops it when the picture side failed
+        stop.cancel()  # a no-op when the helpers are done; stops them when the picture side failed
     timings.update(sound.timings)
     cancel.raise_if_cancelled()
 
@@ -298,7 +362,28 @@ def warm_up(device: str = "auto") -> None:
     blank = SampledFrame(0.0, 0.0, 64, np.zeros((64, 64, 3), np.uint8))
     speech.speech_probabilities(np.zeros(speech.WINDOW, np.float32))
     onscreen_text.warm_up(device)
+    face_cues.load()
     face_cues.detect_faces([blank])
+
+
+def start_loading(device: str = "auto") -> threading.Thread:
+    """Start loading the cue models (text, faces, speech) in a helper thread and return at once, so that a
+    fresh process (a cold `score`) reads the model bundle and opens the file meanwhile. measure_cues waits for
+    whatever is still loading when it needs it; an error (a missing model) is left for measure_cues to raise."""
+
+    def load() -> None:
+        for step in (lambda: onscreen_text._engine(device), face_cues.load,
+                     lambda: speech.speech_probabilities(np.zeros(speech.WINDOW, np.float32))):
+            try:
+                step()
+            except Exception:  # measure_cues meets it again and reports it
+                pass
+
+    # Not a daemon: a process that ends (a bad file, say) waits for it, rather than tearing down ONNX Runtime
+    # in the middle of creating a session (C++ then aborts the process).
+    helper = threading.Thread(target=load, name="cues-load", daemon=False)
+    helper.start()
+    return helper
 
 
 def cue_values(report: CueReport) -> dict[str, Optional[float]]:

@@ -88,25 +88,43 @@ def _boxes(out, h: int, w: int) -> np.ndarray:
     return boxes[keep]
 
 
+class TextScan:
+    """detect_text a frame at a time, so that frames can be handed over as they are decoded:
+    add() each frame (detection runs at once), then result(). Creating it loads the models."""
+
+    def __init__(self, device: str = "auto", read: bool = True) -> None:
+        self._det, self._rec = _engine(device)
+        self._read = read
+        self.times: list[float] = []
+        self.lines: list[int] = []
+        self.coverage: list[float] = []
+        self._best: Optional[tuple[float, np.ndarray, np.ndarray]] = None
+
+    def add(self, f: SampledFrame) -> None:
+        img = f.image
+        h, w = img.shape[:2]
+        boxes = _boxes(self._det(img), h, w)
+        sizes = np.ptp(boxes[:, :, 0], axis=1) * np.ptp(boxes[:, :, 1], axis=1) if len(boxes) else np.zeros(0)
+        cover = float(min(1.0, sizes.sum() / (h * w)))
+        self.times.append(float(f.time_s))
+        self.lines.append(int(len(boxes)))
+        self.coverage.append(cover)
+        if len(boxes) and (self._best is None or cover > self._best[0]):
+            self._best = (cover, img, boxes)
+
+    def result(self) -> TextResult:
+        best = self._best
+        sample = _read(self._rec, best[1], best[2]) if (self._read and best is not None) else []
+        return TextResult(self.times, self.lines, self.coverage, sample)
+
+
 def detect_text(frames: Sequence[SampledFrame], device: str = "auto", read: bool = True) -> TextResult:
     """Text lines and their coverage on each frame; with `read`, the sample of the frame with the
     most text. Raises InputError for a bad device and EngineError when a model file is missing."""
-    times, lines, coverage = [], [], []
-    best: Optional[tuple[float, np.ndarray, np.ndarray]] = None
-    det, rec = _engine(device)
+    scan = TextScan(device, read)
     for f in frames:
-        img = f.image
-        h, w = img.shape[:2]
-        boxes = _boxes(det(img), h, w)
-        sizes = np.ptp(boxes[:, :, 0], axis=1) * np.ptp(boxes[:, :, 1], axis=1) if len(boxes) else np.zeros(0)
-        cover = float(min(1.0, sizes.sum() / (h * w)))
-        times.append(float(f.time_s))
-        lines.append(int(len(boxes)))
-        coverage.append(cover)
-        if len(boxes) and (best is None or cover > best[0]):
-            best = (cover, img, boxes)
-    sample = _read(rec, best[1], best[2]) if (read and best is not None) else []
-    return TextResult(times, lines, coverage, sample)
+        scan.add(f)
+    return scan.result()
 
 
 def _read(rec: ppocr.TextRecognizer, img: np.ndarray, boxes: np.ndarray) -> list[str]:

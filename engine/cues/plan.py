@@ -17,7 +17,7 @@ CUT_SIDE = 128
 #: the hook: the first HOOK_S seconds, sampled densely for motion
 HOOK_S = 3.0
 HOOK_STEP_S = 0.1
-#: faces: a few frames spread over the video at a moderate size (Haar works on 24 px windows)
+#: faces: a few frames spread over the video at a moderate size (CenterFace finds faces from about 12 px)
 FACE_FRAMES = 8
 FACE_SIDE = 384
 #: on-screen text: a few larger frames (PP-OCR detection needs text a dozen pixels high)

@@ -91,7 +91,7 @@ def hook_motion(value: Optional[float], seconds: float) -> Cue:
 def faces(with_face: int, n: int) -> Cue:
     share = with_face / n if n else 0.0
     if with_face == 0:
-        text = f"No frontal face seen in {n} sampled frames"
+        text = f"No face seen in {n} sampled frames"
     else:
         text = f"A face in {with_face} of {n} sampled frames"
     return Cue("faces", round(share, 4), "ratio", text)
@@ -109,14 +109,20 @@ def face_size(share: float, any_face: bool) -> Cue:
     return Cue("face_size", round(share, 5), "ratio", text)
 
 
+_QUOTES = "\"'`\u201c\u201d\u201e\u00ab\u00bb\u2018\u2019"
+
+
 def onscreen_text(with_text: int, n: int, sample: Sequence[str]) -> Cue:
     share = with_text / n if n else 0.0
     if with_text == 0:
         text = f"No on-screen text seen in {n} sampled frames"
     else:
         text = f"Text on screen in {with_text} of {n} sampled frames"
-        if sample:
-            words = " / ".join(sample)
+        # OCR reads a caption's own quotation marks too: drop them at the ends, so that the line is quoted once
+        lines = [w.strip(_QUOTES + " ").replace('"', "'") for w in sample]
+        lines = [w for w in lines if w]
+        if lines:
+            words = " / ".join(lines)
             if len(words) > 60:
                 words = words[:57].rstrip() + "..."
             text += f', e.g. "{words}"'
