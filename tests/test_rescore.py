@@ -7,9 +7,7 @@ The bundle is a tiny multimodal model trained on generated clips with GENERATED 
 mechanics, not that it predicts anything."""
 from __future__ import annotations
 
-import math
 import threading
-from datetime import datetime, timedelta
 
 import numpy as np
 import pytest
@@ -17,48 +15,21 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("sklearn")
 
-from media_factory import make_video  # noqa: E402
-
 from engine.features.spec import PostMeta  # noqa: E402
 from engine.models.bundle import ModelBundle  # noqa: E402
 from engine.scoring import rescore, score_video  # noqa: E402
 
-TINY_NN = dict(max_epochs=4, patience=2, hidden=8, head_hidden=8, d_model=8, heads=2, layers=1, folds=3)
-FRAMES = 4
-
 
 @pytest.fixture(scope="module")
 def mm(tmp_path_factory):
-    """(bundle, its folder, a clip, the backbone folder): a multimodal bundle reading caption, frames and audio,
-    trained on 24 posts of 4 generated clips."""
-    from engine.data.posts_csv import Post, write_posts_csv
-    from engine.data.store import Dataset
-    from engine.extract import extract_dataset
+    """(bundle, its folder, a clip, the backbone folder): a multimodal bundle reading caption, frames and audio."""
     from engine.models.backbones import default_cache_dir
-    from engine.training import train_model
+    from tiny_bundles import tiny_multimodal
 
-    root = tmp_path_factory.mktemp("mm")
-    clips = [make_video(root / f"clip{i}.mp4", seconds=2.0, size=(240, 320), cuts_at=((1.0,) if i % 2 else ()),
-                        audio=("sine", "noise", "silence", "sine")[i]) for i in range(4)]
-    rng = np.random.RandomState(0)
-    posts = []
-    for i in range(24):
-        followers = float(10 ** rng.uniform(2, 6))
-        posts.append(Post(f"p{i}", author_id=f"a{i % 6}", caption=f"take {i} #test{i % 3}",
-                          post_time=datetime(2024, 1, 1) + timedelta(days=i), author_followers=followers,
-                          views=float(round(followers * math.exp(rng.normal(0, 1)))),  # GENERATED
-                          video_path=str(clips[i % 4])))
-    write_posts_csv(root / "posts.csv", posts)
-    ds = Dataset.create(root / "mm.sqlite")
-    ds.import_path(root / "posts.csv")
-    assert extract_dataset(ds, frames=FRAMES, device="cpu").extracted == 4
-    out = root / "bundle"
-    train_model(ds, "multimodal", out, features=("account", "caption", "frames", "audio"), frames=FRAMES,
-                neural_config=TINY_NN)
-    ds.close()
-    bundle = ModelBundle.load(out, device="cpu")
+    path, clips = tiny_multimodal(tmp_path_factory.mktemp("mm"))
+    bundle = ModelBundle.load(path, device="cpu")
     assert {"caption", "frames", "audio"} <= set(bundle.extra_inputs)
-    return bundle, out, clips[1], default_cache_dir()
+    return bundle, path, clips[1], default_cache_dir()
 
 
 class Counts:
