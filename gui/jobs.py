@@ -7,17 +7,22 @@
 An engine job is a plain function taking `progress(fraction, message)` and `cancel` (engine/jobs.py).
 If it returns a generator (score_many), every yielded value arrives through on_item as it comes.
 
-Why this shape: the worker thread only emits signals of a private bridge object that lives in the GUI
-thread and was connected at construction, so callbacks registered right after submit() never miss a
-signal, and every callback runs in the GUI thread. The runner keeps a reference to each job until its
-thread has finished (a PySide6 object nothing references is deleted and its signals never arrive),
-and shutdown() cancels and waits for all of them when the window closes.
+Why this shape: the worker thread only emits signals of the runner's private bridge object, which lives
+in the GUI thread and was connected once when the runner was made, so callbacks registered right after
+submit() never miss a signal, and every callback runs in the GUI thread. The runner keeps a reference to
+each job until its thread has ended (a PySide6 object nothing references is deleted and its signals never
+arrive), then forgets it and clears its callbacks and arguments, so a finished job is freed as soon as
+the page drops it. No Qt connection is made per job: PySide6 keeps a reference for every connect() it
+ever made (each one showed as a reference to None that never went away), and a connection from a bridge
+to a job's slots is a cycle Python's collector cannot see, which kept every job ever run alive.
+shutdown() cancels and waits for all jobs when the window closes.
 """
 from __future__ import annotations
 
 import inspect
 import logging
 import time
+import traceback
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -43,13 +48,14 @@ def user_message(exc: BaseException, what: str = "") -> str:
 
 
 class _Bridge(QObject):
-    """Lives in the GUI thread; the worker thread emits these and Qt queues them over."""
+    """One per runner, in the GUI thread; worker threads emit these (the job first) and Qt queues them over."""
 
-    progress = Signal(object, str)
-    item = Signal(object)
-    result = Signal(object)
-    error = Signal(str)
-    cancelled = Signal()
+    progress = Signal(object, object, str)
+    item = Signal(object, object)
+    result = Signal(object, object)
+    error = Signal(object, str)
+    cancelled = Signal(object)
+    ended = Signal(object)  # the last signal of every job, after its outcome
 
 
 class _Thread(QThread):
@@ -59,24 +65,27 @@ class _Thread(QThread):
 
     def run(self) -> None:  # the worker thread
         job = self._job
-        b = job._bridge
+        b = job.runner._bridge
         try:
             out = job._fn(*job._args, progress=job._progress, cancel=job.token, **job._kwargs)
             if inspect.isgenerator(out):
                 for value in out:
-                    b.item.emit(value)
+                    b.item.emit(job, value)
                     if job.token.cancelled:
                         out.close()
                         raise Cancelled()
                 out = None
             if job.token.cancelled:
                 raise Cancelled()
-            b.result.emit(out)
+            b.result.emit(job, out)
         except Cancelled:
-            b.cancelled.emit()
+            b.cancelled.emit(job)
         except Exception as exc:  # never a traceback dialog: a sentence for the user, the trace in the log
-            log.exception("job %s failed", job.name)
-            b.error.emit(user_message(exc, job.name))
+            # the trace as text: a log record holding the exception would hold its frames, and the job with them
+            log.error("job %s failed\n%s", job.name, traceback.format_exc())
+            b.error.emit(job, user_message(exc, job.name))
+        finally:
+            b.ended.emit(job)
 
 
 class Job(QObject):
@@ -96,14 +105,7 @@ class Job(QObject):
         self._fn, self._args, self._kwargs = fn, args, kwargs
         self._cbs: dict[str, list[Callable]] = {k: [] for k in ("progress", "item", "result", "error", "cancelled", "finished")}
         self._last_progress = 0.0
-        self._bridge = _Bridge()
-        self._bridge.progress.connect(self._on_progress)
-        self._bridge.item.connect(lambda v: self._call("item", v))
-        self._bridge.result.connect(self._on_result)
-        self._bridge.error.connect(self._on_error)
-        self._bridge.cancelled.connect(self._on_cancelled)
         self._thread = _Thread(self)
-        self._thread.finished.connect(self._on_thread_finished)
 
     # ---- fluent registration
     def on_progress(self, cb: Callable[[Optional[float], str], None]) -> "Job":
@@ -148,7 +150,7 @@ class Job(QObject):
         now = time.perf_counter()
         if fraction is None or fraction >= 1.0 or now - self._last_progress >= 0.05:
             self._last_progress = now
-            self._bridge.progress.emit(fraction, str(message))
+            self.runner._bridge.progress.emit(self, fraction, str(message))
         self.token.raise_if_cancelled()
 
     # ---- GUI side
@@ -159,33 +161,32 @@ class Job(QObject):
             except Exception:  # a broken callback must not take the window down
                 log.exception("callback for %s (%s) failed", self.name, kind)
 
-    @Slot(object, str)
     def _on_progress(self, fraction, message: str) -> None:
         if self.state == "running":
             self._call("progress", fraction, message)
 
-    @Slot(object)
     def _on_result(self, value) -> None:
         self.state, self.result_value = "done", value
         self._call("result", value)
 
-    @Slot(str)
     def _on_error(self, message: str) -> None:
         self.state, self.error_message = "failed", message
         self._call("error", message)
 
-    @Slot()
     def _on_cancelled(self) -> None:
         self.state = "cancelled"
         self._call("cancelled")
 
-    @Slot()
-    def _on_thread_finished(self) -> None:
+    def _on_ended(self) -> None:
         if self.state == "running":  # the thread ended without a word (should not happen)
             self.state = "cancelled" if self.token.cancelled else "failed"
         self.runner._forget(self)
         self._call("finished", self)
         self.finished.emit(self)
+        # the outcome (state, result_value, error_message) stays; what the job ran with and the callbacks
+        # (which often hold the job itself) go, so that nothing but its last holder keeps it alive
+        self._cbs = {k: [] for k in self._cbs}
+        self._fn, self._args, self._kwargs = None, (), {}
 
 
 class JobRunner(QObject):
@@ -196,6 +197,13 @@ class JobRunner(QObject):
     def __init__(self, parent: Optional[QObject] = None):
         super().__init__(parent)
         self._jobs: set[Job] = set()
+        b = self._bridge = _Bridge(self)
+        b.progress.connect(self._progress)
+        b.item.connect(self._item)
+        b.result.connect(self._result)
+        b.error.connect(self._error)
+        b.cancelled.connect(self._cancelled)
+        b.ended.connect(self._ended)
 
     def submit(self, fn: Callable, *args, name: str = "", **kwargs) -> Job:
         """Run fn(*args, progress=..., cancel=..., **kwargs) in a new thread; returns the Job at once."""
@@ -205,6 +213,31 @@ class JobRunner(QObject):
         job._thread.start(QThread.LowPriority)
         self.busy_changed.emit(len(self._jobs))
         return job
+
+    # the bridge's signals, in the GUI thread, handed to their job
+    @Slot(object, object, str)
+    def _progress(self, job: Job, fraction, message: str) -> None:
+        job._on_progress(fraction, message)
+
+    @Slot(object, object)
+    def _item(self, job: Job, value) -> None:
+        job._call("item", value)
+
+    @Slot(object, object)
+    def _result(self, job: Job, value) -> None:
+        job._on_result(value)
+
+    @Slot(object, str)
+    def _error(self, job: Job, message: str) -> None:
+        job._on_error(message)
+
+    @Slot(object)
+    def _cancelled(self, job: Job) -> None:
+        job._on_cancelled()
+
+    @Slot(object)
+    def _ended(self, job: Job) -> None:
+        job._on_ended()
 
     def _forget(self, job: Job) -> None:
         job._thread.wait()

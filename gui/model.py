@@ -13,7 +13,7 @@ class ActiveModel:
     """Holds the path of the active bundle and, once loaded (in a worker thread), the bundle itself.
 
     ONNX Runtime sessions may be run from several threads at once, so one loaded bundle serves
-    the scoring job and the live re-scoring in the GUI thread alike."""
+    the scoring job and the live re-scoring jobs alike."""
 
     def __init__(self, path: Optional[Path] = None):
         self._lock = threading.Lock()

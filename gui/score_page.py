@@ -3,13 +3,15 @@ the cues in words.
 
 The form is split in two (issue 11 §3): "This post" (caption, post time, sound) belongs to the video, starts
 empty for a new file and is remembered per file; "Your account" (followers) is kept and used for every video,
-in Batch too (gui.post_details). Both re-score live: only the model runs again, on the cues already measured
-(gui.scoring.rescore). Dropping another video while one is scoring cancels the first; its late answers are
+in Batch too (gui.post_details). Both re-score live: only the model runs again, on the cues and per-video model
+inputs already measured (gui.scoring.rescore), in a job, never in the GUI thread; an answer for fields the user
+has typed past since is dropped. Dropping another video while one is scoring cancels the first; its late answers are
 ignored. The whole page scrolls when the window is smaller than it needs (1280x720).
 """
 from __future__ import annotations
 
 import html
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
@@ -104,6 +106,7 @@ class ScorePage(DropTarget, QWidget):
         self.path: Optional[str] = None
         self.job = None
         self.strip_job = None
+        self.rescore_job = None
         self.compare_job = None
         self.compare_dialog = None
         self._post_dirty = False
@@ -399,14 +402,19 @@ class ScorePage(DropTarget, QWidget):
         return score_video(path, meta, bundle=bundle, progress=progress, cancel=cancel)
 
     def cancel(self) -> None:
-        for j in (self.job, self.strip_job):
+        for j in (self.job, self.strip_job, self.rescore_job):
             if j is not None and j.running:
                 j.cancel()
-        self.job = self.strip_job = None
+        self.job = self.strip_job = self.rescore_job = None
 
     @property
     def busy(self) -> bool:
         return self.job is not None and self.job.running
+
+    @property
+    def rescoring(self) -> bool:
+        """A live re-score is running (its answer not shown yet)."""
+        return self.rescore_job is not None and self.rescore_job.running
 
     def model_changed(self) -> None:
         """A new active model ("Make active"): score the video shown again with it."""
@@ -532,10 +540,20 @@ class ScorePage(DropTarget, QWidget):
         bundle = self.model.loaded
         if self.report is None or bundle is None:
             return
-        try:
-            self._show(adapt.rescore(self.report, meta, bundle))
-        except EngineError as exc:
-            self.meta_error.setText(str(exc))
+        if self.rescore_job is not None:  # typed past: its answer would be stale
+            self.rescore_job.cancel()
+        job = self.runner.submit(adapt.rescore, self.report, meta, bundle, name="re-scoring")
+        self.rescore_job = job
+        job.on_result(lambda r, j=job: self._rescored(j, r))
+        job.on_error(lambda msg, j=job: j is self.rescore_job and self.meta_error.setText(msg))
+
+    def _rescored(self, job, report) -> None:
+        if job is not self.rescore_job or self.report is None or report.path != self.report.path:
+            return  # a newer edit or another file came since
+        self.rescore_job = None
+        # keep the per-video inputs as last computed (the caption embedding of the caption now typed)
+        self.report = replace(self.report, model_inputs=report.model_inputs)
+        self._show(report)
 
     # ------------------------------------------------------------------ compare two versions
     def choose_compare(self) -> None:

@@ -1,8 +1,8 @@
 """Adapters between the pages and engine.scoring: the model part of a score re-run without decoding.
 
-A ScoreReport keeps the CueReport and MediaInfo of the file; when the creator edits the caption,
-post time, followers or sound, only the bundle has to run again (about a millisecond), so the Score page
-re-scores live. Plain Python, no Qt: the same numbers as engine.scoring.score_video for the same inputs.
+A ScoreReport keeps the CueReport, MediaInfo and per-video model inputs of the file; when the creator edits
+the caption, post time, followers or sound, only the bundle has to run again (a millisecond; tens of them when
+a multimodal bundle embeds a new caption), so the Score page re-scores live, in a job. Plain Python, no Qt: the same numbers as engine.scoring.score_video for the same inputs.
 """
 from __future__ import annotations
 
@@ -43,12 +43,16 @@ def make_meta(caption: str = "", post_time: Optional[datetime] = None, followers
     )
 
 
-def rescore(report, meta: PostMeta, bundle):
-    """A copy of `report` with the model part re-run for new metadata; the cues are reused as they are.
+def rescore(report, meta: PostMeta, bundle, progress=None, cancel=None):
+    """A copy of `report` with the model part re-run for new metadata; the cues and the per-video model inputs
+    are reused as they are (only a changed caption is embedded again). A job function: the Score page runs it
+    through the job runner, so the GUI thread never waits on a model.
 
     Raises InputError for impossible metadata."""
     from engine import scoring
 
+    if cancel is not None:
+        cancel.raise_if_cancelled()
     return scoring.rescore(report, meta, bundle)
 
 
