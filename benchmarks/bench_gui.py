@@ -98,7 +98,7 @@ def dataset_bench(work: Path) -> dict:
     lat = Latency()
     out: dict = {}
     lat.start()
-    t = settle()
+    settle()
     page.open_dataset(str(path))
     took = settle(lambda: model.rowCount() > 0)
     out["posts"] = model.rowCount()

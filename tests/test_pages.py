@@ -3,7 +3,6 @@ dataset's posts; the training page's time estimate, plotted metrics and family l
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 
