@@ -22,6 +22,7 @@ from .explain import advice_notes, assumed_lines, explain_inputs, summary_line
 from .features.spec import PostMeta
 from .jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress
 from .models.bundle import ModelBundle, default_bundle_path
+from .personal.scoring import personal_part
 
 #: A folder scan stops listing skipped names past this many (they are still counted).
 MAX_LISTED_SKIPS = 20
@@ -62,6 +63,8 @@ class ScoreReport:
     advice: list[dict] = field(default_factory=list)
     #: one sentence: what moved the score most, and how the advice relates to the score
     summary: str = ""
+    #: a personal bundle's reading: {creator, percentile, reliable, line} (engine.personal.scoring); else None
+    personal: Optional[dict] = None
 
     def as_dict(self) -> dict:
         cue_part = self.cues.as_dict()
@@ -92,6 +95,7 @@ class ScoreReport:
             "assumed": self.assumed,
             "advice": self.advice,
             "summary": self.summary,
+            "personal": self.personal,
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
         }
 
@@ -240,6 +244,9 @@ def _verdict(bundle: ModelBundle, path, full_meta: PostMeta, cues: CueReport, in
         notes.insert(0, clipped)
     if not_meaningful:
         notes.insert(0, "The score is not meaningful: " + "; ".join(not_meaningful) + ".")
+    personal = personal_part(bundle.manifest, why.score)
+    if personal is not None:  # account stats are not inputs of a personal model: no follower note
+        notes = [n for n in notes if not n.startswith("No follower count given")]
     return dict(
         score=why.score,
         prediction=pred,
@@ -260,6 +267,7 @@ def _verdict(bundle: ModelBundle, path, full_meta: PostMeta, cues: CueReport, in
         assumed=assumed_lines(spec, full_meta),
         advice=advice,
         summary=summary_line(why.contributions, advice),
+        personal=personal,
     )
 
 

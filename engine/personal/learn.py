@@ -152,7 +152,11 @@ def learn_personal(history: History, out_dir: str | os.PathLike, name: Optional[
         "backbone": None,
         "feature_spec": fit.spec,
         "features": sorted({f["group"] for f in fit.spec["features"]}),
-        "label": {"column": "views", "transform": LABEL_TRANSFORM, "k": history.k, "description": label_words},
+        "label": {"column": "views", "transform": LABEL_TRANSFORM, "k": history.k, "description": label_words,
+                  "name": "views against the creator's typical",
+                  "no_view_range_reason": "This personal model predicts views relative to the creator's typical "
+                  f"views at the time (lately about {_count(typical_now)}), not a view count, so no view range "
+                  "is given."},
         "training_data": {"name": history.source, "creator": history.creator, "n_posts": int(labelled.size),
                           "first_post": report["first_post"], "last_post": report["last_post"],
                           "licence": "the creator's own posts"},
@@ -210,6 +214,10 @@ def report_lines(report: dict) -> list[str]:
     for n in report["notes"]:
         lines.append(f"  note: {n}")
     return lines
+
+
+def _count(log_views: Optional[float]) -> str:
+    return "unknown" if log_views is None else f"{math.expm1(log_views):,.0f}"
 
 
 def _fmt(v) -> str:
