@@ -11,11 +11,12 @@ Spearman and top-quarter AUC use engine.evaluate's metrics; 95% percentile boots
 intervals for the personal model minus each baseline.
 
 Drivers: on those out-of-sample posts, the mean of each input in the creator's top quarter (by the relative
-label) minus its mean in the bottom quarter, in standard deviations, with a bootstrap interval; an input is
-called a driver only when its interval excludes zero.
+label) minus its mean in the bottom quarter, in standard deviations, with a bootstrap interval widened for the
+number of inputs compared; an input is called a driver only when its interval excludes zero.
 """
 from __future__ import annotations
 
+import math
 from typing import Optional, Sequence
 
 import numpy as np
@@ -27,6 +28,8 @@ from .history import History
 from .model import feature_names, fit_ridge
 
 MIN_TRAIN = 20
+#: fewer out-of-sample posts than this and no interval is trusted, whatever it says
+MIN_EVALUATED = 30
 BOOTSTRAP = 1000
 METHODS = ("personal", "rolling_median", "caption_length", "default_model")
 METHOD_WORDS = {
@@ -143,6 +146,9 @@ def verdict(n: int, metrics: dict) -> tuple[bool, str]:
     """(reliable, one plain sentence) from the personal model's Spearman on the relative label."""
     p = metrics.get("personal") or {}
     ci = p.get("spearman_ci")
+    if n < MIN_EVALUATED:
+        return False, (f"not enough posts yet to learn anything reliable (n = {n} posts predicted in time order; "
+                       f"at least {MIN_EVALUATED} are needed before the ranking's interval can be told from chance)")
     if ci is None or includes_chance(ci, 0.0):
         shown = "" if ci is None else f" ({ci[0]:+.2f} to {ci[1]:+.2f})"
         return False, (f"not enough posts yet to learn anything reliable (n = {n}; the ranking's 95% interval"
@@ -154,9 +160,13 @@ def verdict(n: int, metrics: dict) -> tuple[bool, str]:
 
 def drivers(history: History, rows: np.ndarray, n_boot: int = BOOTSTRAP, seed: int = 0) -> list[dict]:
     """Top quarter vs bottom quarter (by the creator-relative label) of the out-of-sample posts `rows`:
-    per input, the difference of means in the input's unit and in standard deviations, with a 95%
-    bootstrap interval (each quarter resampled on its own). Sorted strongest first; `driver` is True only
-    when the interval excludes zero."""
+    per input, the difference of means in the input's unit and in standard deviations, with an interval from
+    the bootstrap's standard error (each quarter resampled on its own; never below the error the input's
+    spread over all these posts gives for groups of these sizes), widened for the number of inputs
+    compared (Bonferroni: 95% for all of them together, so chance alone rarely names a driver). Sorted
+    strongest first; `driver` is True only when the interval excludes zero."""
+    from statistics import NormalDist
+
     y = history.labels[rows]
     with_cues = bool(history.cues) and any(history.cues[i] for i in rows)
     names = feature_names(with_cues)
@@ -167,7 +177,7 @@ def drivers(history: History, rows: np.ndarray, n_boot: int = BOOTSTRAP, seed: i
     top = y >= np.quantile(y, 0.75)
     bottom = y <= np.quantile(y, 0.25)
     rng = np.random.default_rng(seed)
-    out = []
+    found = []
     for j, name in enumerate(names):
         col = raw[:, j]
         known = np.isfinite(col)
@@ -177,16 +187,23 @@ def drivers(history: History, rows: np.ndarray, n_boot: int = BOOTSTRAP, seed: i
         sd = float(np.std(col[known]))
         if sd <= 1e-12:
             continue
+        boot = rng.choice(a, (n_boot, a.size)).mean(axis=1) - rng.choice(b, (n_boot, b.size)).mean(axis=1)
+        # a quarter whose values all agree (a 0/1 input) has no bootstrap spread: never trust a smaller error
+        # than the input's own spread over the posts gives for groups of these sizes
+        se = max(float(np.std(boot)), sd * math.sqrt(1.0 / a.size + 1.0 / b.size))
+        found.append((name, a, b, sd, se))
+    z = NormalDist().inv_cdf(1 - 0.025 / max(1, len(found)))
+    out = []
+    for name, a, b, sd, se in found:
         diff = float(a.mean() - b.mean())
-        boot = np.array([rng.choice(a, a.size).mean() - rng.choice(b, b.size).mean() for _ in range(n_boot)])
-        lo, hi = np.quantile(boot, [0.025, 0.975])
+        lo, hi = diff - z * se, diff + z * se
         f = FEATURE_BY_NAME[name]
         out.append({
             "input": name, "group": f.group, "unit": f.unit, "description": f.description,
             "top_mean": round(float(a.mean()), 4), "bottom_mean": round(float(b.mean()), 4),
-            "difference": round(diff, 4), "interval": [round(float(lo), 4), round(float(hi), 4)],
-            "difference_sd": round(diff / sd, 3), "interval_sd": [round(float(lo / sd), 3), round(float(hi / sd), 3)],
-            "n_top": int(a.size), "n_bottom": int(b.size),
+            "difference": round(diff, 4), "interval": [round(lo, 4), round(hi, 4)],
+            "difference_sd": round(diff / sd, 3), "interval_sd": [round(lo / sd, 3), round(hi / sd, 3)],
+            "n_top": int(a.size), "n_bottom": int(b.size), "inputs_compared": len(found),
             "driver": bool(lo > 0 or hi < 0),
         })
     out.sort(key=lambda d: (not d["driver"], -abs(d["difference_sd"])))
@@ -197,7 +214,8 @@ def driver_line(d: dict) -> str:
     more = "more" if d["difference"] > 0 else "less"
     lo, hi = d["interval_sd"]
     return (f"{d['description']}: top quarter {d['top_mean']:.3g} vs bottom {d['bottom_mean']:.3g} {d['unit']} "
-            f"({more} by {abs(d['difference_sd']):.2f} sd, 95% interval {lo:+.2f} to {hi:+.2f})")
+            f"({more} by {abs(d['difference_sd']):.2f} sd, interval {lo:+.2f} to {hi:+.2f}, 95% over all "
+            f"{d.get('inputs_compared', 1)} inputs compared)")
 
 
 def evaluate_history(history: History, min_train: int = MIN_TRAIN, n_boot: int = BOOTSTRAP, seed: int = 0,
