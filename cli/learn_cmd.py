@@ -32,19 +32,6 @@ def _history(args):
                      "--videos DIR --stats CSV, or --user @handle --download")
 
 
-def _collect_user(args, progress, cancel):
-    """The collector's user source, with downloads, into a dataset beside --out; returns its path."""
-    from pathlib import Path
-
-    from engine.collect.collector import collect
-    from engine.collect.sources import make_source
-
-    ds = Path(args.collect_into or (str(Path(args.out).resolve()) + ".dataset"))
-    collect(make_source("user", args.user), ds, count=args.count, download=args.download,
-            progress=lambda f, m: progress(None if f is None else 0.3 * f, m), cancel=cancel)
-    return ds
-
-
 def cmd_learn(args) -> int:
     from engine.errors import EngineError
     from engine.outputs import check_output
@@ -60,11 +47,14 @@ def cmd_learn(args) -> int:
 
     def job(progress, cancel):
         h = history
-        if h is None:
-            from engine.personal.history import from_dataset
+        if h is None:  # the collector's user source, into a dataset beside --out
+            from pathlib import Path
 
-            ds = _collect_user(args, progress, cancel)
-            h = from_dataset(ds, args.user, k=args.k)
+            from engine.personal.history import from_account
+
+            ds = Path(args.collect_into or (str(Path(args.out).resolve()) + ".dataset"))
+            h = from_account(args.user, ds, args.count, args.download, args.k,
+                             lambda f, m: progress(None if f is None else 0.3 * f, m), cancel)
             progress = (lambda p: (lambda f, m: p(None if f is None else 0.3 + 0.7 * f, m)))(progress)
         return learn_personal(h, args.out, name=args.name, measure_videos=not args.no_videos,
                               with_default=not args.no_default, min_train=args.min_train, n_boot=args.boot,

@@ -259,3 +259,17 @@ def from_videos(folder: str | os.PathLike, stats_csv: str | os.PathLike, author:
         h.notes.append(f"{len(unmatched_videos)} videos without a stats row: {', '.join(unmatched_videos[:8])}"
                        f"{' ...' if len(unmatched_videos) > 8 else ''}")
     return h
+
+
+def from_account(handle: str, dataset: str | os.PathLike, count: int = 200, download: bool = True,
+                 k: int = DEFAULT_K, progress=None, cancel=None) -> History:
+    """Collect an account's posts (and, with `download`, their videos) with the collector's user source into
+    `dataset`, then read that author's history from it. Raises InputError / the collector's errors."""
+    from ..collect.collector import collect
+    from ..collect.sources import make_source
+    from ..jobs import NEVER_CANCELLED, no_progress
+
+    source = make_source("user", handle)
+    collect(source, dataset, count=count, download=download, progress=progress or no_progress,
+            cancel=cancel or NEVER_CANCELLED)
+    return from_dataset(dataset, source.value, k=k)
