@@ -227,7 +227,7 @@ class PersonalPage(QWidget):
         notes = "".join(f"<br><span style='color:grey'>{html.escape(n)}</span>" for n in report["notes"])
         self.verdict.setText(
             f"<b>{html.escape(report['creator'])}</b>: {report['n_posts']} posts, {report['n_videos']} videos measured"
-            f"<br><span style='color:{tone}; font-weight:600'>{html.escape(report['summary'].capitalize())}</span>"
+            f"<br><span style='color:{tone}; font-weight:600'>{html.escape(report['summary'][:1].upper() + report['summary'][1:])}</span>"
             f"<br><span style='color:grey'>Label: {html.escape(report['label'])}</span>{notes}")
         block = ev.get("relative") or {}
         self.table.setRowCount(0)

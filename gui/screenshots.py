@@ -1,6 +1,7 @@
 """Take screenshots of each page of the real window with real content, for the README.
 
     xvfb-run -a -s "-screen 0 1280x860x24" env QT_QPA_PLATFORM=xcb python -m gui.screenshots docs/screenshots
+    (--personal-only: just the My posts page and the Score page with the personal model it makes)
 
 Scores a shared clip, ranks the shared clips, imports SMP-Video into a fresh dataset (in a temporary
 user data folder, so the user's own data is untouched) and grabs each page.
@@ -17,7 +18,24 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
 
 
-def main(out_dir: str = "docs/screenshots", dark: bool = False) -> int:
+def personal_shots(w, wait, grab, clip: Path) -> None:
+    """The My posts page after learning from a shared creator's history, then the Score page with that model."""
+    w.show_page("My posts")
+    pp = w.personal_page
+    pp.first.setText(str(SHARED / "creators" / "mikaylanogueira_tiktok.csv"))
+    pp.start()
+    wait(lambda: pp.job is None, timeout=900)
+    grab("personal.png")
+    pp.make_active()
+    w.show_page("Score")
+    sp = w.score_page
+    sp.caption_edit.setText("get ready with me for the party")
+    sp.score_file(str(clip))
+    wait(lambda: sp.shown is not None and sp.shown.model.startswith("personal") and not sp.busy)
+    grab("score_personal.png")
+
+
+def main(out_dir: str = "docs/screenshots", dark: bool = False, personal_only: bool = False) -> int:
     tmp = tempfile.mkdtemp(prefix="vs-shots-")
     os.environ["XDG_DATA_HOME"] = str(Path(tmp) / "data")
     os.environ["XDG_CONFIG_HOME"] = str(Path(tmp) / "config")
@@ -52,6 +70,10 @@ def main(out_dir: str = "docs/screenshots", dark: bool = False) -> int:
         print("wrote", out / name)
 
     clip = SHARED / "videos" / "snapugc" / "13bdbeb5f3b1fdbda2a8fbcc646db222.mp4"
+    if personal_only:
+        personal_shots(w, wait, grab, clip)
+        w.close()
+        return 0
     w.show_page("Score")
     sp = w.score_page
     sp.caption_edit.setText("worst luck ever #fail #clawmachine")
@@ -96,10 +118,12 @@ def main(out_dir: str = "docs/screenshots", dark: bool = False) -> int:
         tp.start()
         wait(lambda: not tp.busy, timeout=900)
     grab("train.png")
+    personal_shots(w, wait, grab, clip)
     w.close()
     return 0
 
 
 if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    sys.exit(main(args[0] if args else "docs/screenshots", dark="--dark" in sys.argv))
+    sys.exit(main(args[0] if args else "docs/screenshots", dark="--dark" in sys.argv,
+                  personal_only="--personal-only" in sys.argv))
