@@ -88,22 +88,8 @@ class PersonalPage(QWidget):
             self.source.addItem(text, key)
         self.source.currentIndexChanged.connect(self._source_changed)
         form.addRow("Where from", self.source)
-        self.first = QLineEdit()
-        self.first_browse = QPushButton("Browse…")
-        self.first_browse.clicked.connect(self._browse_first)
-        row = QHBoxLayout()
-        row.addWidget(self.first, 1)
-        row.addWidget(self.first_browse)
-        self.first_label = QLabel("Posts CSV")
-        form.addRow(self.first_label, row)
-        self.second = QLineEdit()
-        self.second_browse = QPushButton("Browse…")
-        self.second_browse.clicked.connect(self._browse_second)
-        row2 = QHBoxLayout()
-        row2.addWidget(self.second, 1)
-        row2.addWidget(self.second_browse)
-        self.second_label = QLabel("Stats CSV")
-        form.addRow(self.second_label, row2)
+        self.first, self.first_browse, self.first_label = self._path_row(form, "Posts CSV", self._browse_first)
+        self.second, self.second_browse, self.second_label = self._path_row(form, "Stats CSV", self._browse_second)
         self.author = QLineEdit()
         self.author.setPlaceholderText("only when the source holds several authors")
         form.addRow("Author", self.author)
@@ -152,6 +138,16 @@ class PersonalPage(QWidget):
         self._source_changed()
 
     # ---- the form
+
+    @staticmethod
+    def _path_row(form: QFormLayout, title: str, browse) -> tuple[QLineEdit, QPushButton, QLabel]:
+        edit, button, caption = QLineEdit(), QPushButton("Browse…"), QLabel(title)
+        button.clicked.connect(browse)
+        row = QHBoxLayout()
+        row.addWidget(edit, 1)
+        row.addWidget(button)
+        form.addRow(caption, row)
+        return edit, button, caption
 
     def _source_changed(self) -> None:
         key = self.source.currentData()

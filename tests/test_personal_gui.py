@@ -6,18 +6,11 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QSettings, Qt  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
 
 from engine.data.posts_csv import write_posts_csv  # noqa: E402
+from test_pages import user_dirs  # noqa: E402,F401  (the same temporary user folders)
 from test_personal import _history_posts  # noqa: E402
-
-
-@pytest.fixture
-def user_dirs(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
-    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "xdg-config"))
-    return tmp_path
 
 
 @pytest.fixture
