@@ -9,7 +9,7 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import Qt  # noqa: E402
 
 from engine.data.posts_csv import write_posts_csv  # noqa: E402
-from test_pages import user_dirs  # noqa: E402,F401  (the same temporary user folders)
+from test_gui import LONG, no_job_threads, user_dirs, window  # noqa: E402,F401  (fixtures: user folders, window)
 from test_personal import _history_posts  # noqa: E402
 
 
@@ -56,3 +56,23 @@ def test_cancel_stops_the_job_and_a_bad_source_says_why(qtbot, page, user_dirs):
     qtbot.mouseClick(page.learn_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: page.job is None, timeout=30_000)
     assert "name the author" in page.verdict.text() and "Traceback" not in page.verdict.text()
+
+
+def test_the_score_page_says_where_a_draft_ranks_among_your_own_posts(window, qtbot, tmp_path):
+    from engine.personal.history import from_posts_csv
+    from engine.personal.learn import learn_personal
+    from media_factory import make_video
+    from test_gui_score_page import _scored
+
+    csv = write_posts_csv(tmp_path / "maker.csv", _history_posts(90, effect=0.6, seed=13))
+    bundle = tmp_path / "personal-maker"
+    assert learn_personal(from_posts_csv(csv), bundle, n_boot=200, with_default=False)["reliable"]
+    page = window.score_page
+    first = _scored(qtbot, page, make_video(tmp_path / "s.mp4", seconds=2.0))
+    assert "your own posts" not in page.meaning.text()  # the general model says nothing of the kind
+    window.model.set_path(bundle)
+    window.personal_page.active_model_changed.emit(bundle)  # what its "Make active" emits
+    qtbot.waitUntil(lambda: not page.busy and page.shown is not None and page.shown is not first, timeout=120_000)
+    assert page.shown.personal is not None
+    n = f"{page.shown.score:.0f}"
+    assert f"Against your own posts (maker): ranks above {n}% of them." in page.meaning.text()
