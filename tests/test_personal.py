@@ -217,3 +217,26 @@ def test_learn_from_the_command_line_then_score_with_the_bundle(tmp_path):
     r = run("score", video, "--model", out, "--caption", "shop tour!!!")
     assert r.returncode == 0, r.stderr
     assert "Your own posts   Against your own posts (maker)" in r.stdout
+
+
+def test_youtube_studio_export_is_read_as_stats_and_matched_by_id(tmp_path):
+    from media_factory import make_video
+
+    rows = ["Content,Video title,Video publish time,Duration,Views,Watch time (hours)",
+            "Total,,,,\"12,500\",310.2"]
+    for i in range(30):
+        rows.append(f"vid{i:02d}xyz,Episode {i},\"{(T0 + timedelta(days=i)):%b} {(T0 + timedelta(days=i)).day}, 2025\","
+                    f"61,\"{1000 + 37 * i:,}\",3.5")
+    stats = tmp_path / "Table data.csv"
+    stats.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    folder = tmp_path / "mine"
+    make_video(folder / "Episode 3 [vid03xyz].mp4", seconds=0.5, size=(96, 64))
+    h = from_videos(folder, stats)
+    assert len(h.posts) == 30 and h.posts[0].post_id == "vid00xyz" and h.posts[-1].views == 1000 + 37 * 29
+    assert h.posts[3].post_time == datetime(2025, 1, 4) and h.posts[3].duration_s == 61
+    assert [p.post_id for p in h.posts if p.video_path] == ["vid03xyz"] and not h.unmatched_videos
+    assert len(h.unmatched_rows) == 29
+    bad = tmp_path / "other.csv"
+    bad.write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(DataError):
+        from_videos(folder, bad)

@@ -135,9 +135,66 @@ def _pick_author(posts: Sequence[Post], author: Optional[str], where: str) -> tu
     return mine[0].author_id or author, mine
 
 
+#: YouTube Studio's analytics export ("Table data.csv" of Advanced mode, by Content): its column -> the posts
+#: CSV's. Its first data row is the channel's "Total".
+YOUTUBE_STUDIO = {"Content": "post_id", "Video title": "caption", "Video publish time": "post_time",
+                  "Duration": "duration_s", "Views": "views"}
+
+
+def _read_youtube_studio(path: Path, rows: list[dict]):
+    """Posts from YouTube Studio's export (see YOUTUBE_STUDIO); the Total row and unreadable cells are skipped."""
+    from ..data.posts_csv import PostsFile, parse_count, parse_time
+
+    posts = []
+    for r in rows:
+        pid = (r.get("Content") or "").strip()
+        if not pid or pid.lower() == "total":
+            continue
+        when_text = (r.get("Video publish time") or "").strip()
+        when = None
+        for fmt in ("%b %d, %Y", "%d %b %Y", "%Y-%m-%d"):
+            try:
+                when = datetime.strptime(when_text, fmt)
+                break
+            except ValueError:
+                continue
+        if when is None and when_text:
+            try:
+                when = parse_time(when_text)
+            except ValueError:
+                when = None
+
+        def num(col):
+            try:
+                return parse_count(r.get(col) or "")
+            except ValueError:
+                return None
+
+        posts.append(Post(post_id=pid, caption=(r.get("Video title") or None), post_time=when,
+                          duration_s=num("Duration"), views=num("Views")))
+    return PostsFile(path=path, posts=posts, columns=tuple(YOUTUBE_STUDIO.values()))
+
+
+def read_stats(path: str | os.PathLike):
+    """A creator's stats table: a posts CSV, or a platform's own analytics export whose layout is known
+    (YouTube Studio's, YOUTUBE_STUDIO). Raises DataError naming what was expected otherwise."""
+    import csv
+
+    path = Path(path)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            header = reader.fieldnames or []
+            if "post_id" not in header and {"Content", "Views"} <= set(header):
+                return _read_youtube_studio(path, list(reader))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"{path}: cannot be read as a CSV ({exc})") from None
+    return read_posts_csv(path)
+
+
 def from_posts_csv(path: str | os.PathLike, author: Optional[str] = None, k: int = DEFAULT_K) -> History:
-    """A creator's history from a posts CSV (one author's, or `author` of several)."""
-    pf = read_posts_csv(path)
+    """A creator's history from a posts CSV (one author's, or `author` of several) or a known analytics export."""
+    pf = read_stats(path)
     creator, posts = _pick_author(pf.posts, author, str(path))
     h = make_history(creator, posts, pf.base_dir, f"{path}", k)
     if pf.problems:
@@ -245,7 +302,7 @@ def from_videos(folder: str | os.PathLike, stats_csv: str | os.PathLike, author:
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(f"{folder}: not a folder of videos")
-    pf = read_posts_csv(stats_csv)
+    pf = read_stats(stats_csv)
     creator, posts = _pick_author(pf.posts, author, str(stats_csv))
     posts, unmatched_rows, unmatched_videos = match_videos(posts, folder, pf.base_dir)
     h = make_history(creator, posts, pf.base_dir, f"{folder} + {Path(stats_csv).name}", k)
