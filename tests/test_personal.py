@@ -240,3 +240,27 @@ def test_youtube_studio_export_is_read_as_stats_and_matched_by_id(tmp_path):
     bad.write_text("a,b\n1,2\n", encoding="utf-8")
     with pytest.raises(DataError):
         from_videos(folder, bad)
+
+
+def test_an_account_is_collected_with_the_user_source_then_learned(tmp_path, monkeypatch):
+    """The collector itself needs a browser (tests/test_collect.py); here it stores recorded TikTok items of
+    one account the way it does, and the history is read back from that dataset."""
+    sys.path.insert(0, str(ROOT / "tests" / "collect_fixtures"))
+    from fake_tiktok import make_item
+
+    import engine.collect.collector as collector
+    from engine.data.store import Dataset
+    from engine.personal.history import from_account
+
+    calls = []
+
+    def fake_collect(source, dataset, count=100, *, download=False, progress=None, cancel=None, **kw):
+        calls.append((source.kind, source.value, count, download))
+        with collector.open_or_create(dataset) as ds:
+            ds.import_tiktok_items([make_item(i, author="maker", views=1000 * (1 + i % 4)) for i in range(40)])
+
+    monkeypatch.setattr(collector, "collect", fake_collect)
+    h = from_account("https://www.tiktok.com/@Maker", tmp_path / "mine.sqlite", count=40, download=False)
+    assert calls == [("user", "Maker", 40, False)]
+    assert h.creator == "Maker" and len(h.posts) == 40  # the store keys posts by the numeric id, not the handle
+    assert np.isfinite(h.labels).sum() == 37 and Dataset.is_dataset(tmp_path / "mine.sqlite")

@@ -321,12 +321,27 @@ def from_videos(folder: str | os.PathLike, stats_csv: str | os.PathLike, author:
 def from_account(handle: str, dataset: str | os.PathLike, count: int = 200, download: bool = True,
                  k: int = DEFAULT_K, progress=None, cancel=None) -> History:
     """Collect an account's posts (and, with `download`, their videos) with the collector's user source into
-    `dataset`, then read that author's history from it. Raises InputError / the collector's errors."""
+    `dataset`, then read that account's history from it. The store keys posts by TikTok's numeric author id,
+    not the handle, so the account is the dataset's one author (or the one whose id is the handle); a
+    dataset that holds several other accounts is refused. Raises InputError / DataError / the collector's."""
     from ..collect.collector import collect
     from ..collect.sources import make_source
+    from ..data.store import Dataset, resolve_dataset_path
     from ..jobs import NEVER_CANCELLED, no_progress
 
     source = make_source("user", handle)
     collect(source, dataset, count=count, download=download, progress=progress or no_progress,
             cancel=cancel or NEVER_CANCELLED)
-    return from_dataset(dataset, source.value, k=k)
+    path = resolve_dataset_path(dataset)
+    with Dataset.open(path) as ds:
+        posts = list(ds.posts())
+    authors = sorted({p.author_id for p in posts if p.author_id})
+    wanted = source.value.lower()
+    mine = [a for a in authors if a.lower() == wanted]
+    if not mine and len(authors) != 1:
+        raise DataError(f"{path} holds posts of {len(authors)} accounts and none is named '{source.value}'; "
+                        "collect into a new dataset (--collect-into)")
+    author = mine[0] if mine else authors[0]
+    h = make_history(source.value, [p for p in posts if p.author_id == author], path.parent,
+                     f"@{source.value} (collected into {path.name})", k)
+    return h
