@@ -142,6 +142,8 @@ def render_report(report) -> str:
     ]
     if r.not_meaningful:
         lines.append(f"  NOT MEANINGFUL   {'; '.join(r.not_meaningful)}")
+    if getattr(r, "personal", None):
+        lines.append(f"  Your own posts   {r.personal['line']}")
     if r.viral_probability is not None:
         odds = "under 1%" if r.viral_probability < 0.01 else f"about {100 * r.viral_probability:.0f}%"
         lines.append(f"  Top-quarter odds {odds}: that share of past posts with a prediction like this reached the top quarter")
@@ -420,7 +422,7 @@ def cmd_evaluate(args) -> int:
 
 
 def register(sub) -> None:
-    from cli import collect_cmd, dataset_cmd, train_cmd
+    from cli import collect_cmd, dataset_cmd, learn_cmd, train_cmd
 
     p = sub.add_parser("score", help="score one video", description="Score one video before posting.")
     p.add_argument("video", help="the video file")
@@ -474,3 +476,4 @@ def register(sub) -> None:
     dataset_cmd.register(sub)
     train_cmd.register(sub)
     collect_cmd.register(sub)
+    learn_cmd.register(sub)

@@ -23,6 +23,7 @@ from .explain import advice_notes, assumed_lines, explain_inputs, summary_line
 from .features.spec import PostMeta
 from .jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress
 from .models.bundle import ModelBundle, default_bundle_path
+from .personal.scoring import personal_part
 
 #: A folder scan stops listing skipped names past this many (they are still counted).
 MAX_LISTED_SKIPS = 20
@@ -76,6 +77,8 @@ class ScoreReport:
     summary: str = ""
     #: the per-video inputs of a multimodal or video bundle, reused by rescore (None for other bundles)
     model_inputs: Optional[VideoInputs] = field(default=None, repr=False, compare=False)
+    #: a personal bundle's reading: {creator, percentile, reliable, line} (engine.personal.scoring); else None
+    personal: Optional[dict] = None
 
     def as_dict(self) -> dict:
         cue_part = self.cues.as_dict()
@@ -107,6 +110,7 @@ class ScoreReport:
             "assumed": self.assumed,
             "advice": self.advice,
             "summary": self.summary,
+            "personal": self.personal,
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
         }
 
@@ -275,6 +279,9 @@ def _verdict(bundle: ModelBundle, path, full_meta: PostMeta, cues: CueReport, in
     if cues.undecoded_s:
         notes.insert(0, f"About {cues.undecoded_s:.1f} s of the file could not be decoded (a damaged stretch): the"
                         " content cues rest on the part that could be read.")
+    personal = personal_part(bundle.manifest, why.score)
+    if personal is not None:  # account stats are not inputs of a personal model: no follower note
+        notes = [n for n in notes if not n.startswith("No follower count given")]
     return dict(
         score=why.score,
         prediction=pred,
@@ -296,6 +303,7 @@ def _verdict(bundle: ModelBundle, path, full_meta: PostMeta, cues: CueReport, in
         advice=advice,
         summary=summary_line(why.contributions, advice),
         model_inputs=extra,
+        personal=personal,
     )
 
 

@@ -29,11 +29,12 @@ from .batch_page import BatchPage
 from .dataset_page import DatasetPage
 from .jobs import JobRunner
 from .model import ActiveModel
+from .personal_page import PersonalPage
 from .score_page import ScorePage
 from .train_page import TrainPage
 from .widgets import DropTarget
 
-PAGES = ("Score", "Batch", "Dataset", "Train")
+PAGES = ("Score", "Batch", "Dataset", "Train", "My posts")
 
 
 class MainWindow(DropTarget, QMainWindow):
@@ -61,7 +62,8 @@ class MainWindow(DropTarget, QMainWindow):
         self.batch_page = BatchPage(self.runner, self.model)
         self.dataset_page = DatasetPage(self.runner)
         self.train_page = TrainPage(self.runner, self.model)
-        for page in (self.score_page, self.batch_page, self.dataset_page, self.train_page):
+        self.personal_page = PersonalPage(self.runner, self.model)
+        for page in (self.score_page, self.batch_page, self.dataset_page, self.train_page, self.personal_page):
             self.stack.addWidget(page)
             page.status.connect(self.statusBar().showMessage)
         self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
@@ -70,6 +72,7 @@ class MainWindow(DropTarget, QMainWindow):
         self.dataset_page.dataset_opened.connect(self.train_page.add_dataset)
         self.train_page.active_model_changed.connect(lambda _p: self._show_model())
         self.train_page.active_model_changed.connect(lambda _p: self.score_page.model_changed())
+        self.personal_page.active_model_changed.connect(self.train_page.active_model_changed)  # same follow-ups
         self.score_page.scored.connect(lambda _r: self._show_model())
         self.nav.currentRowChanged.connect(lambda i: i == 3 and self.train_page.refresh())
 

@@ -473,6 +473,8 @@ class ScorePage(DropTarget, QWidget):
         self.meaning.setText(f"<span style='font-size:15px; font-weight:600; color:{score_color(r.score)}'>"
                              f"{verdict(r.score)}</span><br>Ranks above {r.score:.0f}% of the posts the model"
                              " learned from")
+        if getattr(r, "personal", None):  # a personal model: where the draft ranks among the creator's own posts
+            self.meaning.setText(self.meaning.text() + f"<br><b>{html.escape(r.personal['line'])}</b>")
         if r.viral_probability is not None:
             self.odds.setText(f"Chance of the top quarter: <b>{100 * r.viral_probability:.0f}%</b>")
             self.odds.setToolTip(f"Of past posts with a prediction like this one, {100 * r.viral_probability:.0f}%"

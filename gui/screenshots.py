@@ -1,6 +1,7 @@
 """Take screenshots of each page of the real window with real content, for the README.
 
     xvfb-run -a -s "-screen 0 1280x860x24" env QT_QPA_PLATFORM=xcb python -m gui.screenshots docs/screenshots
+    (--personal-only: just the My posts page and the Score page with the personal model it makes)
 
 Ranks the shared clips, imports SMP-Video into a fresh dataset (in a temporary
 user data folder, so the user's own data is untouched) and grabs each page.
@@ -20,6 +21,23 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
+
+
+def personal_shots(w, wait, grab, clip: Path) -> None:
+    """The My posts page after learning from a shared creator's history, then the Score page with that model."""
+    w.show_page("My posts")
+    pp = w.personal_page
+    pp.first.setText(str(SHARED / "creators" / "mikaylanogueira_tiktok.csv"))
+    pp.start()
+    wait(lambda: pp.job is None, timeout=900)
+    grab("personal.png")
+    pp.make_active()
+    w.show_page("Score")
+    sp = w.score_page
+    sp.caption_edit.setText("get ready with me for the party")
+    sp.score_file(str(clip))
+    wait(lambda: sp.shown is not None and sp.shown.model.startswith("personal") and not sp.busy)
+    grab("score_personal.png")
 
 
 def _window(out_dir: str, dark: bool, size: tuple[int, int]):
@@ -55,7 +73,7 @@ def _window(out_dir: str, dark: bool, size: tuple[int, int]):
     return app, w, out, wait
 
 
-def main(out_dir: str = "docs/screenshots", dark: bool = False) -> int:
+def main(out_dir: str = "docs/screenshots", dark: bool = False, personal_only: bool = False) -> int:
     app, w, out, wait = _window(out_dir, dark, (1280, 860))
     tmp = str(Path(os.environ["XDG_DATA_HOME"]).parent)
 
@@ -66,6 +84,10 @@ def main(out_dir: str = "docs/screenshots", dark: bool = False) -> int:
         print("wrote", out / name)
 
     clip = SHOT_CLIP  # the Score page itself: score_sizes (--sizes)
+    if personal_only:
+        personal_shots(w, wait, grab, clip)
+        w.close()
+        return 0
     w.show_page("Batch")
     bp = w.batch_page
     # the shared clips, plus what a real folder holds: a download cut short
@@ -101,6 +123,7 @@ def main(out_dir: str = "docs/screenshots", dark: bool = False) -> int:
         tp.start()
         wait(lambda: not tp.busy, timeout=900)
     grab("train.png")
+    personal_shots(w, wait, grab, clip)
     w.close()
     return 0
 
@@ -140,4 +163,5 @@ if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     if "--sizes" in sys.argv:
         sys.exit(score_sizes(args[0] if args else "docs/screenshots"))
-    sys.exit(main(args[0] if args else "docs/screenshots", dark="--dark" in sys.argv))
+    sys.exit(main(args[0] if args else "docs/screenshots", dark="--dark" in sys.argv,
+                  personal_only="--personal-only" in sys.argv))

@@ -1,0 +1,228 @@
+"""learn_personal: a creator's history in, a personal model bundle out (a job: progress + cancel).
+
+Steps: measure the content cues of the posts that have a video file; the time-ordered evaluation (the only
+measures shown); the final model on every labelled post; the bundle (family 'personal': manifest, ONNX,
+report.json, drivers.png). The bundle's score quantiles are the out-of-sample predictions of the creator's
+own posts, so its 0-100 score reads "ranks above N% of your own posts".
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from datetime import date
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from ..errors import DataError
+from ..features.spec import meta_from_post
+from ..jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress
+from .evaluate import BOOTSTRAP, MIN_TRAIN, METHOD_WORDS, driver_line, evaluate_history
+from .history import History
+from .model import fit_ridge, to_onnx
+
+FAMILY = "personal"
+LABEL_TRANSFORM = "log1p-minus-rolling-median"
+
+
+def _scaled(progress: Progress, lo: float, hi: float) -> Progress:
+    return lambda f, m: progress(None if f is None else lo + (hi - lo) * f, m)
+
+
+def measure_history_cues(history: History, device: str = "cpu", progress: Progress = no_progress,
+                         cancel: CancelToken = NEVER_CANCELLED) -> None:
+    """Set history.cues: the content cues of each post's video (None where it has none or it is unreadable;
+    the unreadable are named in history.notes). Leaves cues None when no post has a video."""
+    from ..cues.measure import cue_values, measure_cues
+    from ..errors import EngineError
+
+    paths = history.video_paths()
+    todo = [i for i, p in enumerate(paths) if p is not None]
+    if not todo:
+        return
+    cues: list[Optional[dict]] = [None] * len(paths)
+    bad = []
+    for j, i in enumerate(todo):
+        cancel.raise_if_cancelled()
+        progress(j / len(todo), f"measuring video {j + 1} of {len(todo)}")
+        try:
+            cues[i] = cue_values(measure_cues(paths[i], device=device, cancel=cancel))
+        except EngineError as exc:
+            if exc.__class__.__name__ == "Cancelled":
+                raise
+            bad.append(f"{paths[i].name} ({exc})")
+    if bad:
+        history.notes.append(f"{len(bad)} videos could not be measured: {'; '.join(bad[:5])}")
+    history.cues = cues if any(cues) else None
+
+
+def plot_drivers(drivers: list[dict], creator: str, top: int = 12) -> bytes:
+    """Horizontal bars: each input's top-minus-bottom-quarter difference in sd with its interval."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    from ..training import _png
+
+    shown = drivers[:top][::-1]
+    fig, ax = plt.subplots(figsize=(7, 0.4 * max(3, len(shown)) + 1))
+    if shown:
+        y = np.arange(len(shown))
+        d = np.array([x["difference_sd"] for x in shown])
+        lo = np.array([x["interval_sd"][0] for x in shown])
+        hi = np.array([x["interval_sd"][1] for x in shown])
+        colours = ["#2a9d8f" if x["driver"] else "#bbbbbb" for x in shown]
+        ax.barh(y, d, color=colours)
+        ax.errorbar(d, y, xerr=[d - lo, hi - d], fmt="none", ecolor="black", capsize=3, linewidth=1)
+        ax.set_yticks(y, [x["description"] for x in shown])
+        ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_xlabel("top quarter minus bottom quarter (standard deviations, 95% interval)")
+    ax.set_title(f"What separates {creator}'s best posts (grey: interval includes zero)")
+    return _png(fig)
+
+
+def learn_personal(history: History, out_dir: str | os.PathLike, name: Optional[str] = None,
+                   measure_videos: bool = True, with_default: bool = True, min_train: int = MIN_TRAIN,
+                   n_boot: int = BOOTSTRAP, device: str = "cpu", progress: Progress = no_progress,
+                   cancel: CancelToken = NEVER_CANCELLED) -> dict:
+    """Learn a creator's personal model and write its bundle to out_dir (replaced whole, atomically).
+
+    Returns the report (also written as report.json in the bundle): the label in words, the evaluation
+    against the three baselines with intervals, the verdict, and the drivers. Raises DataError when the
+    history has too few labelled posts to fit anything (fewer than 5), Cancelled on cancel."""
+    from ..models.bundle import write_bundle
+
+    if measure_videos:
+        measure_history_cues(history, device, _scaled(progress, 0.0, 0.4), cancel)
+    y = history.labels
+    labelled = np.flatnonzero(np.isfinite(y))
+    if labelled.size < 5:
+        raise DataError(f"{history.creator}: only {labelled.size} posts have a label (views and at least "
+                        f"{3} earlier posts with views); a personal model needs more history")
+    ev = evaluate_history(history, min_train, n_boot, with_default=with_default,
+                          progress=_scaled(progress, 0.4, 0.9), cancel=cancel)
+    cancel.raise_if_cancelled()
+    progress(0.92, "fitting the final model on every post")
+    metas = [meta_from_post(p) for p in history.posts]
+    cues = history.cues
+    fit = fit_ridge([metas[i] for i in labelled], y[labelled], [cues[i] for i in labelled] if cues else None)
+    if not fit.spec["features"]:
+        raise DataError(f"{history.creator}: the posts do not differ in any input the personal model reads "
+                        "(caption, time, sound, format, content); there is nothing to learn from")
+    in_sample = fit.predict([metas[i] for i in labelled], [cues[i] for i in labelled] if cues else None)
+    oos = np.asarray(ev.get("pred") or [], np.float64)
+    basis = oos if oos.size >= 20 and np.ptp(oos) > 0 else in_sample
+    if np.ptp(basis) <= 0:
+        basis = y[labelled]
+    quantiles = [float(v) for v in np.quantile(basis, np.linspace(0, 1, 101))]
+    resid = y[labelled] - in_sample
+    label_words = (f"ln(1 + views) minus the median ln(1 + views) of the creator's previous {history.k} posts: how "
+                   "much better or worse a post did than the creator typically did when it went out")
+    typical_now = history.typical_now()
+    times = [p.post_time for p in history.posts]
+    report = {
+        "family": FAMILY,
+        "creator": history.creator,
+        "source": history.source,
+        "label": label_words,
+        "n_posts": len(history.posts),
+        "n_labelled": int(labelled.size),
+        "n_videos": int(sum(1 for c in (cues or []) if c)),
+        "first_post": times[0].isoformat(), "last_post": times[-1].isoformat(),
+        "alpha": fit.alpha,
+        "evaluation": {k: v for k, v in ev.items() if k not in ("rows", "pred")},
+        "reliable": ev["reliable"],
+        "summary": ev["summary"],
+        "drivers": ev["drivers"],
+        "driver_lines": [driver_line(d) for d in ev["drivers"] if d["driver"]],
+        "coefficients_sd": {f["name"]: round(float(w), 4) for f, w in zip(fit.spec["features"], fit.std_coef)},
+        "notes": list(history.notes),
+        "unmatched_rows": history.unmatched_rows,
+        "unmatched_videos": history.unmatched_videos,
+    }
+    rel = ev.get("relative") or {}
+    manifest = {
+        "name": name or f"personal-{history.creator}",
+        "family": FAMILY,
+        "created": date.today().isoformat(),
+        "model_file": "model.onnx",
+        "backbone": None,
+        "feature_spec": fit.spec,
+        "features": sorted({f["group"] for f in fit.spec["features"]}),
+        "label": {"column": "views", "transform": LABEL_TRANSFORM, "k": history.k, "description": label_words,
+                  "name": "views against the creator's typical",
+                  "no_view_range_reason": "This personal model predicts views relative to the creator's typical "
+                  f"views at the time (lately about {_count(typical_now)}), not a view count, so no view range "
+                  "is given."},
+        "training_data": {"name": history.source, "creator": history.creator, "n_posts": int(labelled.size),
+                          "first_post": report["first_post"], "last_post": report["last_post"],
+                          "licence": "the creator's own posts"},
+        "metrics": {"scheme": "expanding window in time order", "relative": rel, "absolute": ev.get("absolute"),
+                    "n": ev.get("n", 0)},
+        "metrics_summary": {"time_split_model_spearman": (rel.get("personal") or {}).get("spearman"),
+                            "time_split_model_auc_top25": (rel.get("personal") or {}).get("auc_top25")},
+        "score": {"quantiles": quantiles, "basis": "the creator's own posts, each predicted from the posts "
+                  "before it" if basis is oos else "the creator's own posts (fitted)"},
+        "view_range": {"available": False},
+        "personal": {
+            "creator": history.creator, "reliable": ev["reliable"], "summary": ev["summary"],
+            "typical_log_views": typical_now, "typical_views": None if typical_now is None else
+            round(math.expm1(typical_now)),
+            "residual_q25": float(np.quantile(resid, 0.25)), "residual_q75": float(np.quantile(resid, 0.75)),
+            "drivers": [d for d in ev["drivers"] if d["driver"]][:12],
+            "coefficients_sd": report["coefficients_sd"],
+        },
+        "notes": list(history.notes),
+    }
+    attachments = {"report.json": json.dumps(report, indent=1, default=str, ensure_ascii=False).encode("utf-8")}
+    if ev["drivers"]:
+        attachments["drivers.png"] = plot_drivers(ev["drivers"], history.creator)
+    cancel.raise_if_cancelled()
+    progress(0.97, "writing the bundle")
+    out = write_bundle(out_dir, {"model.onnx": to_onnx(fit)}, manifest, attachments)
+    report["bundle"] = str(out)
+    progress(1.0, "personal model written")
+    return report
+
+
+def report_lines(report: dict) -> list[str]:
+    """The report as plain lines for the CLI (and the window's text view)."""
+    ev = report["evaluation"]
+    lines = [f"{report['creator']}: {report['n_posts']} posts ({report['n_labelled']} with a label"
+             f"{', ' + str(report['n_videos']) + ' videos measured' if report['n_videos'] else ''})",
+             f"  label: {report['label']}",
+             f"  verdict: {report['summary']}"]
+    for target, title in (("relative", "against the creator's typical views (which draft does better)"),
+                          ("absolute", "ln(1 + views), trend included")):
+        block = ev.get(target) or {}
+        if not block:
+            continue
+        lines.append(f"  {title}, {ev['n']} posts predicted in time order:")
+        for m, d in block.items():
+            sp, ci = d.get("spearman"), d.get("spearman_ci")
+            auc, aci = d.get("auc_top25"), d.get("auc_top25_ci")
+            lines.append(f"    {METHOD_WORDS.get(m, m):32s} Spearman {_fmt(sp)} {_ci(ci)}   AUC top 25% {_fmt(auc)} "
+                         f"{_ci(aci)}")
+    if report["driver_lines"]:
+        lines.append("  what separates the top quarter from the bottom quarter (out-of-sample posts):")
+        lines += [f"    {s}" for s in report["driver_lines"][:10]]
+    elif ev.get("drivers") is not None:
+        lines.append("  no input separates the top quarter from the bottom quarter (every interval includes zero)")
+    for n in report["notes"]:
+        lines.append(f"  note: {n}")
+    return lines
+
+
+def _count(log_views: Optional[float]) -> str:
+    return "unknown" if log_views is None else f"{math.expm1(log_views):,.0f}"
+
+
+def _fmt(v) -> str:
+    return "  n/a" if v is None else f"{v:+.3f}"
+
+
+def _ci(ci) -> str:
+    return "(n/a)" if not ci else f"({ci[0]:+.2f} to {ci[1]:+.2f})"
