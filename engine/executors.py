@@ -1,0 +1,206 @@
+"""Where the per-video work of `batch` and `dataset extract` runs: local worker processes or a Ray cluster.
+
+Either way the driver (the process that called) alone writes the results (the batch journal and CSV, the
+dataset's feature rows); workers only compute and hand results back.
+
+Local pool. Each of N worker processes gets an equal share of the cores as its thread budget
+(runtime.THREADS_ENV), set in its environment before numpy, PyAV or ONNX Runtime load: without it every
+worker starts one ONNX Runtime intra-op thread, one decoder thread and one BLAS thread per core, and N
+workers fight over N x cores threads. The model is loaded once per worker.
+
+Ray (the optional `cluster` extra). One task per video, one CPU each, running on any node of the cluster that
+can read the video's path (a shared folder). Ray retries a task whose node dies; the driver keeps the first
+result per file and drops any repeat, so a lost node loses no result and duplicates none. Each Ray worker
+process loads the model once and keeps it for the next tasks it runs.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Callable, Iterable, Iterator, Optional
+
+EXECUTORS = ("local", "ray")
+#: the variables the BLAS / OpenMP libraries numpy may use read once, when they load
+_BLAS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
+             "NUMEXPR_NUM_THREADS")
+RAY_MISSING = ("--executor ray needs Ray, which is not installed: pip install -e \".[cluster]\" (or pip install "
+               "'virality-studio[cluster]') on this machine and on every node of the cluster")
+
+
+def threads_per_worker(workers: int, cores: Optional[int] = None) -> int:
+    """Each of `workers` processes' share of the cores (at least 1)."""
+    cores = cores or os.cpu_count() or 1
+    return max(1, cores // max(1, workers))
+
+
+def limit_threads(threads: int) -> None:
+    """Cap this process's library thread pools at `threads`. Takes full effect only before numpy, PyAV and
+    ONNX Runtime are loaded (a worker process calls it first thing); ONNX Runtime sessions and the decoder
+    read the budget each time they start."""
+    from .runtime import THREADS_ENV
+
+    if threads <= 0:  # no cap
+        return
+    os.environ[THREADS_ENV] = str(threads)
+    for name in _BLAS_ENV:
+        os.environ[name] = str(threads)
+
+
+def check_executor(executor: str, address: Optional[str] = None) -> None:
+    """Raise InputError for an unknown executor, an --address without Ray, or Ray not installed."""
+    from .errors import InputError
+
+    if executor not in EXECUTORS:
+        raise InputError(f"unknown executor '{executor}': choose one of {', '.join(EXECUTORS)}")
+    if executor != "ray":
+        if address:
+            raise InputError("--address is for --executor ray (the Ray cluster to run on)")
+        return
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        raise InputError(RAY_MISSING) from None
+
+
+# ------------------------------------------------------------------------------------------- local pool
+
+
+def local_worker_init(threads: int, bundle_path: str, device: str, parent_pid: Optional[int]) -> None:
+    """A local batch worker's start: its thread budget first (before anything loads numpy), then the model,
+    once. This module imports nothing heavy, so unpickling this initializer in the new process loads none."""
+    limit_threads(threads)
+    from . import scoring
+
+    scoring._worker_init(bundle_path, device, parent_pid)
+
+
+# ------------------------------------------------------------------------------------------- Ray
+
+_ray_bundles: dict = {}  # (bundle path, device) -> ModelBundle, per Ray worker process
+_ray_embedders: dict = {}
+
+
+def _ray_task_threads() -> None:
+    """In a Ray worker: one task per CPU, so each library gets one thread (Ray sets OMP_NUM_THREADS=1 too)."""
+    if "VIRALITY_THREADS_SET" not in os.environ:
+        limit_threads(1)
+        os.environ["VIRALITY_THREADS_SET"] = "1"
+
+
+def _ray_score(path: str, meta, bundle_path: str, device: str):
+    _ray_task_threads()
+    from .models.bundle import ModelBundle
+    from .scoring import _score_one
+
+    key = (bundle_path, device)
+    if key not in _ray_bundles:
+        _ray_bundles[key] = ModelBundle.load(bundle_path, device=device)
+    return _score_one(path, meta, _ray_bundles[key], device)
+
+
+def _ray_extract(path: str, backbone: str, frames: int, device: str, cache_dir):
+    """(arrays, None, seconds) or (None, the reason the file is unreadable, 0)."""
+    import time
+
+    _ray_task_threads()
+    from .errors import MediaError
+    from .extract import extract_video, frame_embedder
+
+    key = (backbone, device, cache_dir)
+    if key not in _ray_embedders:
+        _ray_embedders[key] = frame_embedder(backbone, device, cache_dir)
+    t = time.perf_counter()
+    try:
+        arrays = extract_video(path, _ray_embedders[key], frames, device)
+    except MediaError as exc:
+        return None, str(exc), 0.0
+    return arrays, None, time.perf_counter() - t
+
+
+def _ray_connect(address: Optional[str]):
+    """ray, connected to `address` (auto, ray://host:port, host:port) or to a new local cluster when None."""
+    from .errors import InputError
+
+    check_executor("ray")
+    import ray
+
+    if not ray.is_initialized():
+        try:
+            # the workers import this project from where the driver does (a shared checkout or an install)
+            env = {"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in [_project_root(),
+                                                                          os.environ.get("PYTHONPATH", "")] if p)}}
+            ray.init(address=address or None, runtime_env=env, log_to_driver=False,
+                     logging_level="ERROR", include_dashboard=False if not address else None)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            raise InputError(f"--address {address}: cannot connect to a Ray cluster there ({exc})"
+                             if address else f"cannot start a local Ray cluster ({exc})") from None
+    return ray
+
+
+def _project_root() -> str:
+    from pathlib import Path
+
+    return str(Path(__file__).resolve().parent.parent)
+
+
+def ray_map(fn: Callable, keys: Iterable[str], args: tuple, *, address: Optional[str] = None,
+            cancel=None, max_retries: int = 5) -> Iterator[tuple[str, object]]:
+    """Run fn(key, *args) as one Ray task per key (one CPU each) and yield (key, result) as each finishes, each
+    key exactly once: a task whose node died is retried by Ray (up to max_retries), and a result for a key
+    already yielded is dropped. At most about two tasks per cluster CPU are in flight, so that a cancel stops
+    quickly and results stream back. Raises Cancelled when `cancel` is cancelled (running tasks are cancelled)."""
+    from .errors import Cancelled
+
+    ray = _ray_connect(address)
+    remote = ray.remote(num_cpus=1, max_retries=max_retries, retry_exceptions=False)(fn)
+    arg_refs = tuple(ray.put(a) for a in args)  # once, not with every task
+    queue = list(reversed(list(keys)))
+    window = max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
+    pending: dict = {}  # ObjectRef -> key
+    seen: set[str] = set()
+    try:
+        while queue or pending:
+            while queue and len(pending) < window and not (cancel and cancel.cancelled):
+                key = queue.pop()
+                pending[remote.remote(key, *arg_refs)] = key
+            if cancel is not None and cancel.cancelled:
+                raise Cancelled()
+            done, _ = ray.wait(list(pending), num_returns=1, timeout=0.2)
+            for ref in done:
+                key = pending.pop(ref)
+                result = ray.get(ref)
+                if key in seen:
+                    continue
+                seen.add(key)
+                yield key, result
+    finally:
+        for ref in pending:
+            try:
+                ray.cancel(ref, force=False)
+            except Exception:  # a task that finished or a cluster that went away meanwhile
+                pass
+
+
+def ray_score_many(paths: list[str], meta, bundle_path: str, device: str, address: Optional[str] = None,
+                   cancel=None) -> Iterator:
+    """BatchItems for `paths` scored on a Ray cluster, as they finish."""
+    for _, item in ray_map(_ray_score, [os.path.abspath(p) for p in paths],
+                           (meta, os.path.abspath(bundle_path), device), address=address, cancel=cancel):
+        yield item
+
+
+def ray_extract(videos: list, backbone: str, frames: int, device: str, cache_dir=None, address: Optional[str] = None,
+                cancel=None) -> Iterator[tuple[object, Optional[dict], Optional[str], float]]:
+    """(video, arrays, error, seconds) for each of `videos` (dataset Video rows) extracted on a Ray cluster."""
+    by_path = {os.path.abspath(v.path): v for v in videos}
+    cache = None if cache_dir is None else os.path.abspath(cache_dir)
+    for path, (arrays, error, seconds) in ray_map(_ray_extract, list(by_path), (backbone, frames, device, cache),
+                                                  address=address, cancel=cancel):
+        yield by_path[path], arrays, error, seconds
+
+
+def shutdown() -> None:
+    """Disconnect this driver from Ray (and stop the local cluster it started, if any)."""
+    ray = sys.modules.get("ray")
+    if ray is not None and ray.is_initialized():
+        ray.shutdown()

@@ -1,0 +1,63 @@
+"""The local batch pool shares the cores among its workers (engine.executors), and the executor choice is checked."""
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+
+import pytest
+
+from engine import executors, runtime
+from engine.errors import InputError
+from engine.scoring import default_bundle_path
+
+
+def _probe() -> dict:
+    """In a pool worker: the thread budget its libraries got."""
+    from threadpoolctl import threadpool_info
+
+    from engine import scoring
+
+    blas = [p["num_threads"] for p in threadpool_info() if p.get("internal_api") == "openblas"]
+    return {"budget": os.environ.get(runtime.THREADS_ENV), "blas": blas,
+            "ort": scoring._worker_bundle._session.get_session_options().intra_op_num_threads}
+
+
+def test_threads_per_worker_share_the_cores():
+    assert executors.threads_per_worker(1, cores=16) == 16
+    assert executors.threads_per_worker(4, cores=16) == 4
+    assert executors.threads_per_worker(16, cores=16) == 1
+    assert executors.threads_per_worker(32, cores=16) == 1  # never 0 (0 would mean "no cap")
+
+
+def test_a_pool_worker_gets_its_share_before_numpy_loads():
+    """The worker's ONNX Runtime session and numpy's BLAS get the budget (BLAS reads it only when it loads, so
+    the initializer must set it before numpy is imported in the worker)."""
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn"), initializer=executors.local_worker_init,
+                             initargs=(1, str(default_bundle_path()), "cpu", None)) as pool:
+        got = pool.submit(_probe).result(timeout=120)
+    assert got["budget"] == "1"
+    assert got["ort"] == 1
+    assert all(n == 1 for n in got["blas"])
+
+
+def test_make_session_uses_the_thread_budget(monkeypatch):
+    from engine.models.bundle import ModelBundle
+
+    monkeypatch.setenv(runtime.THREADS_ENV, "3")
+    b = ModelBundle.load(default_bundle_path(), device="cpu")
+    assert b._session.get_session_options().intra_op_num_threads == 3
+    monkeypatch.setenv(runtime.THREADS_ENV, "junk")
+    assert runtime.thread_budget() == 0
+
+
+def test_bad_executor_choices_are_one_line_errors(monkeypatch):
+    with pytest.raises(InputError, match="unknown executor 'dask'"):
+        executors.check_executor("dask")
+    with pytest.raises(InputError, match="--address is for --executor ray"):
+        executors.check_executor("local", "auto")
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if not installed
+    with pytest.raises(InputError, match=r'pip install -e "\.\[cluster\]"'):
+        executors.check_executor("ray")
