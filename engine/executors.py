@@ -118,13 +118,15 @@ def _ray_extract(path: str, backbone: str, frames: int, device: str, cache_dir):
 
 
 def _ray_connect(address: Optional[str]):
-    """ray, connected to `address` (auto, ray://host:port, host:port) or to a new local cluster when None."""
+    """(ray, whether this call connected it), connected to `address` (auto, ray://host:port, host:port) or to a
+    new local cluster when None."""
     from .errors import InputError
 
     check_executor("ray")
     import ray
 
-    if not ray.is_initialized():
+    started = not ray.is_initialized()
+    if started:
         try:
             # the workers import this project from where the driver does (a shared checkout or an install)
             env = {"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in [_project_root(),
@@ -134,7 +136,7 @@ def _ray_connect(address: Optional[str]):
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise InputError(f"--address {address}: cannot connect to a Ray cluster there ({exc})"
                              if address else f"cannot start a local Ray cluster ({exc})") from None
-    return ray
+    return ray, started
 
 
 def _project_root() -> str:
@@ -149,9 +151,9 @@ def ray_map(fn: Callable, keys: Iterable[str], args: tuple, *, address: Optional
     key exactly once: a task whose node died is retried by Ray (up to max_retries), and a result for a key
     already yielded is dropped. At most about two tasks per cluster CPU are in flight, so that a cancel stops
     quickly and results stream back. Raises Cancelled when `cancel` is cancelled (running tasks are cancelled)."""
-    from .errors import Cancelled
+    from .errors import Cancelled, EngineError
 
-    ray = _ray_connect(address)
+    ray, started = _ray_connect(address)
     remote = ray.remote(num_cpus=1, max_retries=max_retries, retry_exceptions=False)(fn)
     arg_refs = tuple(ray.put(a) for a in args)  # once, not with every task
     queue = list(reversed(list(keys)))
@@ -168,7 +170,11 @@ def ray_map(fn: Callable, keys: Iterable[str], args: tuple, *, address: Optional
             done, _ = ray.wait(list(pending), num_returns=1, timeout=0.2)
             for ref in done:
                 key = pending.pop(ref)
-                result = ray.get(ref)
+                try:
+                    result = ray.get(ref)
+                except ray.exceptions.RayError as exc:  # retries spent: the cluster lost it every time
+                    raise EngineError(f"{key}: the Ray cluster could not run it ({type(exc).__name__}: "
+                                      f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
                 if key in seen:
                     continue
                 seen.add(key)
@@ -179,6 +185,8 @@ def ray_map(fn: Callable, keys: Iterable[str], args: tuple, *, address: Optional
                 ray.cancel(ref, force=False)
             except Exception:  # a task that finished or a cluster that went away meanwhile
                 pass
+        if started:  # this run connected (or started a local cluster): leave as found
+            ray.shutdown()
 
 
 def ray_score_many(paths: list[str], meta, bundle_path: str, device: str, address: Optional[str] = None,

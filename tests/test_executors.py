@@ -61,3 +61,21 @@ def test_bad_executor_choices_are_one_line_errors(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # as if not installed
     with pytest.raises(InputError, match=r'pip install -e "\.\[cluster\]"'):
         executors.check_executor("ray")
+
+
+def test_batch_executor_ray_without_ray_says_how_to_get_it(tmp_path):
+    """One `error:` line naming the extra, before any work (Ray made unimportable in the child)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    (tmp_path / "a.mp4").write_bytes(b"x")
+    code = ("import sys; sys.modules['ray'] = None; sys.argv = ['main.py'] + sys.argv[1:]; "
+            f"sys.path.insert(0, {str(root)!r}); import main; sys.exit(main.main())")
+    r = subprocess.run([sys.executable, "-c", code, "batch", str(tmp_path), "--executor", "ray", "--out",
+                        str(tmp_path / "o.csv")], capture_output=True, text=True, timeout=120, cwd=root)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: --executor ray needs Ray") and "[cluster]" in lines[0]
+    assert not (tmp_path / "o.csv.partial").exists()
