@@ -81,8 +81,14 @@ class Cluster:
                  f"--node-manager-port={self.node2_port}", '--resources={"node2": 1}', *common, env=self.env)
 
     def kill_node2_raylet(self) -> None:
+        """SIGKILL the second node's raylet once one of its workers is running a scoring task."""
         raylets = [p for p in _pids_of(f"--node_manager_port={self.node2_port}") if p in _pids_of(self.temp)]
         assert raylets, "the second node's raylet was not found"
+        deadline = time.monotonic() + 30
+        while not any(p not in raylets for p in _pids_of("ray::_ray_score") if p in _pids_of(
+                f"--node_manager_port={self.node2_port}", children=True)):
+            assert time.monotonic() < deadline, "the second node never ran a task"
+            time.sleep(0.1)
         for pid in raylets:
             os.kill(pid, signal.SIGKILL)
 
@@ -99,14 +105,30 @@ class Cluster:
         shutil.rmtree(self.temp, ignore_errors=True)
 
 
-@pytest.fixture
-def cluster(monkeypatch):
-    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")  # the driver (this process and the CLI) as the nodes
+def _cluster():
+    old = os.environ.get("RAY_AUTH_MODE")
+    os.environ["RAY_AUTH_MODE"] = "disabled"  # the driver (this process and the CLI) as the nodes
     c = Cluster()
     try:
         yield c
     finally:
         c.teardown()
+        if old is None:
+            os.environ.pop("RAY_AUTH_MODE", None)
+        else:
+            os.environ["RAY_AUTH_MODE"] = old
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """One cluster for the tests that leave it whole."""
+    yield from _cluster()
+
+
+@pytest.fixture
+def own_cluster():
+    """A cluster for a test that kills one of its nodes."""
+    yield from _cluster()
 
 
 @pytest.fixture(scope="module")
@@ -161,9 +183,8 @@ def test_extract_on_two_nodes_equals_the_local_run(cluster, folder, tmp_path):
         stores[name] = ds
     try:
         a = ex.extract_dataset(stores["local"], frames=4, device="cpu", captions=False)
-        _connect(cluster)
         b = ex.extract_dataset(stores["ray"], frames=4, device="cpu", captions=False, executor="ray",
-                               address=cluster.address)
+                               address=cluster.address)  # connects, and disconnects when done
         assert (b.extracted, sorted(b.failed)) == (a.extracted, sorted(a.failed)) and a.extracted >= N_VIDEOS
         key = ex.video_spec_version(4)
         for v in stores["local"].videos():
@@ -179,9 +200,29 @@ def test_extract_on_two_nodes_equals_the_local_run(cluster, folder, tmp_path):
             ds.close()
 
 
-def test_a_node_killed_mid_batch_loses_and_repeats_nothing(cluster, folder, tmp_path):
+def test_cancel_stops_the_cluster_run(cluster, folder):
+    from engine.errors import Cancelled
+    from engine.jobs import CancelToken
     from engine.scoring import score_many
 
+    _connect(cluster)
+    try:
+        token = CancelToken()
+        got = []
+        with pytest.raises(Cancelled):
+            for item in score_many(sorted(str(p) for p in folder.glob("clip*.mp4")) * 3, device="cpu",
+                                   executor="ray", address=cluster.address, cancel=token):
+                got.append(item)
+                token.cancel()
+        assert len(got) == 1
+    finally:
+        ray.shutdown()
+
+
+def test_a_node_killed_mid_batch_loses_and_repeats_nothing(own_cluster, folder, tmp_path):
+    from engine.scoring import score_many
+
+    cluster = own_cluster
     _connect(cluster)
     paths = sorted(str(p) for p in folder.glob("clip*.mp4"))
     seen: list[str] = []
