@@ -7,7 +7,8 @@ its thread budget) and Ray on this machine, side by side in one run, then the ra
 
 The folder is the shared clips, repeated (as links) to --clips files, so each worker count scores the same
 files. Each run starts its pool from cold (spawn, imports, model load are part of the figure, as in `batch`),
-after one untimed warm-up run that fills the OS file cache. Linear scaling is N x the 1-worker figure; the
+after one untimed warm-up run that fills the OS file cache; Ray runs on a fresh local cluster of N CPUs
+each time (the cluster's start is not timed, its worker processes' start and model loads are). Linear scaling is N x the 1-worker figure; the
 target is at least 0.8 x N up to the number of physical cores. Figures on a shared machine move with its load:
 the script prints the load average before and after.
 """
@@ -37,8 +38,20 @@ def make_folder(n: int, where: Path) -> list[Path]:
     return out
 
 
+def cpu_seconds() -> float:
+    """User + system CPU time of this process and of its finished child processes (the local pool's workers)."""
+    import resource
+
+    return sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF),
+                                                 resource.getrusage(resource.RUSAGE_CHILDREN)))
+
+
+CPU_PER_VIDEO: dict = {}  # (executor, budget, workers) -> CPU seconds per video (local pool only)
+
+
 def run(paths, workers: int, executor: str = "local", budget: bool = True, address=None) -> float:
-    """Videos per minute scoring `paths` with `workers` workers (a fresh pool)."""
+    """Videos per minute scoring `paths` with `workers` workers (a fresh pool). Also notes the CPU seconds spent
+    per video (for the local pool): threads that spin or fight over cores show there, whatever the load."""
     from engine import executors
     from engine.scoring import score_many
 
@@ -46,9 +59,10 @@ def run(paths, workers: int, executor: str = "local", budget: bool = True, addre
     if not budget:  # as before: every worker's libraries start one thread per core
         executors.threads_per_worker = lambda workers, cores=None: 0
     try:
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), cpu_seconds()
         items = list(score_many(paths, workers=workers, device="cpu", executor=executor, address=address))
         dt = time.perf_counter() - t
+        CPU_PER_VIDEO[(executor, budget, workers)] = (cpu_seconds() - cpu) / max(1, len(paths))
     finally:
         executors.threads_per_worker = real
     bad = [i for i in items if not i.ok]
@@ -86,21 +100,19 @@ def main() -> int:
             if "local, no thread budget" in series:
                 series["local, no thread budget"][n] = run(paths, n, budget=False)
             line = "  ".join(f"{name}: {s[n]:6.1f}/min" for name, s in series.items() if n in s)
+            line += "  (CPU s/video: " + ", ".join(f"{CPU_PER_VIDEO[('local', b, n)]:.2f}" + ("" if b else " unbudgeted")
+                                                   for b in (True, False) if ("local", b, n) in CPU_PER_VIDEO) + ")"
             print(f"{n:>3} workers  {line}", flush=True)
         if ray_ok:
             import ray
 
             from engine import executors
 
-            ray.init(num_cpus=max(args.workers), include_dashboard=False, logging_level="ERROR",
-                     log_to_driver=False,
-                     runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}})
-            run(paths[:2], 1, "ray")  # Ray's workers start and load the model once, as on a running cluster
             try:
-                for n in args.workers:  # a cluster of n CPUs: ray's own num_cpus per task caps it
+                for n in args.workers:  # a fresh local cluster of n CPUs (its start is not timed; its workers' is)
                     ray.shutdown()
                     ray.init(num_cpus=n, include_dashboard=False, logging_level="ERROR", log_to_driver=False,
-                             runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}})
+                             runtime_env=executors.ray_runtime_env())
                     series["ray (local cluster)"][n] = run(paths, n, "ray")
                     print(f"{n:>3} CPUs     ray: {series['ray (local cluster)'][n]:6.1f}/min", flush=True)
             finally:

@@ -60,6 +60,7 @@ def check_executor(executor: str, address: Optional[str] = None) -> None:
         import ray  # noqa: F401
     except ImportError:
         raise InputError(RAY_MISSING) from None
+    _check_reachable(address)
 
 
 # ------------------------------------------------------------------------------------------- local pool
@@ -122,16 +123,13 @@ def _ray_connect(address: Optional[str]):
     new local cluster when None."""
     from .errors import InputError
 
-    check_executor("ray")
+    check_executor("ray", address)
     import ray
 
     started = not ray.is_initialized()
     if started:
         try:
-            # the workers import this project from where the driver does (a shared checkout or an install)
-            env = {"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in [_project_root(),
-                                                                          os.environ.get("PYTHONPATH", "")] if p)}}
-            ray.init(address=address or None, runtime_env=env, log_to_driver=False,
+            ray.init(address=address or None, runtime_env=ray_runtime_env(), log_to_driver=False,
                      logging_level="ERROR", include_dashboard=False if not address else None)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise InputError(f"--address {address}: cannot connect to a Ray cluster there ({exc})"
@@ -139,10 +137,33 @@ def _ray_connect(address: Optional[str]):
     return ray, started
 
 
-def _project_root() -> str:
+def _check_reachable(address: Optional[str], timeout_s: float = 5.0) -> None:
+    """Raise InputError at once when a host:port (or ray://host:port) address does not answer, where Ray itself
+    would keep retrying for minutes."""
+    import socket
+
+    from .errors import InputError
+
+    if not address or address == "auto":
+        return
+    hostport = address.split("://", 1)[-1]
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise InputError(f"--address {address}: expected auto, HOST:PORT or ray://HOST:PORT")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise InputError(f"--address {address}: no Ray cluster answers there ({exc.strerror or exc}); start one "
+                         "with `ray start --head` or check the address") from None
+
+
+def ray_runtime_env() -> dict:
+    """What a Ray job of ours needs on every worker: this project importable from where the driver imports it
+    (a shared checkout or an install), with the driver's PYTHONPATH after it."""
     from pathlib import Path
 
-    return str(Path(__file__).resolve().parent.parent)
+    root = str(Path(__file__).resolve().parent.parent)
+    return {"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in [root, os.environ.get("PYTHONPATH", "")] if p)}}
 
 
 def ray_map(fn: Callable, keys: Iterable[str], args: tuple, *, address: Optional[str] = None,

@@ -79,3 +79,19 @@ def test_batch_executor_ray_without_ray_says_how_to_get_it(tmp_path):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: --executor ray needs Ray") and "[cluster]" in lines[0]
     assert not (tmp_path / "o.csv.partial").exists()
+
+
+def test_an_address_where_no_cluster_answers_fails_at_once():
+    """Ray itself would retry for minutes; the check answers at once, in one line."""
+    import socket
+
+    with socket.socket() as s:  # a port that is surely closed: bound, never listening
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        with pytest.raises(InputError, match=f"--address 127.0.0.1:{port}: no Ray cluster answers there"):
+            executors._check_reachable(f"127.0.0.1:{port}")
+        with pytest.raises(InputError, match="no Ray cluster answers"):
+            executors._check_reachable(f"ray://127.0.0.1:{port}")
+    with pytest.raises(InputError, match="expected auto, HOST:PORT"):
+        executors._check_reachable("somewhere")
+    executors._check_reachable("auto")  # Ray finds the local cluster itself
