@@ -27,9 +27,17 @@ RAY_MISSING = ("--executor ray needs Ray, which is not installed: pip install -e
                "'virality-studio[cluster]') on this machine and on every node of the cluster")
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, as a container or `taskset` limits it), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
 def threads_per_worker(workers: int, cores: Optional[int] = None) -> int:
     """Each of `workers` processes' share of the cores (at least 1)."""
-    cores = cores or os.cpu_count() or 1
+    cores = cores or usable_cores()
     return max(1, cores // max(1, workers))
 
 

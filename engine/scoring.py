@@ -402,7 +402,10 @@ def _worker_score(path: str, meta: Optional[PostMeta], device: str) -> BatchItem
 
 
 def default_workers() -> int:
-    return max(1, min(os.cpu_count() or 1, 8))
+    """One worker per core this process may use (each gets its share of threads: engine.executors)."""
+    from .executors import usable_cores
+
+    return usable_cores()
 
 
 def score_many(

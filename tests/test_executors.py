@@ -95,3 +95,15 @@ def test_an_address_where_no_cluster_answers_fails_at_once():
     with pytest.raises(InputError, match="expected auto, HOST:PORT"):
         executors._check_reachable("somewhere")
     executors._check_reachable("auto")  # Ray finds the local cluster itself
+
+
+def test_default_workers_is_one_per_usable_core(monkeypatch):
+    """Not capped at 8 (a 16-core machine ran half its cores), and a CPU-limited container counts its own."""
+    from engine.scoring import default_workers
+
+    if not hasattr(os, "sched_getaffinity"):
+        pytest.skip("no CPU affinity on this platform")
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(16)))
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    assert default_workers() == 16
+    assert executors.threads_per_worker(4) == 4
