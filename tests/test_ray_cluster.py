@@ -20,6 +20,8 @@ import pytest
 
 from media_factory import make_video
 
+if not sys.platform.startswith("linux"):
+    pytest.skip("the cluster's processes are found and stopped through /proc", allow_module_level=True)
 ray = pytest.importorskip("ray", reason="the 'cluster' extra (Ray) is not installed")
 
 ROOT = Path(__file__).resolve().parent.parent
