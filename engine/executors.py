@@ -9,9 +9,10 @@ worker starts one ONNX Runtime intra-op thread, one decoder thread and one BLAS 
 workers fight over N x cores threads. The model is loaded once per worker.
 
 Ray (the optional `cluster` extra). One task per video, one CPU each, running on any node of the cluster that
-can read the video's path (a shared folder). Ray retries a task whose node dies; the driver keeps the first
-result per file and drops any repeat, so a lost node loses no result and duplicates none. Each Ray worker
-process loads the model once and keeps it for the next tasks it runs.
+can read the video's path (a shared folder); the model bundle travels with the job (Ray's object store). Ray
+retries a task whose node dies; the driver keeps the first result per file and drops any repeat, so a lost
+node loses no result and duplicates none. Each Ray worker process loads the model once and keeps it for the
+next tasks it runs.
 """
 from __future__ import annotations
 
@@ -96,15 +97,48 @@ def _ray_task_threads() -> None:
         os.environ["VIRALITY_THREADS_SET"] = "1"
 
 
-def _ray_score(path: str, meta, bundle_path: str, device: str):
-    _ray_task_threads()
+def bundle_files(path: str | os.PathLike) -> tuple[str, str, dict[str, bytes]]:
+    """(key, name, {relative path: bytes}) of a model bundle folder (or {"": bytes} of a .zip): what travels to
+    the cluster's workers, so that only the videos need a path every node can read."""
+    import hashlib
+    from pathlib import Path
+
+    p = Path(path)
+    files = ({f.relative_to(p).as_posix(): f.read_bytes() for f in sorted(p.rglob("*")) if f.is_file()}
+             if p.is_dir() else {"": p.read_bytes()})
+    h = hashlib.sha256()
+    for name, data in files.items():
+        h.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    return h.hexdigest(), p.name, files
+
+
+def _bundle_here(bundle: tuple[str, str, dict[str, bytes]], device: str):
+    """In a Ray worker: the bundle written to a folder of its own once, loaded once (and checked, by sha256)."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
     from .models.bundle import ModelBundle
+
+    key, name, files = bundle
+    if (key, device) not in _ray_bundles:
+        root = Path(tempfile.mkdtemp(prefix="vs-bundle-"))
+        for rel, data in files.items():
+            dest = root / name / rel if rel else root / name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(data)
+        try:
+            _ray_bundles[(key, device)] = ModelBundle.load(root / name, device=device)  # held in memory
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+    return _ray_bundles[(key, device)]
+
+
+def _ray_score(path: str, meta, bundle: tuple, device: str):
+    _ray_task_threads()
     from .scoring import _score_one
 
-    key = (bundle_path, device)
-    if key not in _ray_bundles:
-        _ray_bundles[key] = ModelBundle.load(bundle_path, device=device)
-    return _score_one(path, meta, _ray_bundles[key], device)
+    return _score_one(path, meta, _bundle_here(bundle, device), device)
 
 
 def _ray_extract(path: str, backbone: str, frames: int, device: str, cache_dir):
@@ -222,7 +256,7 @@ def ray_score_many(paths: list[str], meta, bundle_path: str, device: str, addres
                    cancel=None) -> Iterator:
     """BatchItems for `paths` scored on a Ray cluster, as they finish."""
     for _, item in ray_map(_ray_score, [os.path.abspath(p) for p in paths],
-                           (meta, os.path.abspath(bundle_path), device), address=address, cancel=cancel):
+                           (meta, bundle_files(bundle_path), device), address=address, cancel=cancel):
         yield item
 
 

@@ -107,3 +107,15 @@ def test_default_workers_is_one_per_usable_core(monkeypatch):
     monkeypatch.setattr(os, "cpu_count", lambda: 64)
     assert default_workers() == 16
     assert executors.threads_per_worker(4) == 4
+
+
+def test_the_bundle_travels_to_a_worker_and_loads_there(tmp_path):
+    """A cluster worker gets the bundle's bytes, not its path: written, loaded (sha256-checked) and removed."""
+    import shutil
+
+    src = shutil.copytree(default_bundle_path(), tmp_path / "mine")
+    bundle = executors.bundle_files(src)
+    shutil.rmtree(src)  # as on a node that cannot see the driver's folders
+    loaded = executors._bundle_here(bundle, "cpu")
+    assert loaded.name and executors._bundle_here(bundle, "cpu") is loaded  # once per worker
+    assert not loaded.path.exists()
