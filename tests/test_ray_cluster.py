@@ -5,7 +5,6 @@ temporary folder and is always torn down (only the processes started for it are 
 from __future__ import annotations
 
 import csv
-import json
 import os
 import shutil
 import signal
