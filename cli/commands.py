@@ -262,8 +262,19 @@ def _run_key(model_path, meta) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def add_executor_args(p) -> None:
+    """--executor and --address (batch, dataset extract)."""
+    p.add_argument("--executor", choices=("local", "ray"), default="local",
+                   help="local: worker processes on this machine (default); ray: the CPUs of a Ray cluster (the "
+                        "'cluster' extra), each node reading the files from the same path")
+    p.add_argument("--address", metavar="auto|ray://HOST:PORT",
+                   help="with --executor ray: the cluster to use (auto: the one `ray start` runs on this machine; "
+                        "default: start one here)")
+
+
 def cmd_batch(args) -> int:
     from engine.errors import Cancelled, EngineError
+    from engine.executors import check_executor
     from engine.jobs import CancelToken
     from engine.journal import BatchJournal
     from engine.outputs import check_output, printable, printable_tree
@@ -276,6 +287,7 @@ def cmd_batch(args) -> int:
         out = (check_output(args.out, "csv", inputs=scan.videos, force=args.force, what="--out")
                if args.out else None)  # before any work: a bad --out never fails at the end
         bundle = _load_bundle(args)  # fail early on a bad model, before starting workers
+        check_executor(args.executor, args.address)  # and on --executor ray without Ray
         meta = _meta_from_args(args)
         if out and (scan.videos or scan.refused):
             journal = BatchJournal(out, _run_key(_model_path(args), meta))
@@ -303,7 +315,8 @@ def cmd_batch(args) -> int:
     stopped = False
     try:
         for item in (score_many(todo, meta, bundle_path=_model_path(args), device=args.device,
-                                workers=args.workers, progress=bar, cancel=token) if todo else ()):
+                                workers=args.workers, progress=bar, cancel=token, executor=args.executor,
+                                address=args.address) if todo else ()):
             rec = _record(item)
             records.append(rec)
             if journal:  # keep finished work on disk as it comes, so a kill loses nothing scored
@@ -444,6 +457,7 @@ def register(sub) -> None:
     p.add_argument("--force", action="store_true",
                    help="let --out replace an existing file that is not a CSV (never an input of this run)")
     p.add_argument("--workers", type=int, default=None, help="parallel worker processes (default: one per core)")
+    add_executor_args(p)
     p.add_argument("--top", type=int, default=20, help="how many ranked videos to print (default 20)")
     p.add_argument("--json", action="store_true", help="print JSON instead of the table")
     p.add_argument("--progress", action="store_true", help="show progress even when not on a terminal")

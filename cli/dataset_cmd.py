@@ -5,6 +5,7 @@
     python main.py dataset info PATH [--json]
     python main.py dataset export PATH out.csv
     python main.py dataset extract PATH [--backbone efficientnet_lite0] [--frames 16] [--device auto]
+                                        [--executor ray [--address auto|ray://HOST:PORT]]
 
 PATH is a dataset file; a bare name ("cooking") names one in the per-user data folder.
 Errors print one line starting with "error: " on stderr and exit with 2.
@@ -110,7 +111,8 @@ def cmd_extract(args) -> int:
 
     result, code = run_job(args, lambda progress, cancel: dataset_extract_job(
         _path(args.path), backbone=args.backbone, frames=args.frames, device=args.device,
-        retry_failed=args.retry_failed, progress=progress, cancel=cancel),
+        retry_failed=args.retry_failed, progress=progress, cancel=cancel, executor=args.executor,
+        address=args.address),
         "extracting", "stopped; the videos finished so far stay cached (run it again to go on)")
     if code is not None:
         return code
@@ -174,6 +176,9 @@ def register(sub) -> None:
     q.add_argument("--frames", type=int, default=16, help="frames sampled per video (default 16)")
     q.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where ONNX Runtime runs")
     q.add_argument("--retry-failed", action="store_true", help="try again the videos recorded as unreadable")
+    from .commands import add_executor_args
+
+    add_executor_args(q)
     q.add_argument("--json", action="store_true", help="print what was done as JSON")
     q.add_argument("--progress", action="store_true", help="show progress even when not on a terminal")
     q.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

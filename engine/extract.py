@@ -273,12 +273,18 @@ def extract_dataset(
     cache_dir=None,
     progress: Progress = no_progress,
     cancel: CancelToken = NEVER_CANCELLED,
+    executor: str = "local",
+    address: Optional[str] = None,
 ) -> ExtractResult:
     """Compute and cache the features of every video (and caption) of an open Dataset that are not cached
-    yet. Returns what was done. Raises InputError for a bad backbone or frame count, BackboneUnavailable
+    yet (the videos in this process, or with executor="ray" on the Ray cluster at `address`, engine.executors).
+    Returns what was done. Raises InputError for a bad backbone or frame count, BackboneUnavailable
     when a backbone cannot be built, Cancelled (what finished before stays cached)."""
+    from .executors import check_executor
+
     if backbone not in FRAME_BACKBONES:
         raise InputError(f"unknown frame backbone '{backbone}': choose from {', '.join(FRAME_BACKBONES)}")
+    check_executor(executor, address)
     if not 1 <= int(frames) <= 256:
         raise InputError(f"--frames must be between 1 and 256 (got {frames})")
     t0 = time.perf_counter()
@@ -300,29 +306,47 @@ def extract_dataset(
         if sha in by_sha:
             res.failed[str(by_sha[sha].path)] = reason
     todo = [v for v in todo if v.sha256 not in failed]
-    embedder = None
-    for i, v in enumerate(todo):
-        cancel.raise_if_cancelled()
+    res.missing = [str(v.path) for v in todo if not v.path.is_file()]
+    todo = [v for v in todo if v.path.is_file()]
+
+    def step(i: int, v) -> None:  # as video i starts here, or as it comes back from a cluster
         progress(0.1 + 0.9 * i / len(todo), f"video {i + 1}/{len(todo)}: {v.path.name}")
-        if not v.path.is_file():
-            res.missing.append(str(v.path))
-            continue
-        if embedder is None:
-            embedder = frame_embedder(backbone, device, cache_dir)
-        t = time.perf_counter()
-        try:
-            arrays = extract_video(v.path, embedder, frames, device, cancel)
-        except MediaError as exc:
-            ds.put_feature_failure(v.sha256, key, backbone, str(exc))
-            res.failed[str(v.path)] = str(exc)
+
+    if executor == "ray":  # the cluster computes; this process alone writes the dataset
+        from .executors import ray_extract
+
+        results = ray_extract(todo, backbone, frames, device, cache_dir, address, cancel)
+    else:
+        results = _extract_here(todo, backbone, frames, device, cache_dir, cancel, step)
+    for i, (v, arrays, error, seconds) in enumerate(results):
+        if executor == "ray":
+            step(i, v)
+        if error is not None:
+            ds.put_feature_failure(v.sha256, key, backbone, error)
+            res.failed[str(v.path)] = error
             continue
         ds.put_features(v.sha256, key, backbone, arrays)  # one transaction: a kill keeps whole videos only
-        res.video_seconds += time.perf_counter() - t
+        res.video_seconds += seconds
         res.extracted += 1
     res.seconds = round(time.perf_counter() - t0, 3)
     res.video_seconds = round(res.video_seconds, 3)
     progress(1.0, res.summary())
     return res
+
+
+def _extract_here(videos, backbone: str, frames: int, device: str, cache_dir, cancel: CancelToken, step):
+    """(video, arrays, error, seconds) for each of `videos`, computed in this process."""
+    embedder = None
+    for i, v in enumerate(videos):
+        cancel.raise_if_cancelled()
+        step(i, v)
+        if embedder is None:
+            embedder = frame_embedder(backbone, device, cache_dir)
+        t = time.perf_counter()
+        try:
+            yield v, extract_video(v.path, embedder, frames, device, cancel), None, time.perf_counter() - t
+        except MediaError as exc:
+            yield v, None, str(exc), 0.0
 
 
 # ------------------------------------------------------------------------------------------- reading back
@@ -388,7 +412,8 @@ def bundle_inputs(manifest: dict, path=None, meta=None, cue_report=None, info=No
 
 def dataset_extract_job(path, backbone: str = "efficientnet_lite0", frames: int = DEFAULT_FRAMES,
                         device: str = "auto", retry_failed: bool = False, progress: Progress = no_progress,
-                        cancel: CancelToken = NEVER_CANCELLED) -> ExtractResult:
+                        cancel: CancelToken = NEVER_CANCELLED, executor: str = "local",
+                        address: Optional[str] = None) -> ExtractResult:
     """The job the CLI and the GUI run: open the dataset file, extract, close."""
     from .data.store import Dataset
 
@@ -397,4 +422,4 @@ def dataset_extract_job(path, backbone: str = "efficientnet_lite0", frames: int 
         raise DataError(f"{p}: no such dataset")
     with Dataset.open(p) as ds:
         return extract_dataset(ds, backbone, frames, device, retry_failed=retry_failed, progress=progress,
-                               cancel=cancel)
+                               cancel=cancel, executor=executor, address=address)

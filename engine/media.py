@@ -20,6 +20,7 @@ import av
 import numpy as np
 
 from .errors import CorruptMedia, FileMissing, FileUnreadable, MediaError, NotAVideo
+from .runtime import thread_budget
 
 #: What counts as a video by name: the one list `score`, `batch`, the importers and the window's file dialogs
 #: use. Anything else in a folder is counted as "not a video by name".
@@ -319,6 +320,7 @@ def iter_frames(
         vs = container.streams.video[0]
         vs.thread_type = "AUTO"
         cc = vs.codec_context
+        vs.thread_count = thread_budget()  # 0: one per core; a parallel worker's share of them
         tb = vs.time_base or Fraction(1, 1000)
         start = vs.start_time or 0
         keys = _keyframe_pts(vs)
@@ -417,6 +419,7 @@ def decode_audio(
             return np.zeros(0, dtype=np.float32)
         stream = container.streams.audio[0]
         stream.thread_type = "AUTO"
+        stream.thread_count = thread_budget()
         resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
         chunks: list[np.ndarray] = []
         total = 0

@@ -51,13 +51,29 @@ def _preload_cuda_libraries(ort) -> None:
             pass
 
 
+#: The environment variable that caps the threads each library may start in this process (ONNX Runtime's intra-op
+#: pool, the video decoder's, numpy's BLAS): set by a parallel executor for its workers (engine.executors), so that
+#: N workers share the cores instead of each starting one thread per core.
+THREADS_ENV = "VIRALITY_THREADS"
+
+
+def thread_budget() -> int:
+    """The threads one library pool of this process may use; 0: no cap (the libraries choose)."""
+    try:
+        return max(0, int(os.environ.get(THREADS_ENV, "0")))
+    except ValueError:
+        return 0
+
+
 def make_session(model: str | os.PathLike | bytes, device: str = "auto", threads: int = 0):
     """An InferenceSession on the best provider for `device`; returns (session, provider name).
 
-    threads=0 lets ONNX Runtime choose; batch scoring passes 1 so that parallel workers do not
-    oversubscribe the cores.
+    threads=0 uses the process's thread budget (thread_budget()), else lets ONNX Runtime choose; batch
+    workers run under a budget so that parallel workers do not oversubscribe the cores.
     """
     import onnxruntime as ort
+
+    threads = threads or thread_budget()
 
     opts = ort.SessionOptions()
     opts.log_severity_level = 3

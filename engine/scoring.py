@@ -429,7 +429,6 @@ def _worker_init(bundle_path: str, device: str, parent_pid: Optional[int] = None
     global _worker_bundle
     if parent_pid is not None:
         die_with_parent(parent_pid)
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
     _worker_bundle = ModelBundle.load(bundle_path, device=device)
 
 
@@ -450,7 +449,10 @@ def _worker_score(path: str, meta: Optional[PostMeta], device: str) -> BatchItem
 
 
 def default_workers() -> int:
-    return max(1, min(os.cpu_count() or 1, 8))
+    """One worker per core this process may use (each gets its share of threads: engine.executors)."""
+    from .executors import usable_cores
+
+    return usable_cores()
 
 
 def score_many(
@@ -462,13 +464,19 @@ def score_many(
     workers: Optional[int] = None,
     progress: Progress = no_progress,
     cancel: CancelToken = NEVER_CANCELLED,
+    executor: str = "local",
+    address: Optional[str] = None,
 ) -> Iterator[BatchItem]:
     """Score files, yielding a BatchItem as each finishes (not in input order).
 
     Bad files become items with an `error`; they never stop the batch. With workers > 1 the files
-    are shared among worker processes (each with a one-thread ONNX Runtime). Cancel stops
-    handing out files at once; files already being scored finish (about a second each).
+    are shared among worker processes (each with its share of the cores, engine.executors); with
+    executor="ray", among the CPUs of a Ray cluster (`address`; None starts one on this machine). Cancel
+    stops handing out files at once; files already being scored finish (about a second each).
     """
+    from . import executors
+
+    executors.check_executor(executor, address)
     paths = [str(p) for p in paths]
     bundle_path = str(bundle_path or default_bundle_path())
     workers = default_workers() if workers is None else max(1, workers)
@@ -482,6 +490,10 @@ def score_many(
         progress(done / total if total else 1.0, Path(item.path).name)
         return item
 
+    if executor == "ray":
+        for item in executors.ray_score_many(paths, meta, bundle_path, device, address, cancel):
+            yield tick(item)
+        return
     if workers <= 1:
         bundle = ModelBundle.load(bundle_path, device=device)
         for p in paths:
@@ -491,8 +503,8 @@ def score_many(
 
     # spawn, not fork: forking a process that holds ONNX Runtime or decoder threads can deadlock.
     pool = ProcessPoolExecutor(
-        max_workers=workers, mp_context=get_context("spawn"), initializer=_worker_init,
-        initargs=(bundle_path, device, os.getpid()),
+        max_workers=workers, mp_context=get_context("spawn"), initializer=executors.local_worker_init,
+        initargs=(executors.threads_per_worker(workers), bundle_path, device, os.getpid()),
     )
     pending: set[Future] = set()
     queue = list(reversed(paths))

@@ -1,0 +1,277 @@
+"""Where the per-video work of `batch` and `dataset extract` runs: local worker processes or a Ray cluster.
+
+Either way the driver (the process that called) alone writes the results (the batch journal and CSV, the
+dataset's feature rows); workers only compute and hand results back.
+
+Local pool. Each of N worker processes gets an equal share of the cores as its thread budget
+(runtime.THREADS_ENV), set in its environment before numpy, PyAV or ONNX Runtime load: without it every
+worker starts one ONNX Runtime intra-op thread, one decoder thread and one BLAS thread per core, and N
+workers fight over N x cores threads. The model is loaded once per worker.
+
+Ray (the optional `cluster` extra). One task per video, one CPU each, running on any node of the cluster that
+can read the video's path (a shared folder); the model bundle travels with the job (Ray's object store). Ray
+retries a task whose node dies; the driver keeps the first result per file and drops any repeat, so a lost
+node loses no result and duplicates none. Each Ray worker process loads the model once and keeps it for the
+next tasks it runs.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Callable, Iterable, Iterator, Optional
+
+EXECUTORS = ("local", "ray")
+#: the variables the BLAS / OpenMP libraries numpy may use read once, when they load
+_BLAS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
+             "NUMEXPR_NUM_THREADS")
+RAY_MISSING = ("--executor ray needs Ray, which is not installed: pip install -e \".[cluster]\" (or pip install "
+               "'virality-studio[cluster]') on this machine and on every node of the cluster")
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, as a container or `taskset` limits it), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+def threads_per_worker(workers: int, cores: Optional[int] = None) -> int:
+    """Each of `workers` processes' share of the cores (at least 1)."""
+    cores = cores or usable_cores()
+    return max(1, cores // max(1, workers))
+
+
+def limit_threads(threads: int) -> None:
+    """Cap this process's library thread pools at `threads`. Takes full effect only before numpy, PyAV and
+    ONNX Runtime are loaded (a worker process calls it first thing); ONNX Runtime sessions and the decoder
+    read the budget each time they start."""
+    from .runtime import THREADS_ENV
+
+    if threads <= 0:  # no cap
+        return
+    os.environ[THREADS_ENV] = str(threads)
+    for name in _BLAS_ENV:
+        os.environ[name] = str(threads)
+
+
+def check_executor(executor: str, address: Optional[str] = None) -> None:
+    """Raise InputError for an unknown executor, an --address without Ray, or Ray not installed."""
+    from .errors import InputError
+
+    if executor not in EXECUTORS:
+        raise InputError(f"unknown executor '{executor}': choose one of {', '.join(EXECUTORS)}")
+    if executor != "ray":
+        if address:
+            raise InputError("--address is for --executor ray (the Ray cluster to run on)")
+        return
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        raise InputError(RAY_MISSING) from None
+    _check_reachable(address)
+
+
+# ------------------------------------------------------------------------------------------- local pool
+
+
+def local_worker_init(threads: int, bundle_path: str, device: str, parent_pid: Optional[int]) -> None:
+    """A local batch worker's start: its thread budget first (before anything loads numpy), then the model,
+    once. This module imports nothing heavy, so unpickling this initializer in the new process loads none."""
+    limit_threads(threads)
+    from . import scoring
+
+    scoring._worker_init(bundle_path, device, parent_pid)
+
+
+# ------------------------------------------------------------------------------------------- Ray
+
+_ray_bundles: dict = {}  # (bundle path, device) -> ModelBundle, per Ray worker process
+_ray_embedders: dict = {}
+
+
+def _ray_task_threads() -> None:
+    """In a Ray worker: one task per CPU, so each library gets one thread (Ray sets OMP_NUM_THREADS=1 too)."""
+    if "VIRALITY_THREADS_SET" not in os.environ:
+        limit_threads(1)
+        os.environ["VIRALITY_THREADS_SET"] = "1"
+
+
+def bundle_files(path: str | os.PathLike) -> tuple[str, str, dict[str, bytes]]:
+    """(key, name, {relative path: bytes}) of a model bundle folder (or {"": bytes} of a .zip): what travels to
+    the cluster's workers, so that only the videos need a path every node can read."""
+    import hashlib
+    from pathlib import Path
+
+    p = Path(path)
+    files = ({f.relative_to(p).as_posix(): f.read_bytes() for f in sorted(p.rglob("*")) if f.is_file()}
+             if p.is_dir() else {"": p.read_bytes()})
+    h = hashlib.sha256()
+    for name, data in files.items():
+        h.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    return h.hexdigest(), p.name, files
+
+
+def _bundle_here(bundle: tuple[str, str, dict[str, bytes]], device: str):
+    """In a Ray worker: the bundle written to a folder of its own once, loaded once (and checked, by sha256)."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from .models.bundle import ModelBundle
+
+    key, name, files = bundle
+    if (key, device) not in _ray_bundles:
+        root = Path(tempfile.mkdtemp(prefix="vs-bundle-"))
+        for rel, data in files.items():
+            dest = root / name / rel if rel else root / name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(data)
+        try:
+            _ray_bundles[(key, device)] = ModelBundle.load(root / name, device=device)  # held in memory
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+    return _ray_bundles[(key, device)]
+
+
+def _ray_score(path: str, meta, bundle: tuple, device: str):
+    _ray_task_threads()
+    from .scoring import _score_one
+
+    return _score_one(path, meta, _bundle_here(bundle, device), device)
+
+
+def _ray_extract(path: str, backbone: str, frames: int, device: str, cache_dir):
+    """(arrays, None, seconds) or (None, the reason the file is unreadable, 0)."""
+    import time
+
+    _ray_task_threads()
+    from .errors import MediaError
+    from .extract import extract_video, frame_embedder
+
+    key = (backbone, device, cache_dir)
+    if key not in _ray_embedders:
+        _ray_embedders[key] = frame_embedder(backbone, device, cache_dir)
+    t = time.perf_counter()
+    try:
+        arrays = extract_video(path, _ray_embedders[key], frames, device)
+    except MediaError as exc:
+        return None, str(exc), 0.0
+    return arrays, None, time.perf_counter() - t
+
+
+def _ray_connect(address: Optional[str]):
+    """(ray, whether this call connected it), connected to `address` (auto, ray://host:port, host:port) or to a
+    new local cluster when None."""
+    from .errors import InputError
+
+    check_executor("ray", address)
+    import ray
+
+    started = not ray.is_initialized()
+    if started:
+        try:
+            ray.init(address=address or None, runtime_env=ray_runtime_env(), log_to_driver=False,
+                     logging_level="ERROR", include_dashboard=False if not address else None)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            raise InputError(f"--address {address}: cannot connect to a Ray cluster there ({exc})"
+                             if address else f"cannot start a local Ray cluster ({exc})") from None
+    return ray, started
+
+
+def _check_reachable(address: Optional[str], timeout_s: float = 5.0) -> None:
+    """Raise InputError at once when a host:port (or ray://host:port) address does not answer, where Ray itself
+    would keep retrying for minutes."""
+    import socket
+
+    from .errors import InputError
+
+    if not address or address == "auto":
+        return
+    hostport = address.split("://", 1)[-1]
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise InputError(f"--address {address}: expected auto, HOST:PORT or ray://HOST:PORT")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise InputError(f"--address {address}: no Ray cluster answers there ({exc.strerror or exc}); start one "
+                         "with `ray start --head` or check the address") from None
+
+
+def ray_runtime_env() -> dict:
+    """What a Ray job of ours needs on every worker: this project importable from where the driver imports it
+    (a shared checkout or an install), with the driver's PYTHONPATH after it."""
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parent.parent)
+    return {"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in [root, os.environ.get("PYTHONPATH", "")] if p)}}
+
+
+def ray_map(fn: Callable, keys: Iterable[str], args: tuple, *, address: Optional[str] = None,
+            cancel=None, max_retries: int = 5) -> Iterator[tuple[str, object]]:
+    """Run fn(key, *args) as one Ray task per key (one CPU each) and yield (key, result) as each finishes, each
+    key exactly once: a task whose node died is retried by Ray (up to max_retries), and a result for a key
+    already yielded is dropped. At most about two tasks per cluster CPU are in flight, so that a cancel stops
+    quickly and results stream back. Raises Cancelled when `cancel` is cancelled (running tasks are cancelled)."""
+    from .errors import Cancelled, EngineError
+
+    ray, started = _ray_connect(address)
+    remote = ray.remote(num_cpus=1, max_retries=max_retries, retry_exceptions=False)(fn)
+    arg_refs = tuple(ray.put(a) for a in args)  # once, not with every task
+    queue = list(reversed(list(keys)))
+    window = max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
+    pending: dict = {}  # ObjectRef -> key
+    seen: set[str] = set()
+    try:
+        while queue or pending:
+            while queue and len(pending) < window and not (cancel and cancel.cancelled):
+                key = queue.pop()
+                pending[remote.remote(key, *arg_refs)] = key
+            if cancel is not None and cancel.cancelled:
+                raise Cancelled()
+            done, _ = ray.wait(list(pending), num_returns=1, timeout=0.2)
+            for ref in done:
+                key = pending.pop(ref)
+                try:
+                    result = ray.get(ref)
+                except ray.exceptions.RayError as exc:  # retries spent: the cluster lost it every time
+                    raise EngineError(f"{key}: the Ray cluster could not run it ({type(exc).__name__}: "
+                                      f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
+                if key in seen:
+                    continue
+                seen.add(key)
+                yield key, result
+    finally:
+        for ref in pending:
+            try:
+                ray.cancel(ref, force=False)
+            except Exception:  # a task that finished or a cluster that went away meanwhile
+                pass
+        if started:  # this run connected (or started a local cluster): leave as found
+            ray.shutdown()
+
+
+def ray_score_many(paths: list[str], meta, bundle_path: str, device: str, address: Optional[str] = None,
+                   cancel=None) -> Iterator:
+    """BatchItems for `paths` scored on a Ray cluster, as they finish."""
+    for _, item in ray_map(_ray_score, [os.path.abspath(p) for p in paths],
+                           (meta, bundle_files(bundle_path), device), address=address, cancel=cancel):
+        yield item
+
+
+def ray_extract(videos: list, backbone: str, frames: int, device: str, cache_dir=None, address: Optional[str] = None,
+                cancel=None) -> Iterator[tuple[object, Optional[dict], Optional[str], float]]:
+    """(video, arrays, error, seconds) for each of `videos` (dataset Video rows) extracted on a Ray cluster."""
+    by_path = {os.path.abspath(v.path): v for v in videos}
+    cache = None if cache_dir is None else os.path.abspath(cache_dir)
+    for path, (arrays, error, seconds) in ray_map(_ray_extract, list(by_path), (backbone, frames, device, cache),
+                                                  address=address, cancel=cancel):
+        yield by_path[path], arrays, error, seconds
+
+
+def shutdown() -> None:
+    """Disconnect this driver from Ray (and stop the local cluster it started, if any)."""
+    ray = sys.modules.get("ray")
+    if ray is not None and ray.is_initialized():
+        ray.shutdown()

@@ -1,0 +1,121 @@
+"""The local batch pool shares the cores among its workers (engine.executors), and the executor choice is checked."""
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+
+import pytest
+
+from engine import executors, runtime
+from engine.errors import InputError
+from engine.scoring import default_bundle_path
+
+
+def _probe() -> dict:
+    """In a pool worker: the thread budget its libraries got."""
+    from threadpoolctl import threadpool_info
+
+    from engine import scoring
+
+    blas = [p["num_threads"] for p in threadpool_info() if p.get("internal_api") == "openblas"]
+    return {"budget": os.environ.get(runtime.THREADS_ENV), "blas": blas,
+            "ort": scoring._worker_bundle._session.get_session_options().intra_op_num_threads}
+
+
+def test_threads_per_worker_share_the_cores():
+    assert executors.threads_per_worker(1, cores=16) == 16
+    assert executors.threads_per_worker(4, cores=16) == 4
+    assert executors.threads_per_worker(16, cores=16) == 1
+    assert executors.threads_per_worker(32, cores=16) == 1  # never 0 (0 would mean "no cap")
+
+
+def test_a_pool_worker_gets_its_share_before_numpy_loads():
+    """The worker's ONNX Runtime session and numpy's BLAS get the budget (BLAS reads it only when it loads, so
+    the initializer must set it before numpy is imported in the worker)."""
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn"), initializer=executors.local_worker_init,
+                             initargs=(1, str(default_bundle_path()), "cpu", None)) as pool:
+        got = pool.submit(_probe).result(timeout=120)
+    assert got["budget"] == "1"
+    assert got["ort"] == 1
+    assert all(n == 1 for n in got["blas"])
+
+
+def test_make_session_uses_the_thread_budget(monkeypatch):
+    from engine.models.bundle import ModelBundle
+
+    monkeypatch.setenv(runtime.THREADS_ENV, "3")
+    b = ModelBundle.load(default_bundle_path(), device="cpu")
+    assert b._session.get_session_options().intra_op_num_threads == 3
+    monkeypatch.setenv(runtime.THREADS_ENV, "junk")
+    assert runtime.thread_budget() == 0
+
+
+def test_bad_executor_choices_are_one_line_errors(monkeypatch):
+    with pytest.raises(InputError, match="unknown executor 'dask'"):
+        executors.check_executor("dask")
+    with pytest.raises(InputError, match="--address is for --executor ray"):
+        executors.check_executor("local", "auto")
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if not installed
+    with pytest.raises(InputError, match=r'pip install -e "\.\[cluster\]"'):
+        executors.check_executor("ray")
+
+
+def test_batch_executor_ray_without_ray_says_how_to_get_it(tmp_path):
+    """One `error:` line naming the extra, before any work (Ray made unimportable in the child)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    (tmp_path / "a.mp4").write_bytes(b"x")
+    code = ("import sys; sys.modules['ray'] = None; sys.argv = ['main.py'] + sys.argv[1:]; "
+            f"sys.path.insert(0, {str(root)!r}); import main; sys.exit(main.main())")
+    r = subprocess.run([sys.executable, "-c", code, "batch", str(tmp_path), "--executor", "ray", "--out",
+                        str(tmp_path / "o.csv")], capture_output=True, text=True, timeout=120, cwd=root)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: --executor ray needs Ray") and "[cluster]" in lines[0]
+    assert not (tmp_path / "o.csv.partial").exists()
+
+
+def test_an_address_where_no_cluster_answers_fails_at_once():
+    """Ray itself would retry for minutes; the check answers at once, in one line."""
+    import socket
+
+    with socket.socket() as s:  # a port that is surely closed: bound, never listening
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        with pytest.raises(InputError, match=f"--address 127.0.0.1:{port}: no Ray cluster answers there"):
+            executors._check_reachable(f"127.0.0.1:{port}")
+        with pytest.raises(InputError, match="no Ray cluster answers"):
+            executors._check_reachable(f"ray://127.0.0.1:{port}")
+    with pytest.raises(InputError, match="expected auto, HOST:PORT"):
+        executors._check_reachable("somewhere")
+    executors._check_reachable("auto")  # Ray finds the local cluster itself
+
+
+def test_default_workers_is_one_per_usable_core(monkeypatch):
+    """Not capped at 8 (a 16-core machine ran half its cores), and a CPU-limited container counts its own."""
+    from engine.scoring import default_workers
+
+    if not hasattr(os, "sched_getaffinity"):
+        pytest.skip("no CPU affinity on this platform")
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(16)))
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    assert default_workers() == 16
+    assert executors.threads_per_worker(4) == 4
+
+
+def test_the_bundle_travels_to_a_worker_and_loads_there(tmp_path):
+    """A cluster worker gets the bundle's bytes, not its path: written, loaded (sha256-checked) and removed."""
+    import shutil
+
+    src = shutil.copytree(default_bundle_path(), tmp_path / "mine")
+    bundle = executors.bundle_files(src)
+    shutil.rmtree(src)  # as on a node that cannot see the driver's folders
+    loaded = executors._bundle_here(bundle, "cpu")
+    assert loaded.name and executors._bundle_here(bundle, "cpu") is loaded  # once per worker
+    assert not loaded.path.exists()
