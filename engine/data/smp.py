@@ -27,6 +27,7 @@ from typing import Optional
 
 from ..errors import DataError
 from ..jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress
+from ..features.spec import is_original_sound
 from .posts_csv import Post, parse_time, write_posts_csv
 
 DATASET_NAME = "SMP-Video (SMP Challenge 2025, video track)"
@@ -35,40 +36,6 @@ SNAPSHOT_NOTE = (
     "account stats (followers, following, likes, videos) are one snapshot per user taken when the "
     "data were collected, after the posts were published; they include the reach of the posts themselves"
 )
-
-#: "original sound" as TikTok writes it in the languages seen in SMP-Video. A title that starts with one
-#: of these ("original sound - someone") is an original recording (the creator's or another's), not a track.
-ORIGINAL_SOUND = (
-    "original sound",
-    "sonido original",
-    "som original",
-    "son original",
-    "suono originale",
-    "originalton",
-    "origineel geluid",
-    "originalljud",
-    "orijinal ses",
-    "sunet original",
-    "dźwięk oryginalny",
-    "оригинальный звук",
-    "оригінальний звук",
-    "nhạc nền",
-    "suara asli",
-    "原聲",
-    "原声",
-    "オリジナル楽曲",
-    "เสียงต้นฉบับ",
-    "الصوت الأصلي",
-)
-
-
-def is_original_sound(title: Optional[str]) -> Optional[bool]:
-    """True when the music title names an original sound (any language), None when no title."""
-    if title is None or not title.strip():
-        return None
-    low = title.strip().lower()
-    return any(low.startswith(s) for s in ORIGINAL_SOUND)
-
 
 def _caption(post_content: Optional[str]) -> Optional[str]:
     """SMP's post_content is the caption's words and hashtags with every '#', space and punctuation mark
