@@ -12,6 +12,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from . import metrics
 from .data.posts_csv import read_posts_csv
 from .errors import InputError
 from .features.spec import meta_from_post
@@ -21,36 +22,14 @@ from .models.bundle import ModelBundle
 BATCH = 512
 
 
-def _ranks(x: np.ndarray) -> np.ndarray:
-    """1-based ranks, ties given their average rank: scipy.stats.rankdata(x) (all nan if any is)."""
-    x = np.asarray(x, np.float64).ravel()
-    if np.isnan(x).any():
-        return np.full(x.size, np.nan)
-    order = np.argsort(x, kind="stable")
-    xs = x[order]
-    new = np.concatenate([[True], xs[1:] != xs[:-1]]) if x.size else np.zeros(0, bool)
-    group = np.cumsum(new) - 1  # tie group of each sorted value
-    bounds = np.concatenate([np.flatnonzero(new), [x.size]])  # first sorted position of each group
-    ranks = np.empty(x.size)
-    ranks[order] = (bounds[group] + 1 + bounds[group + 1]) / 2.0  # mean of positions first+1 .. next
-    return ranks
-
-
-def _spearman(a: np.ndarray, b: np.ndarray) -> Optional[float]:
-    if a.size < 3:
-        return None
-    ra, rb = _ranks(a), _ranks(b)
-    if ra.std() == 0 or rb.std() == 0:
-        return 0.0
-    return round(float(np.corrcoef(ra, rb)[0, 1]), 4)
+def _spearman(y: np.ndarray, pred: np.ndarray) -> Optional[float]:
+    v = metrics.spearman(y, pred)
+    return None if v is None else round(v, 4)
 
 
 def _auc(positive: np.ndarray, score: np.ndarray) -> Optional[float]:
-    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
-    if n_pos == 0 or n_neg == 0:
-        return None
-    r = _ranks(score)
-    return round(float((r[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)), 4)
+    v = metrics.auc(positive, score)
+    return None if v is None else round(v, 4)
 
 
 def evaluate(
@@ -142,13 +121,13 @@ def evaluate(
         "model": bundle.name,
     }
     if y.size >= 3:
-        thr = float(np.quantile(y, 0.75))
+        thr = metrics.top_quarter_threshold(y)
         top = y >= thr
         result["spearman"] = _spearman(y, pred)
         result["auc_top25"] = _auc(top, pred)
         result["label"]["top25_threshold"] = round(thr, 4)
         if same_scale:
-            result["mae_log_views"] = round(float(np.mean(np.abs(y - pred))), 4)
+            result["mae_log_views"] = round(metrics.mae(y, pred), 4)
         fol = np.array([m.followers if m.followers is not None else np.nan for m in kept], np.float64)
         have = np.isfinite(fol)
         if have.sum() >= 3:

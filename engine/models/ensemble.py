@@ -451,35 +451,11 @@ def fit_member(name: str, cfg: EnsembleConfig, columns: Sequence[str], X: np.nda
 # ------------------------------------------------------------------------------------------ metrics
 
 
-def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    from scipy.stats import rankdata
-
-    ra, rb = rankdata(a), rankdata(b)
-    if ra.std() == 0 or rb.std() == 0:
-        return 0.0
-    return float(np.corrcoef(ra, rb)[0, 1])
-
-
-def auc(positive: np.ndarray, score: np.ndarray) -> Optional[float]:
-    """Area under the ROC curve (ties count half); None when one class is empty."""
-    from scipy.stats import rankdata
-
-    positive = np.asarray(positive, bool)
-    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
-    if n_pos == 0 or n_neg == 0:
-        return None
-    r = rankdata(score)
-    return float((r[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
 def metrics(y: np.ndarray, pred: np.ndarray, top_threshold: float) -> dict:
-    a = auc(y >= top_threshold, pred)
-    return {
-        "n": int(y.size),
-        "spearman": round(spearman(y, pred), 4),
-        "auc_top25": None if a is None else round(a, 4),
-        "mae": round(float(np.mean(np.abs(y - pred))), 4),
-    }
+    """{"n", "spearman", "auc_top25", "mae"} of one predictor: engine.metrics.summary, the one implementation."""
+    from ..metrics import summary
+
+    return summary(y, pred, top_threshold)
 
 
 def nnls_weights(P: np.ndarray, y: np.ndarray, sample_weight: Optional[np.ndarray] = None) -> np.ndarray:
@@ -672,6 +648,8 @@ class TrainedEnsemble:
     n_posts: int
     n_authors: int
     oof_full: np.ndarray = field(repr=False, default=None)
+    #: the ensemble's held-out predictions (weights cross-fitted), the ones grouped_cv['full']['ensemble'] measures
+    held_out_full: np.ndarray = field(repr=False, default=None)
 
     @property
     def spec(self) -> dict:
@@ -839,6 +817,7 @@ def train_ensemble(
         n_posts=len(data.metas),
         n_authors=len(set(data.groups.tolist())),
         oof_full=oof_full,
+        held_out_full=cv.ens_cross[design.regime == 0],
     )
 
 
