@@ -4,7 +4,7 @@ Frames are decoded once (frame_plan through engine.media.sample_frames) and the 
 (engine.media.decode_audio at 16 kHz). The sound side (decode, speech detection, loudness,
 silence, music) runs in a helper thread while the picture side decodes; once the frames are
 there, text detection (ONNX Runtime, one thread) runs in a second helper while faces and the
-cheap picture cues run in the caller's thread. The decoders, OpenCV, NumPy and ONNX Runtime
+cheap picture cues run in the caller's thread. The decoders, NumPy and ONNX Runtime (no OpenCV)
 release the GIL, so these overlap on two cores. Progress is reported from the caller's thread.
 """
 from __future__ import annotations

@@ -36,7 +36,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ..errors import DataError, InputError
+from ..errors import BundleError, DataError, InputError
 from ..features import spec as fspec
 from ..features.spec import PostMeta
 from ..jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress
@@ -830,6 +830,29 @@ def _iso(ts: float) -> str:
 # ------------------------------------------------------------------------------------------ export
 
 
+#: the skl2onnx releases (major.minor) _exact_tree_thresholds is tested with; pyproject's train extra pins the same
+SKL2ONNX_TESTED = ("1.20",)
+
+
+def check_skl2onnx(version: Optional[str] = None, add_node=None) -> None:
+    """Refuse, with one line saying what to install, a skl2onnx the exporter's patch is not tested with: the patch
+    replaces a private function's argument by position, and on another release it could write a model that
+    silently differs from scikit-learn's."""
+    import inspect
+
+    if version is None or add_node is None:
+        import skl2onnx
+        import skl2onnx.common.tree_ensemble as te
+
+        version, add_node = skl2onnx.__version__, te.add_node
+    params = list(inspect.signature(add_node).parameters)
+    if ".".join(version.split(".")[:2]) not in SKL2ONNX_TESTED or params[13:14] != ["adjust_threshold_for_sklearn"]:
+        raise BundleError(
+            f"skl2onnx {version} is installed, but the ensemble's ONNX export is tested with skl2onnx "
+            f"{' or '.join(v + '.x' for v in SKL2ONNX_TESTED)} only (it adjusts skl2onnx's tree converter): "
+            f"pip install 'skl2onnx=={SKL2ONNX_TESTED[-1]}.*'")
+
+
 @contextlib.contextmanager
 def _exact_tree_thresholds():
     """skl2onnx 1.20 writes histogram-gradient-boosting thresholds rounded to float32 (a float32 input on the
@@ -838,6 +861,7 @@ def _exact_tree_thresholds():
     float32 inputs, as random forests already get) and the bool an int."""
     import skl2onnx.common.tree_ensemble as te
 
+    check_skl2onnx()
     original = te.add_node
 
     def add_node(*args, **kwargs):
