@@ -77,7 +77,25 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    return args.func(args)
+    return run_command(args)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run a parsed subcommand; a command whose extra (train, collect) is not installed stops with one line
+    saying which, before any work or when the missing module is first imported (cli/extras.py)."""
+    from cli import extras
+    from cli.jobrun import fail
+
+    missing = extras.missing_line(args)
+    if missing:
+        return fail(missing)
+    try:
+        return args.func(args)
+    except ModuleNotFoundError as exc:
+        line = extras.explain(args, exc)
+        if line is None:
+            raise
+        return fail(line)
 
 
 if __name__ == "__main__":
