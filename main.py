@@ -16,6 +16,15 @@ import os
 import sys
 
 
+WINDOW_HELP = """\
+the window:
+  virality-studio                      open the window
+  virality-studio clip.mp4 [FOLDER]    a bare path (no COMMAND) opens the window on that video or folder
+
+training, feature extraction and collection need an extra: pip install 'virality-studio[train]' (train,
+train-default, dataset extract) or 'virality-studio[collect]' (collect, refresh)"""
+
+
 def version_text() -> str:
     """'Virality Studio <version>', then the active model (name, built in or not, family, version and date,
     path). Reads the bundle's manifest only: no numpy, ONNX Runtime, Qt, torch or scikit-learn."""
@@ -42,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="virality-studio",
         description="Score short videos for their chance to go viral, before posting.",
+        epilog=WINDOW_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action=_VersionAction,
                         help="show the program's version and the active model (the one score and batch use), then exit")

@@ -61,3 +61,12 @@ def test_a_module_of_an_extra_missing_on_the_way_is_named_too(capsys):
 
     with pytest.raises(ModuleNotFoundError):  # not an extra: a bug, and it must show as one
         main.run_command(argparse.Namespace(command="score", func=a_real_bug))
+
+
+def test_help_says_a_bare_path_opens_the_window_and_which_commands_need_an_extra():
+    import main
+
+    text = main.build_parser().format_help()
+    assert "a bare path (no COMMAND) opens the window" in text
+    assert "'virality-studio[train]' (train,\ntrain-default, dataset extract)" in text
+    assert "'virality-studio[collect]' (collect, refresh)" in text
