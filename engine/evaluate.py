@@ -38,6 +38,7 @@ def evaluate(
     progress: Progress = no_progress,
     cancel: CancelToken = NEVER_CANCELLED,
     cues_for: Optional[Callable[[Path], Optional[dict]]] = None,
+    device: str = "auto",
 ) -> dict:
     """Score every row of a posts CSV with `bundle` and compare with the row's label.
 
@@ -45,12 +46,15 @@ def evaluate(
     `popularity` column. AUC: top quarter = label >= the 75th percentile of the evaluated rows' labels.
     When the CSV's label is on another scale than the bundle's (views vs SMP popularity), rank metrics
     still hold but the MAE is not comparable: it is then None and `note` says why.
-    cues_for(video_path) -> cue dict is used only when the bundle was trained with content cues.
-    Rows without a label, with unreadable cells in the label, or with impossible inputs are counted in
-    `skipped`, never fatal. Raises DataError when the CSV itself cannot be read.
+    Every row gets the inputs `score` would give its model: a model that reads the caption embedding gets it,
+    and a model that reads the video (content cues, frames, sound) gets them measured from the row's video_path
+    (cues_for(video_path) -> cue dict may supply cached cues); a row without its video is counted in
+    `skipped["video_absent"]`, never scored on fill values. Rows without a label, with unreadable cells in the
+    label, with impossible inputs or with an unreadable video are counted in `skipped`, never fatal; with no row
+    left, `n` is 0 and `reason` says why. Raises DataError when the CSV itself cannot be read.
     """
     if not isinstance(bundle, ModelBundle):
-        bundle = ModelBundle.load(bundle)
+        bundle = ModelBundle.load(bundle, device=device)
     progress(0.0, "reading posts")
     pf = read_posts_csv(posts_csv)
     posts = pf.posts
@@ -69,23 +73,28 @@ def evaluate(
     skipped["label_unreadable"] = len(bad_label_rows)  # these are also counted in no_label
 
     metas = [meta_from_post(p) for p in usable]
-    cues = None
-    if bundle.uses_cues and cues_for is not None:
-        cues = [cues_for(p.video_file(pf.base_dir)) if p.video_path else None for p in usable]
     preds = np.full(len(metas), np.nan)
-    for start in range(0, len(metas), BATCH):
-        cancel.raise_if_cancelled()
-        progress(0.05 + 0.9 * start / max(1, len(metas)), f"scoring posts {start + 1}-{min(len(metas), start + BATCH)}")
-        chunk = slice(start, start + BATCH)
-        c = cues[chunk] if cues is not None else None
-        try:
-            preds[chunk] = bundle.predict(metas[chunk], c)
-        except InputError:
-            for i in range(start, min(len(metas), start + BATCH)):  # find the impossible rows
-                try:
-                    preds[i] = bundle.predict([metas[i]], [cues[i]] if cues is not None else None)[0]
-                except InputError:
-                    skipped["bad_inputs"] += 1
+    if _reads_video(bundle):
+        videos = [p.video_file(pf.base_dir) for p in usable]
+        videos = [v if v is not None and v.is_file() else None for v in videos]
+        skipped["video_absent"] = sum(v is None for v in videos)
+        skipped["unreadable_video"] = 0
+        _predict_from_videos(bundle, metas, videos, preds, skipped, cues_for, device, progress, cancel)
+    else:
+        extra = _caption_inputs(bundle, metas, device, progress)
+        for start in range(0, len(metas), BATCH):
+            cancel.raise_if_cancelled()
+            progress(0.05 + 0.9 * start / max(1, len(metas)),
+                     f"scoring posts {start + 1}-{min(len(metas), start + BATCH)}")
+            chunk = slice(start, start + BATCH)
+            try:
+                preds[chunk] = bundle.predict(metas[chunk], None, _rows(extra, chunk))
+            except InputError:
+                for i in range(start, min(len(metas), start + BATCH)):  # find the impossible rows
+                    try:
+                        preds[i] = bundle.predict([metas[i]], None, _rows(extra, slice(i, i + 1)))[0]
+                    except InputError:
+                        skipped["bad_inputs"] += 1
     ok = np.isfinite(preds)
     y = np.asarray(labels, np.float64)[ok]
     pred = preds[ok]
@@ -119,7 +128,10 @@ def evaluate(
         },
         "note": note,
         "model": bundle.name,
+        "reason": None,
     }
+    if y.size == 0:
+        result["reason"] = _no_rows_reason(len(posts), len(usable), skipped)
     if y.size >= 3:
         thr = metrics.top_quarter_threshold(y)
         top = y >= thr
@@ -140,3 +152,65 @@ def evaluate(
             }
     progress(1.0, f"{y.size} posts evaluated")
     return result
+
+
+def _reads_video(bundle: ModelBundle) -> bool:
+    """Whether the model's inputs come from the video file (content cues, frames or sound), as for `score`."""
+    return bool(bundle.uses_cues) or any(n in ("frames", "audio") for n in bundle.extra_inputs)
+
+
+def _rows(extra: Optional[dict], rows: slice) -> Optional[dict]:
+    return None if extra is None else {k: v[rows] for k, v in extra.items()}
+
+
+def _caption_inputs(bundle: ModelBundle, metas: list, device: str, progress: Progress) -> Optional[dict]:
+    """The caption embeddings a multimodal model reads (no video needed), in batches, as scoring computes them."""
+    if "caption" not in bundle.extra_inputs:
+        return None
+    from .extract import caption_embedder, caption_text
+
+    progress(0.02, "embedding the captions")
+    texts = [caption_text(m.caption, m.hashtags) for m in metas]
+    embed = caption_embedder(device)
+    out = [embed.embed(texts[i:i + BATCH]) for i in range(0, len(texts), BATCH)]
+    return {"caption": np.concatenate(out).astype(np.float32) if out else np.zeros((0, 0), np.float32)}
+
+
+def _predict_from_videos(bundle, metas, videos, preds, skipped, cues_for, device, progress, cancel) -> None:
+    """One row at a time, the way `score` does it: probe and measure the video, then the model's extra inputs."""
+    from . import media
+    from .cues import cue_values, measure_cues
+    from .errors import MediaError
+    from .extract import bundle_inputs
+
+    todo = [i for i, v in enumerate(videos) if v is not None]
+    for k, i in enumerate(todo):
+        cancel.raise_if_cancelled()
+        progress(0.05 + 0.9 * k / max(1, len(todo)), f"measuring video {k + 1} of {len(todo)}")
+        path = videos[i]
+        try:
+            cues = cues_for(path) if (bundle.uses_cues and cues_for is not None) else None
+            report = info = None
+            if (bundle.uses_cues and cues is None) or "audio" in bundle.extra_inputs:
+                info = media.probe(path)
+                report = measure_cues(path, info, device=device, cancel=cancel)
+                cues = cue_values(report) if cues is None else cues
+            extra = (bundle_inputs(bundle.manifest, path, metas[i], report, info, device)
+                     if bundle.extra_inputs else None)
+            preds[i] = bundle.predict([metas[i]], [cues] if bundle.uses_cues else None, extra)[0]
+        except MediaError:
+            skipped["unreadable_video"] += 1
+        except InputError:
+            skipped["bad_inputs"] += 1
+
+
+def _no_rows_reason(n_rows: int, n_labelled: int, skipped: dict) -> str:
+    """Why nothing could be measured, in one sentence."""
+    if n_labelled == 0:
+        return f"none of the {n_rows:,} rows has a label (views or popularity)"
+    absent = skipped.get("video_absent", 0)
+    if absent:
+        return (f"this model needs the videos: {n_labelled - absent:,} of {n_labelled:,} rows have one "
+                "(the video_path column, relative to the CSV's folder)")
+    parts = [f"{v:,} {k.replace('_', ' ')}" for k, v in skipped.items() if v and k != "label_unreadable"]
+    return "no row could be scored (" + ", ".join(parts) + ")"

@@ -75,3 +75,66 @@ def test_bundle_path_and_missing_csv(tmp_path):
     write_posts_csv(empty, [Post(post_id="x")])
     r = evaluate(empty, default_bundle_path())
     assert r["n"] == 0 and r["spearman"] is None and r["skipped"]["no_label"] == 1
+
+
+# --- a model that reads the video is evaluated on the videos, never on fill values ------------------------
+
+
+def _cue_bundle(tmp_path):
+    """The tiny test bundle, marked as reading the content cues (so it needs each row's video)."""
+    import json
+
+    from test_bundle import _tiny_bundle
+
+    path = _tiny_bundle(tmp_path, name="reads-video")
+    m = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    m["feature_spec"]["uses_cues"] = True
+    (path / "manifest.json").write_text(json.dumps(m), encoding="utf-8")
+    return ModelBundle.load(path, device="cpu")
+
+
+def test_a_model_that_reads_the_video_reports_rows_without_one(tmp_path):
+    from media_factory import make_video
+
+    bundle = _cue_bundle(tmp_path)
+    assert bundle.uses_cues
+    posts = _good_posts(6)
+    for i, p in enumerate(posts[:3]):
+        make_video(tmp_path / f"v{i}.mp4", seconds=1.0)
+        p.video_path = f"v{i}.mp4"
+    posts[3].video_path = "gone.mp4"  # named, not on disk
+    write_posts_csv(tmp_path / "posts.csv", posts)
+    measured = []
+    r = evaluate(tmp_path / "posts.csv", bundle, cues_for=lambda p: measured.append(p.name) or None)
+    assert sorted(measured) == ["v0.mp4", "v1.mp4", "v2.mp4"]  # only rows with a video are scored
+    assert r["n"] == 3 and r["skipped"]["video_absent"] == 3 and r["skipped"]["unreadable_video"] == 0
+    assert r["reason"] is None
+
+    write_posts_csv(tmp_path / "none.csv", _good_posts(140))
+    r = evaluate(tmp_path / "none.csv", bundle)
+    assert r["n"] == 0 and r["skipped"]["video_absent"] == 140
+    assert r["reason"].startswith("this model needs the videos: 0 of 140 rows have one")
+
+
+def test_cli_evaluate_prints_a_table_and_fails_on_zero_rows(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    write_posts_csv(tmp_path / "posts.csv", _good_posts(30))
+    run = lambda csv: subprocess.run([sys.executable, str(ROOT / "main.py"), "evaluate", "--posts", str(csv),  # noqa: E731
+                                      "--model", str(default_bundle_path())], capture_output=True, text=True,
+                                     cwd=ROOT, timeout=300)
+    r = run(tmp_path / "posts.csv")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert "on 30 posts (label: popularity)" in lines[0]
+    assert lines[2].split() == ["Spearman", "AUC", "top", "25%", "MAE"]
+    assert lines[3].split()[0] == "model" and lines[4].split()[:2] == ["followers", "only"]
+    assert "{" not in r.stdout  # not a dict dump
+
+    write_posts_csv(tmp_path / "nolabel.csv", [Post(post_id="x"), Post(post_id="y")])
+    r = run(tmp_path / "nolabel.csv")
+    assert r.returncode == 1
+    assert r.stderr.strip() == "error: nothing to evaluate: none of the 2 rows has a label (views or popularity)"
