@@ -469,8 +469,11 @@ def _json_default(o):
 
 
 def _training_data(ts: TrainingSet) -> dict:
+    from .models.bundle import posts_fingerprint
+
     return dict(ts.dataset, n_posts=len(ts.posts), n_authors=ts.n_authors, dropped=ts.dropped,
-                licence="as the dataset's sources state (see its import records)")
+                licence="as the dataset's sources state (see its import records)",
+                posts_fingerprint=posts_fingerprint(p.post_id for p in ts.posts))
 
 
 def _report_common(ts: TrainingSet, family: str, metrics: dict, manifest: dict, extra: dict) -> dict:

@@ -138,3 +138,32 @@ def test_cli_evaluate_prints_a_table_and_fails_on_zero_rows(tmp_path):
     r = run(tmp_path / "nolabel.csv")
     assert r.returncode == 1
     assert r.stderr.strip() == "error: nothing to evaluate: none of the 2 rows has a label (views or popularity)"
+
+
+def test_in_sample_rows_are_reported(tmp_path):
+    import json
+
+    from test_bundle import _tiny_bundle
+
+    from engine.models.bundle import posts_fingerprint
+
+    path = _tiny_bundle(tmp_path)
+    write_posts_csv(tmp_path / "posts.csv", _good_posts(30))
+    r = evaluate(tmp_path / "posts.csv", path)
+    assert r["training_overlap"] is None and r["in_sample"] is None  # a bundle without a fingerprint: unknown
+    m = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    m["training_data"] = {"posts_fingerprint": posts_fingerprint(f"g{i}" for i in range(10))}
+    (path / "manifest.json").write_text(json.dumps(m), encoding="utf-8")
+    r = evaluate(tmp_path / "posts.csv", path)
+    assert r["training_overlap"] == 10
+    assert r["in_sample"].startswith("10 of 30 rows were in this model's training data: these numbers are in-sample")
+
+
+def test_the_default_model_knows_it_was_trained_on_the_smp_posts(smp_dir, tmp_path, bundle):
+    from engine.data.smp import import_smp
+
+    import_smp(smp_dir / "train", tmp_path / "smp.csv")
+    r = evaluate(tmp_path / "smp.csv", bundle)
+    assert r["n"] == 4000 and r["training_overlap"] == 4000
+    assert r["in_sample"].startswith("4,000 of 4,000 rows were in this model's training data")
+    assert "Spearman 0.6751" in r["in_sample"]  # the held-out figure from its manifest, beside the in-sample one

@@ -19,7 +19,7 @@ import stat
 import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
-from typing import Mapping, Optional, Sequence
+from typing import Iterable, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -45,6 +45,31 @@ def default_bundle_path() -> Path:
     from .active import default_bundle_path as path
 
     return path()
+
+
+#: how a bundle records the posts it was trained on (manifest["training_data"]["posts_fingerprint"])
+FINGERPRINT_METHOD = "sha256(post_id) hex, first 12 characters, sorted, joined by spaces"
+
+
+def _post_hash(post_id) -> str:
+    return hashlib.sha256(str(post_id).encode("utf-8")).hexdigest()[:12]
+
+
+def posts_fingerprint(post_ids: Iterable) -> dict:
+    """What a bundle records of its training posts: a short hash of each post id (not the ids themselves), so
+    `evaluate` can tell when it measures a model on posts it learned from."""
+    hashes = sorted({_post_hash(i) for i in post_ids if i is not None and str(i) != ""})
+    return {"method": FINGERPRINT_METHOD, "n": len(hashes), "hashes": " ".join(hashes)}
+
+
+def training_overlap(manifest: dict, post_ids: Iterable) -> Optional[int]:
+    """How many of `post_ids` the bundle was trained on; None when the bundle records no fingerprint (older
+    bundles)."""
+    fp = (manifest.get("training_data") or {}).get("posts_fingerprint")
+    if not isinstance(fp, dict) or fp.get("method") != FINGERPRINT_METHOD:
+        return None
+    seen = set(str(fp.get("hashes") or "").split())
+    return sum(_post_hash(i) in seen for i in post_ids if i is not None)
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..errors import BundleError
 from ..jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress
-from .bundle import write_bundle
+from .bundle import posts_fingerprint, write_bundle
 
 DEFAULT_MODEL_NAME = "virality-ensemble-smp-video"
 MODEL_FILE = "model.onnx"
@@ -66,7 +66,9 @@ def train_bundle(
         raise BundleError(f"the exported model differs from scikit-learn by {diff:.2e} (> {ONNX_TOLERANCE}); not written")
     cancel.raise_if_cancelled()
     manifest = ens.build_manifest(trained, name, dict(training_data, n_posts=trained.n_posts,
-                                                       n_authors=trained.n_authors), MODEL_FILE)
+                                                       n_authors=trained.n_authors,
+                                                       posts_fingerprint=posts_fingerprint(p.post_id for p in posts)),
+                                  MODEL_FILE)
     manifest["training"]["onnx_max_abs_diff_vs_sklearn"] = float(f"{diff:.3g}")
     manifest["typical"] = typical_post(manifest, lambda feeds: session.run(None, feeds)[0].ravel(),
                                        texts=[t[0] for t in spec_texts(data.metas)])
