@@ -39,7 +39,7 @@ from .extract import (AUDIO_CUES, AUDIO_DESCRIPTOR, AUDIO_INPUT_DIM, CAPTION_BAC
                       video_spec_version)
 from .features import spec as fspec
 from .features.spec import PostMeta
-from .jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress
+from .jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress, sub_progress
 
 MODELS = ("ensemble", "multimodal", "video")
 META_GROUPS = fspec.GROUPS  # account, caption, time, sound, format, content
@@ -792,7 +792,7 @@ def train_model(
             ds.close()
     cancel.raise_if_cancelled()
     name = name or f"{model}-{Path(ts.dataset['name']).stem}"
-    sub = lambda f, m: progress(None if f is None else 0.05 + 0.95 * f, m)  # noqa: E731
+    sub = sub_progress(progress, 0.05, 1.0)
     if model == "ensemble":
         report = _train_ensemble(ts, out_dir, name, ensemble_config, seed, sub, cancel)
     else:

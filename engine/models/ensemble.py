@@ -39,7 +39,7 @@ import numpy as np
 from ..errors import BundleError, DataError, InputError
 from ..features import spec as fspec
 from ..features.spec import PostMeta
-from ..jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress
+from ..jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress, sub_progress
 
 MEMBERS = ("ridge", "forest", "boosting", "knn", "mlp")
 REGIMES = ("full", "followers_only", "no_account")
@@ -773,7 +773,7 @@ def train_ensemble(
             inner = _cross_validate(design, tr, cfg, cancel, progress, 0.55, 0.8, "time split")
             w_time = nnls_weights(inner.oof, design.y[tr], _row_weights(design, tr, cfg))
             fit = _fit_fold(design, tr, cfg, cancel,
-                            lambda f, n: progress(0.8 + 0.07 * f, f"time split: final {n}"))
+                            sub_progress(progress, 0.8, 0.87, "time split: final "))
             P = _predict_members(fit, design, te)
             tpreds = {n: P[:, i] for i, n in enumerate(names)}
             tpreds.update(
@@ -795,7 +795,7 @@ def train_ensemble(
 
     # 3. the final members on every post
     cancel.raise_if_cancelled()
-    final = _fit_fold(design, all_rows, cfg, cancel, lambda f, n: progress(0.87 + 0.1 * f, f"final fit: {n}"))
+    final = _fit_fold(design, all_rows, cfg, cancel, sub_progress(progress, 0.87, 0.97, "final fit: "))
     y_full = design.y[full_rows]
     resid = y_full - oof_full
     residual_q = None
