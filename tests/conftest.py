@@ -13,7 +13,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # and QSettings read on Linux, APPDATA/LOCALAPPDATA on Windows; platformdirs itself is patched as well below, so
 # in-process calls land there on macOS too. tests/test_user_data.py checks it.
 USER_DIRS = Path(tempfile.mkdtemp(prefix="virality-tests-"))
-for _var, _sub in (("XDG_DATA_HOME", "data"), ("XDG_CONFIG_HOME", "config"), ("XDG_CACHE_HOME", "cache"),
+for _var, _sub in (("XDG_DATA_HOME", "data"), ("XDG_CONFIG_HOME", "config"),
                    ("APPDATA", "appdata"), ("LOCALAPPDATA", "localappdata")):
     os.environ[_var] = str(USER_DIRS / _sub)
 
