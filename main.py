@@ -16,6 +16,15 @@ import os
 import sys
 
 
+WINDOW_HELP = """\
+the window:
+  virality-studio                      open the window
+  virality-studio clip.mp4 [FOLDER]    a bare path (no COMMAND) opens the window on that video or folder
+
+training, feature extraction and collection need an extra: pip install 'virality-studio[train]' (train,
+train-default, dataset extract) or 'virality-studio[collect]' (collect, refresh)"""
+
+
 def version_text() -> str:
     """'Virality Studio <version>', then the active model (name, built in or not, family, version and date,
     path). Reads the bundle's manifest only: no numpy, ONNX Runtime, Qt, torch or scikit-learn."""
@@ -42,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="virality-studio",
         description="Score short videos for their chance to go viral, before posting.",
+        epilog=WINDOW_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action=_VersionAction,
                         help="show the program's version and the active model (the one score and batch use), then exit")
@@ -77,7 +88,25 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    return args.func(args)
+    return run_command(args)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run a parsed subcommand; a command whose extra (train, collect) is not installed stops with one line
+    saying which, before any work or when the missing module is first imported (cli/extras.py)."""
+    from cli import extras
+    from cli.jobrun import fail
+
+    missing = extras.missing_line(args)
+    if missing:
+        return fail(missing)
+    try:
+        return args.func(args)
+    except ModuleNotFoundError as exc:
+        line = extras.explain(args, exc)
+        if line is None:
+            raise
+        return fail(line)
 
 
 if __name__ == "__main__":

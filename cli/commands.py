@@ -429,9 +429,35 @@ def cmd_evaluate(args) -> int:
     if args.json:
         print(json.dumps(result, indent=2, default=str))
     else:
-        for k, v in result.items():
-            print(f"{k:>16}: {v}")
+        print(evaluation_table(result))
+    if not result["n"]:
+        return _fail(f"nothing to evaluate: {result.get('reason') or 'no row could be scored'}", 1)
     return 0
+
+
+def evaluation_table(r: dict) -> str:
+    """evaluate's result as a person reads it: the model against the followers-only baseline, then what was left
+    out and why."""
+    def num(v, places=3):
+        return "-" if v is None else f"{v:.{places}f}"
+
+    lines = [f"{r['model']} on {r['n']:,} posts (label: {r['label']['csv']})", "",
+             f"  {'':<22}{'Spearman':>9}{'AUC top 25%':>13}{'MAE':>8}",
+             f"  {'model':<22}{num(r['spearman']):>9}{num(r['auc_top25']):>13}{num(r['mae_log_views']):>8}"]
+    base = r.get("baseline_followers")
+    if base:
+        lines.append(f"  {'followers only':<22}{num(base['spearman']):>9}{num(base['auc_top25']):>13}{'':>8}"
+                     f"   ({base['n']:,} posts with a follower count; the model on them: "
+                     f"{num(base['model_spearman_same_rows'])} / {num(base['model_auc_top25_same_rows'])})")
+    left_out = [f"{v:,} {k.replace('_', ' ')}" for k, v in r["skipped"].items() if v and k != "label_unreadable"]
+    if left_out:
+        lines += ["", "  left out: " + ", ".join(left_out)]
+    if r.get("problems"):
+        lines.append(f"  {r['problems']:,} problems reading the CSV, e.g. {r['problem_examples'][0]}")
+    for note in (r.get("note"), r.get("in_sample")):
+        if note:
+            lines.append(f"  note: {note}")
+    return "\n".join(lines)
 
 
 def register(sub) -> None:

@@ -17,6 +17,15 @@ def no_progress(fraction: Optional[float], message: str) -> None:
     """A progress callback that ignores everything."""
 
 
+def sub_progress(progress: Progress, lo: float, hi: float, prefix: str = "") -> Progress:
+    """The progress callback of one part of a job that covers lo..hi of the whole: the part reports 0..1, the
+    whole sees lo..hi; an unknown fraction (None) stays unknown; `prefix` goes before each message."""
+    def sub(fraction: Optional[float], message: str) -> None:
+        progress(None if fraction is None else lo + (hi - lo) * fraction, prefix + message)
+
+    return sub
+
+
 class CancelToken:
     """Set from any thread; the job calls raise_if_cancelled() between units of work."""
 

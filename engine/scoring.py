@@ -1,6 +1,6 @@
 """Scoring stage: one video (+ optional metadata) -> ScoreReport; many videos -> ranked reports.
 
-Imports only the media, cues, features and bundle stages: ONNX Runtime, PyAV, OpenCV, numpy.
+Imports only the media, cues, features and bundle stages: ONNX Runtime, PyAV, numpy (no OpenCV).
 Never torch or scikit-learn (DESIGN.md contract 2; tests/test_cli.py checks sys.modules).
 """
 from __future__ import annotations

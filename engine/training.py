@@ -39,7 +39,7 @@ from .extract import (AUDIO_CUES, AUDIO_DESCRIPTOR, AUDIO_INPUT_DIM, CAPTION_BAC
                       video_spec_version)
 from .features import spec as fspec
 from .features.spec import PostMeta
-from .jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress
+from .jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress, sub_progress
 
 MODELS = ("ensemble", "multimodal", "video")
 META_GROUPS = fspec.GROUPS  # account, caption, time, sound, format, content
@@ -262,9 +262,9 @@ def _followers(ts: TrainingSet) -> np.ndarray:
 
 
 def _block(y: np.ndarray, preds: dict[str, np.ndarray], top: float, constant_mean: bool = True) -> dict:
-    from .models.ensemble import metrics
+    from .metrics import summary
 
-    out = {n: metrics(y, p, top) for n, p in preds.items()}
+    out = {n: summary(y, p, top) for n, p in preds.items()}
     if constant_mean and "mean" in out:
         out["mean"].update(spearman=0.0, auc_top25=0.5)  # a constant ranks nothing
     return out
@@ -314,7 +314,7 @@ def plot_predicted_vs_actual(y: np.ndarray, pred: np.ndarray, title: str, label:
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
-    from .models.ensemble import spearman
+    from .metrics import spearman
 
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.scatter(y, pred, s=6, alpha=0.4)
@@ -322,7 +322,8 @@ def plot_predicted_vs_actual(y: np.ndarray, pred: np.ndarray, title: str, label:
     ax.plot([lo, hi], [lo, hi], color="grey", linewidth=1)
     ax.set_xlabel(f"actual {label}")
     ax.set_ylabel(f"predicted {label} (held out)")
-    ax.set_title(f"{title}\nSpearman rho {spearman(y, pred):.3f}, n = {y.size}")
+    rho = spearman(y, pred)
+    ax.set_title(f"{title}\nSpearman rho {'-' if rho is None else f'{rho:.3f}'}, n = {y.size}")
     ax.grid(alpha=0.3)
     return _png(fig)
 
@@ -335,6 +336,7 @@ def _ensemble_curve(data, cfg, seed: int, cancel: CancelToken = NEVER_CANCELLED)
     boosting iteration (the ensemble's other members have no iterations to plot)."""
     from dataclasses import replace as dc_replace
 
+    from .metrics import mae
     from .models import ensemble as ens
 
     c = dc_replace(cfg, members=("boosting",), regimes=("full",))
@@ -351,8 +353,8 @@ def _ensemble_curve(data, cfg, seed: int, cancel: CancelToken = NEVER_CANCELLED)
     for i, (ptr, pte) in enumerate(zip(model.staged_predict(Xtr), model.staged_predict(Xte))):
         cancel.raise_if_cancelled()
         if i % step == 0:
-            curve["train_mae"].append(round(float(np.mean(np.abs(ptr - design.y[tr]))), 5))
-            curve["validation_mae"].append(round(float(np.mean(np.abs(pte - design.y[te]))), 5))
+            curve["train_mae"].append(round(mae(design.y[tr], ptr), 5))
+            curve["validation_mae"].append(round(mae(design.y[te], pte), 5))
     return {"curve": curve, "every": step}
 
 
@@ -412,7 +414,7 @@ def _train_ensemble(ts: TrainingSet, out_dir, name: str, cfg_overrides: Optional
                 curve["curve"], "ensemble: boosting member, one held-out fold",
                 f"boosting iterations (x{curve['every']})", f"MAE ({ts.data.label['name']})"),
             "predicted_vs_actual.png": plot_predicted_vs_actual(
-                used.y, trained.oof_full, f"ensemble, out of fold ({ts.scheme})", ts.data.label["name"]),
+                used.y, trained.held_out_full, f"ensemble, out of fold ({ts.scheme})", ts.data.label["name"]),
         }
 
     report = train_bundle(ts.posts, out_dir, name, _training_data(ts), cfg, progress=progress, cancel=cancel,
@@ -468,8 +470,11 @@ def _json_default(o):
 
 
 def _training_data(ts: TrainingSet) -> dict:
+    from .models.bundle import posts_fingerprint
+
     return dict(ts.dataset, n_posts=len(ts.posts), n_authors=ts.n_authors, dropped=ts.dropped,
-                licence="as the dataset's sources state (see its import records)")
+                licence="as the dataset's sources state (see its import records)",
+                posts_fingerprint=posts_fingerprint(p.post_id for p in ts.posts))
 
 
 def _report_common(ts: TrainingSet, family: str, metrics: dict, manifest: dict, extra: dict) -> dict:
@@ -789,7 +794,7 @@ def train_model(
             ds.close()
     cancel.raise_if_cancelled()
     name = name or f"{model}-{Path(ts.dataset['name']).stem}"
-    sub = lambda f, m: progress(None if f is None else 0.05 + 0.95 * f, m)  # noqa: E731
+    sub = sub_progress(progress, 0.05, 1.0)
     if model == "ensemble":
         report = _train_ensemble(ts, out_dir, name, ensemble_config, seed, sub, cancel)
     else:

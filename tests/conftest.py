@@ -1,9 +1,45 @@
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# The suite never writes into the user's own data folder (~/.local/share/Virality Studio: datasets, the active
+# model's choice, 109 MB of exported backbones) or settings: the whole session, and every command it runs in a
+# subprocess, gets a temporary home for them, set before any test imports the engine. XDG_* is what platformdirs
+# and QSettings read on Linux, APPDATA/LOCALAPPDATA on Windows; platformdirs itself is patched as well below, so
+# in-process calls land there on macOS too. tests/test_user_data.py checks it.
+USER_DIRS = Path(tempfile.mkdtemp(prefix="virality-tests-"))
+for _var, _sub in (("XDG_DATA_HOME", "data"), ("XDG_CONFIG_HOME", "config"),
+                   ("APPDATA", "appdata"), ("LOCALAPPDATA", "localappdata")):
+    os.environ[_var] = str(USER_DIRS / _sub)
+
+
+def _patch_platformdirs() -> None:
+    """Where platformdirs does not follow XDG_* (macOS), send its answers to USER_DIRS; where it does (Linux, and
+    a test that points XDG_DATA_HOME at its own tmp_path), leave them alone."""
+    import platformdirs
+
+    def follow(real, var, sub):
+        def where(appname=None, *args, **kwargs):
+            path = real(appname, *args, **kwargs)
+            if Path(path).is_relative_to(os.environ.get(var) or USER_DIRS / sub):
+                return path
+            return str(USER_DIRS / sub / (appname or ""))
+        return where
+
+    platformdirs.user_data_dir = follow(platformdirs.user_data_dir, "XDG_DATA_HOME", "data")
+    platformdirs.user_config_dir = follow(platformdirs.user_config_dir, "XDG_CONFIG_HOME", "config")
+
+
+_patch_platformdirs()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(USER_DIRS, ignore_errors=True)
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

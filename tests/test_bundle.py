@@ -1,6 +1,7 @@
 """Model bundles (engine.models.bundle) and the committed default bundle."""
 import json
 import pickle
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -146,18 +147,30 @@ def test_not_a_bundle(tmp_path):
         ModelBundle.load(path)
 
 
-def test_loading_never_unpickles(tmp_path, monkeypatch):
+class _Trap:
+    """Unpickling this creates `sentinel`: the side effect a malicious pickle would have."""
+
+    def __init__(self, sentinel: Path):
+        self.sentinel = str(sentinel)
+
+    def __reduce__(self):
+        return (open, (self.sentinel, "w"))
+
+
+def test_loading_never_unpickles(tmp_path):
+    sentinel = tmp_path / "unpickled"
+    trap = pickle.dumps(_Trap(sentinel))
+    pickle.loads(trap).close()  # the trap works: unpickling it creates the file
+    assert sentinel.exists()
+    sentinel.unlink()
     path = _tiny_bundle(tmp_path)
-    (path / "model.pkl").write_bytes(pickle.dumps({"boom": 1}))  # a stray pickle is never read
-
-    def forbidden(*a, **k):
-        raise AssertionError("a bundle was unpickled")
-
-    monkeypatch.setattr(pickle, "load", forbidden)
-    monkeypatch.setattr(pickle, "loads", forbidden)
-    monkeypatch.setattr(pickle, "Unpickler", forbidden)
+    for name in ("model.pkl", "model.joblib", "model.onnx.pkl", "weights.npy"):
+        (path / name).write_bytes(trap)  # stray pickles beside the model, under the names a loader might try
     b = ModelBundle.load(path)
     b.predict([PostMeta(followers=3)])
+    zipped = shutil.make_archive(str(tmp_path / "zipped"), "zip", path)
+    ModelBundle.load(zipped).predict([PostMeta(followers=3)])
+    assert not sentinel.exists()
 
 
 def test_rewrite_replaces_whole_and_failure_keeps_old(tmp_path, monkeypatch):

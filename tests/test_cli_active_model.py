@@ -48,10 +48,20 @@ def copy_default(dest: Path, name: str) -> Path:
 # ----------------------------------------------------------------------------- engine.models.active
 
 
-def test_default_path_agrees_with_the_bundle_module():
-    from engine.models import active, bundle
+def test_default_path_is_the_embedded_bundle_found_without_numpy():
+    """active.default_bundle_path (which engine.models.bundle delegates to) is the embedded default model, and
+    finding it loads no numpy (the CLI's --version and the About box use it before anything heavy)."""
+    from engine.models import active
+    from engine.models.bundle import ModelBundle
 
-    assert active.default_bundle_path() == bundle.default_bundle_path()
+    path = active.default_bundle_path()
+    assert path.resolve() == (ROOT / "resources" / "models" / "default").resolve()
+    assert ModelBundle.load(path).name == DEFAULT_NAME
+    code = ("import sys; from engine.models.active import default_bundle_path; p = default_bundle_path(); "
+            "print((p / 'manifest.json').is_file(), 'numpy' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["True", "False"]
 
 
 def test_active_model_choice_round_trip(user_data, tmp_path):

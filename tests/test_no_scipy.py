@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine import evaluate as evaluate_mod
 from engine.cues import audio as audio_cues
 from engine.cues import loudness
 
@@ -99,19 +98,6 @@ def test_row_dilation_equals_binary_dilation():
         mask = rng.random(shape) < p
         ref = ndimage.binary_dilation(mask, structure=np.ones((1, 3), bool))
         assert np.array_equal(audio_cues.dilate_along_rows(mask), ref)
-
-
-# --- evaluate's ranks without scipy.stats -------------------------------------------------------
-
-
-def test_ranks_equal_rankdata_with_ties():
-    stats = pytest.importorskip("scipy.stats")
-    rng = np.random.default_rng(5)
-    cases = [rng.integers(0, 10, 200).astype(float), rng.standard_normal(100), np.round(rng.standard_normal(300), 1),
-             np.zeros(5), np.array([3.0]), np.zeros(0), np.array([2.0, 1.0, 2.0, np.inf, -np.inf, 1.0])]
-    for x in cases:
-        assert np.array_equal(evaluate_mod._ranks(x), stats.rankdata(x))
-    assert np.isnan(evaluate_mod._ranks(np.array([1.0, np.nan, 2.0]))).all()  # as rankdata's default
 
 
 # --- the commands never load SciPy --------------------------------------------------------------

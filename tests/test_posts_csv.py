@@ -155,6 +155,15 @@ def test_smp_import_train(smp_dir, tmp_path):
     assert pf.problems == []
     assert stats["repaired_overflow"] > 0
     assert max(p.author_likes for p in pf.posts) > 2**31
+    # SMP does not distribute the videos: no row names a video that is not there, so importing the CSV into a
+    # dataset lists no problem (it once listed 4,000 "video not found")
+    assert stats["videos_present"] == 0 and stats["videos_absent"] == 4000
+    assert all(p.video_path is None for p in pf.posts)
+    from engine.data.store import Dataset
+
+    with Dataset.create(tmp_path / "smp.db") as ds:
+        result = ds.import_path(out)
+    assert result.problems == [] and result.added == 4000
 
     text = out.read_text(encoding="utf-8")
     header = text.splitlines()[0]

@@ -48,6 +48,11 @@ def check_bundle(ds, bundle_dir: Path, report: dict) -> float:
     got = bundle.predict(metas, cues, extra)
     diff = float(np.max(np.abs(got - np.asarray(check["native"]))))
     assert diff <= 1e-4, diff
+    # the bundle records which posts it learned from (hashes of their ids), so evaluate can say "in-sample"
+    from engine.models.bundle import training_overlap
+
+    assert training_overlap(bundle.manifest, check["post_ids"]) == len(check["post_ids"])
+    assert training_overlap(bundle.manifest, ["never-a-post"]) == 0
     # the typical post is stored at training time, and explaining one post adds up against it
     one = bundle.inputs(metas[:1], cues[:1] if cues else None, {k: v[:1] for k, v in (extra or {}).items()})
     typical, kept = _typical_feeds(bundle.manifest, one)

@@ -27,6 +27,7 @@ from typing import Optional
 
 from ..errors import DataError
 from ..jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress
+from ..features.spec import is_original_sound
 from .posts_csv import Post, parse_time, write_posts_csv
 
 DATASET_NAME = "SMP-Video (SMP Challenge 2025, video track)"
@@ -35,40 +36,6 @@ SNAPSHOT_NOTE = (
     "account stats (followers, following, likes, videos) are one snapshot per user taken when the "
     "data were collected, after the posts were published; they include the reach of the posts themselves"
 )
-
-#: "original sound" as TikTok writes it in the languages seen in SMP-Video. A title that starts with one
-#: of these ("original sound - someone") is an original recording (the creator's or another's), not a track.
-ORIGINAL_SOUND = (
-    "original sound",
-    "sonido original",
-    "som original",
-    "son original",
-    "suono originale",
-    "originalton",
-    "origineel geluid",
-    "originalljud",
-    "orijinal ses",
-    "sunet original",
-    "dźwięk oryginalny",
-    "оригинальный звук",
-    "оригінальний звук",
-    "nhạc nền",
-    "suara asli",
-    "原聲",
-    "原声",
-    "オリジナル楽曲",
-    "เสียงต้นฉบับ",
-    "الصوت الأصلي",
-)
-
-
-def is_original_sound(title: Optional[str]) -> Optional[bool]:
-    """True when the music title names an original sound (any language), None when no title."""
-    if title is None or not title.strip():
-        return None
-    low = title.strip().lower()
-    return any(low.startswith(s) for s in ORIGINAL_SOUND)
-
 
 def _caption(post_content: Optional[str]) -> Optional[str]:
     """SMP's post_content is the caption's words and hashtags with every '#', space and punctuation mark
@@ -245,21 +212,26 @@ def import_smp(
     """Write one SMP-Video split (train/ or test/ folder) as a posts CSV; returns counts.
 
     SMP's label goes to the extra column `popularity`; `post_suggested_words` is never exported.
-    video_path is rewritten relative to the CSV's folder (the videos themselves are not distributed,
-    so `videos_present` is usually 0).
+    SMP does not distribute the videos, so a row gets a video_path (relative to the CSV's folder) only when its
+    video is there: importing the CSV into a dataset then lists no "video not found" problem for each of the
+    4,000 videos that were never expected. `videos_present` and `videos_absent` count them.
     """
     split_dir = _find_split_dir(Path(smp_dir))
     posts, stats = load_smp(split_dir, progress, cancel)
     out_csv = Path(out_csv)
     root = split_dir.parent  # SMP's video_path is relative to the dataset root ("train/USER/VIDEO.mp4")
-    present = 0
+    present = absent = 0
     for p in posts:
         if p.video_path:
             target = (root / p.video_path).resolve()
-            present += target.is_file()
-            p.video_path = os.path.relpath(target, out_csv.parent.resolve())
+            if target.is_file():
+                present += 1
+                p.video_path = os.path.relpath(target, out_csv.parent.resolve())
+            else:
+                absent += 1
+                p.video_path = None
     cancel.raise_if_cancelled()
     write_posts_csv(out_csv, posts)
-    stats.update(out_csv=str(out_csv), videos_present=present, rows=len(posts))
+    stats.update(out_csv=str(out_csv), videos_present=present, videos_absent=absent, rows=len(posts))
     progress(1.0, f"wrote {len(posts)} posts to {out_csv.name}")
     return stats

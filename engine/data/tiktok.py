@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from ..errors import DataError
+from ..features.spec import is_original_sound
 from .posts_csv import Post, parse_count, parse_time
-from .smp import is_original_sound
 
 COLLECTION_TIME_KEYS = ("collected_at", "collectedAt", "collectTime")
 _VIDEO_PATH_KEYS = ("video_path", "videoPath", "local_path", "localPath")

@@ -27,7 +27,6 @@ from typing import Iterable, Mapping, Optional, Sequence
 
 import numpy as np
 
-from ..data.smp import is_original_sound
 from ..errors import BundleError, InputError
 
 FEATURE_SPEC_NAME = "post-meta"
@@ -35,6 +34,40 @@ FEATURE_SPEC_VERSION = 1
 TEXT_NORMALISATION = "nfkc-lower-words-v1"
 
 GROUPS = ("account", "caption", "time", "sound", "format", "content")
+
+
+#: "original sound" as TikTok writes it in the languages seen in SMP-Video. A title that starts with one
+#: of these ("original sound - someone") is an original recording (the creator's or another's), not a track.
+ORIGINAL_SOUND = (
+    "original sound",
+    "sonido original",
+    "som original",
+    "son original",
+    "suono originale",
+    "originalton",
+    "origineel geluid",
+    "originalljud",
+    "orijinal ses",
+    "sunet original",
+    "dźwięk oryginalny",
+    "оригинальный звук",
+    "оригінальний звук",
+    "nhạc nền",
+    "suara asli",
+    "原聲",
+    "原声",
+    "オリジナル楽曲",
+    "เสียงต้นฉบับ",
+    "الصوت الأصلي",
+)
+
+
+def is_original_sound(title: Optional[str]) -> Optional[bool]:
+    """True when the music title names an original sound (any language), None when no title."""
+    if title is None or not title.strip():
+        return None
+    low = title.strip().lower()
+    return any(low.startswith(s) for s in ORIGINAL_SOUND)
 
 
 #: What a creator types for "my own sound" in a sound field.

@@ -10,6 +10,7 @@ Scoring side: imports numpy and onnxruntime (through engine.runtime) only, never
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -19,7 +20,7 @@ import stat
 import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
-from typing import Mapping, Optional, Sequence
+from typing import Iterable, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -45,6 +46,37 @@ def default_bundle_path() -> Path:
     from .active import default_bundle_path as path
 
     return path()
+
+
+#: how a bundle records the posts it was trained on (manifest["training_data"]["posts_fingerprint"])
+FINGERPRINT_METHOD = "sha256(post_id) hex, first 12 characters, sorted, joined by spaces"
+
+
+def _post_hash(post_id) -> str:
+    return hashlib.sha256(str(post_id).encode("utf-8")).hexdigest()[:12]
+
+
+def posts_fingerprint(post_ids: Iterable) -> dict:
+    """What a bundle records of its training posts: a short hash of each post id (not the ids themselves), so
+    `evaluate` can tell when it measures a model on posts it learned from."""
+    hashes = sorted({_post_hash(i) for i in post_ids if i is not None and str(i) != ""})
+    return {"method": FINGERPRINT_METHOD, "n": len(hashes), "hashes": " ".join(hashes)}
+
+
+def training_overlap(manifest: dict, post_ids: Iterable) -> Optional[int]:
+    """How many of `post_ids` the bundle was trained on; None when the bundle records no fingerprint (older
+    bundles)."""
+    fp = (manifest.get("training_data") or {}).get("posts_fingerprint")
+    if not isinstance(fp, dict) or fp.get("method") != FINGERPRINT_METHOD:
+        return None
+    seen = _hash_set(str(fp.get("hashes") or ""))
+    return sum(_post_hash(i) in seen for i in post_ids if i is not None)
+
+
+@functools.lru_cache(maxsize=4)
+def _hash_set(hashes: str) -> frozenset:
+    """The fingerprint's hashes as a set, made once per fingerprint (evaluate asks row by row)."""
+    return frozenset(hashes.split())
 
 
 def sha256_bytes(data: bytes) -> str:

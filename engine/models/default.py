@@ -11,17 +11,13 @@ from typing import Optional, Sequence
 import numpy as np
 
 from ..errors import BundleError
-from ..jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress
-from .bundle import write_bundle
+from ..jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress, sub_progress
+from .bundle import posts_fingerprint, write_bundle
 
 DEFAULT_MODEL_NAME = "virality-ensemble-smp-video"
 MODEL_FILE = "model.onnx"
 #: ONNX and scikit-learn must agree this closely on the training posts before a bundle is written.
 ONNX_TOLERANCE = 1e-4
-
-
-def _scaled(progress: Progress, lo: float, hi: float) -> Progress:
-    return lambda f, msg: progress(None if f is None else lo + (hi - lo) * f, msg)
 
 
 def train_bundle(
@@ -52,7 +48,7 @@ def train_bundle(
     t0 = time.perf_counter()
     data = data if data is not None else ens.labelled_posts(posts, cues)
     cancel.raise_if_cancelled()
-    trained = ens.train_ensemble(data, cfg, _scaled(progress, 0.0, 0.9), cancel)
+    trained = ens.train_ensemble(data, cfg, sub_progress(progress, 0.0, 0.9), cancel)
     t_train = time.perf_counter() - t0
     cancel.raise_if_cancelled()
     progress(0.9, "exporting to ONNX")
@@ -66,7 +62,9 @@ def train_bundle(
         raise BundleError(f"the exported model differs from scikit-learn by {diff:.2e} (> {ONNX_TOLERANCE}); not written")
     cancel.raise_if_cancelled()
     manifest = ens.build_manifest(trained, name, dict(training_data, n_posts=trained.n_posts,
-                                                       n_authors=trained.n_authors), MODEL_FILE)
+                                                       n_authors=trained.n_authors,
+                                                       posts_fingerprint=posts_fingerprint(p.post_id for p in posts)),
+                                  MODEL_FILE)
     manifest["training"]["onnx_max_abs_diff_vs_sklearn"] = float(f"{diff:.3g}")
     manifest["typical"] = typical_post(manifest, lambda feeds: session.run(None, feeds)[0].ravel(),
                                        texts=[t[0] for t in spec_texts(data.metas)])
@@ -111,7 +109,7 @@ def train_default(
     progress(0.0, "reading SMP-Video")
     smp_dir = Path(smp_dir)
     split = smp_dir / "train" if (smp_dir / "train").is_dir() else smp_dir
-    posts, stats = load_smp(split, _scaled(progress, 0.0, 0.03), cancel)
+    posts, stats = load_smp(split, sub_progress(progress, 0.0, 0.03), cancel)
     training_data = {
         "name": DATASET_NAME,
         "split": stats["split"],
@@ -130,7 +128,7 @@ def train_default(
     }
     report = train_bundle(
         posts, out_dir, DEFAULT_MODEL_NAME, training_data, EnsembleConfig(),
-        progress=_scaled(progress, 0.03, 1.0), cancel=cancel,
+        progress=sub_progress(progress, 0.03, 1.0), cancel=cancel,
     )
     report["import"] = stats
     return report

