@@ -1,0 +1,347 @@
+"""One streaming pass over a long video: the time series the clip finder chooses from.
+
+The picture is decoded once, front to back (PyAV, engine.media's opener), and only a few numbers are kept per
+sampled frame: the change from the previous sample (histogram distance and grid change, for the shot cuts of
+engine.cues.visual), the motion, the largest face (CenterFace, every FACE_STEP_S) and whether there is text on
+screen (PP-OCR detection, every TEXT_STEP_S). The sound is decoded beside it in a helper thread, in pieces of
+AUDIO_PIECE_S: Silero VAD (engine.cues.speech.SpeechStream carries its state across pieces) and the momentary
+loudness of engine.cues.loudness. No frame and no stretch of sound longer than a piece is held, so the memory
+does not grow with the length of the video beyond these short series (about 30 numbers a second).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import av
+import numpy as np
+
+from ..errors import CorruptMedia
+from ..jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress
+from ..media import MediaInfo, SampledFrame, _open, _to_rgb, probe
+from ..cues import faces as face_cues
+from ..cues import loudness as loudness_cues
+from ..cues import onscreen_text, speech, visual
+
+#: analysis version: a cached analysis of another version is measured again
+VERSION = 1
+STEP_S = 0.2  # cuts and motion: one small frame every STEP_S
+SIDE = 128
+FACE_STEP_S = 1.0
+FACE_SIDE = 320
+TEXT_STEP_S = 10.0
+TEXT_SIDE = 640
+AUDIO_RATE = 16000
+AUDIO_PIECE_S = 30.0
+LOUD_PREROLL_S = 1.0  # sound kept from the piece before, so the loudness filter has settled
+PAUSE_MIN_S = 0.25  # a gap in speech at least this long is a pause a clip may start or end in
+
+
+@dataclass
+class Analysis:
+    """What the pass measured. Times in seconds from the start of the video; face boxes as shares of the frame
+    (x, y, w, h; NaN where no face)."""
+
+    path: str
+    sha256: str
+    duration_s: float
+    width: int
+    height: int
+    fps: float
+    has_audio: bool
+    pair_times: np.ndarray  # midpoints of consecutive samples
+    motion: np.ndarray  # mean absolute grey change per pair, 0-1
+    cuts: list[float]
+    face_times: np.ndarray
+    face_boxes: np.ndarray  # n x 4
+    text_times: np.ndarray
+    text_lines: np.ndarray
+    speech_probs: np.ndarray  # per VAD window of speech.WINDOW samples at AUDIO_RATE
+    loud_times: np.ndarray
+    loud_lufs: np.ndarray
+    words: list = field(default_factory=list)  # (start, end, word) from a transcript, or []
+    transcript_note: str = "no transcript (no speech recogniser installed)"
+    timings: dict = field(default_factory=dict)
+
+    @property
+    def vad_window_s(self) -> float:
+        return speech.WINDOW / AUDIO_RATE
+
+    def speech_segments(self) -> list[tuple[float, float]]:
+        """Stretches of speech (start, end), from the VAD's hysteresis mask."""
+        mask = speech.speech_mask(self.speech_probs)
+        w = self.vad_window_s
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+        return [(float(a * w), float(b * w)) for a, b in zip(edges[::2], edges[1::2])]
+
+    def pauses(self, min_s: float = PAUSE_MIN_S) -> list[tuple[float, float]]:
+        """Gaps between speech segments (and before the first, after the last) at least `min_s` long."""
+        segs = self.speech_segments()
+        gaps, prev = [], 0.0
+        for a, b in segs:
+            if a - prev >= min_s:
+                gaps.append((prev, a))
+            prev = b
+        if self.duration_s - prev >= min_s:
+            gaps.append((prev, self.duration_s))
+        return gaps
+
+    # -- cache -------------------------------------------------------------------------------------------
+    _ARRAYS = ("pair_times", "motion", "face_times", "face_boxes", "text_times", "text_lines", "speech_probs",
+               "loud_times", "loud_lufs")
+
+    def save(self, path: Path) -> None:
+        meta = {k: v for k, v in asdict(self).items() if k not in self._ARRAYS}
+        meta["version"] = VERSION
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as fh:
+            np.savez(fh, meta=np.array(json.dumps(meta)), **{k: getattr(self, k) for k in self._ARRAYS})
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path) -> Optional["Analysis"]:
+        """The cached analysis, or None when it is missing, damaged or of another version."""
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                meta = json.loads(str(z["meta"]))
+                if meta.pop("version", None) != VERSION:
+                    return None
+                arrays = {k: z[k] for k in cls._ARRAYS}
+        except (OSError, ValueError, KeyError):
+            return None
+        meta["words"] = [tuple(w) for w in meta.get("words", [])]
+        return cls(**meta, **arrays)
+
+
+def file_sha256(path: str | os.PathLike, cancel: CancelToken = NEVER_CANCELLED) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 22):
+            h.update(chunk)
+            cancel.raise_if_cancelled()
+    return h.hexdigest()
+
+
+def default_cache_dir() -> Path:
+    from ..models.active import data_dir
+
+    return data_dir() / "clip-analysis"
+
+
+class _SoundPass(threading.Thread):
+    """Decodes the sound in pieces and measures speech and loudness; runs beside the picture pass."""
+
+    def __init__(self, path: str, cancel: CancelToken) -> None:
+        super().__init__(name="clips-sound", daemon=True)
+        self.path, self.cancel = path, cancel
+        self.probs: list[np.ndarray] = []
+        self.loud_t: list[np.ndarray] = []
+        self.loud_v: list[np.ndarray] = []
+        self.error: Optional[BaseException] = None
+        self.has_audio = False
+        self.seconds = 0.0
+        self.stopped = threading.Event()  # set when the picture pass has failed
+        self.start()
+
+    def run(self) -> None:
+        t0 = time.perf_counter()
+        try:
+            self._run()
+        except BaseException as exc:  # handed to the caller by get()
+            self.error = exc
+        self.seconds = time.perf_counter() - t0
+
+    def _run(self) -> None:
+        with _open(Path(self.path)) as container:
+            if not container.streams.audio:
+                return
+            self.has_audio = True
+            stream = container.streams.audio[0]
+            stream.thread_type = "AUTO"
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=AUDIO_RATE)
+            vad = speech.SpeechStream()
+            piece = int(AUDIO_PIECE_S * AUDIO_RATE)
+            pre = int(LOUD_PREROLL_S * AUDIO_RATE)
+            buf: list[np.ndarray] = []
+            held = 0
+            tail = np.zeros(0, np.float32)
+            done = 0  # samples measured so far
+
+            def measure(pcm: np.ndarray) -> None:
+                nonlocal tail, done
+                self.probs.append(vad.feed(pcm))
+                both = np.concatenate([tail, pcm])
+                t, lufs = loudness_cues.momentary_loudness(both, AUDIO_RATE)
+                start = (done - tail.size) / AUDIO_RATE
+                centre = t + start
+                # Keep the blocks whose centre lies in this piece (the tail only settles the filter).
+                keep = (centre >= done / AUDIO_RATE) if done else np.ones(centre.size, bool)
+                keep &= centre < (done + pcm.size) / AUDIO_RATE
+                self.loud_t.append(centre[keep])
+                self.loud_v.append(lufs[keep])
+                tail = both[-pre:]
+                done += pcm.size
+
+            def take(frames) -> None:
+                nonlocal held
+                for rf in frames:
+                    arr = rf.to_ndarray().reshape(-1)
+                    buf.append(arr)
+                    held += arr.size
+
+            try:
+                for packet in container.demux(stream):
+                    for frame in packet.decode():
+                        frame.pts = None
+                        take(resampler.resample(frame))
+                    if held >= piece:
+                        pcm = np.clip(np.concatenate(buf), -1, 1)
+                        measure(pcm[:piece])
+                        buf, held = [pcm[piece:]], pcm.size - piece
+                        self.cancel.raise_if_cancelled()
+                        if self.stopped.is_set():
+                            return
+                take(resampler.resample(None))
+            except av.error.FFmpegError:
+                pass  # a damaged tail: what was decoded stands
+            if held:
+                measure(np.clip(np.concatenate(buf), -1, 1))
+
+    def get(self):
+        self.join()
+        if self.error is not None:
+            raise self.error
+        cat = lambda xs, dt=np.float32: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt)  # noqa: E731
+        return self.has_audio, cat(self.probs), cat(self.loud_t, np.float64), cat(self.loud_v)
+
+
+def _largest_face(img: np.ndarray) -> np.ndarray:
+    boxes = face_cues.centerface_boxes(img)
+    if not len(boxes):
+        return np.full(4, np.nan, np.float32)
+    h, w = img.shape[:2]
+    x, y, bw, bh = boxes[int(np.argmax(boxes[:, 2] * boxes[:, 3]))]
+    return np.array([x / w, y / h, bw / w, bh / h], np.float32)
+
+
+def analyse(
+    path: str | os.PathLike,
+    *,
+    info: Optional[MediaInfo] = None,
+    sha256: Optional[str] = None,
+    faces: bool = True,
+    text: bool = True,
+    progress: Progress = no_progress,
+    cancel: CancelToken = NEVER_CANCELLED,
+) -> Analysis:
+    """Measure `path` in one pass (see the module docstring). Raises a MediaError subclass for files that
+    cannot be read, Cancelled when `cancel` fires."""
+    t0 = time.perf_counter()
+    path = Path(path)
+    info = info or probe(path)
+    sha = sha256 or file_sha256(path, cancel)
+    sound = _SoundPass(str(path), cancel)
+    try:
+        pic = _picture_pass(path, info, faces, text, progress, cancel)
+    except BaseException:
+        sound.stopped.set()  # it stops at its next piece
+        sound.join()
+        raise
+    has_audio, probs, lt, lv = sound.get()
+    timings = {"picture": pic.pop("seconds"), "sound": sound.seconds, "total": time.perf_counter() - t0}
+    return Analysis(path=str(path), sha256=sha, duration_s=info.duration_s, width=info.width, height=info.height,
+                    fps=info.fps, has_audio=has_audio, speech_probs=probs, loud_times=lt, loud_lufs=lv,
+                    timings=timings, **pic)
+
+
+def decoded_frames(path: Path, info: MediaInfo, step_s: float):
+    """Decode the picture front to back and yield the frame nearest each multiple of `step_s` (each once)."""
+    half = 0.5 / info.fps if info.fps else 0.02
+    with _open(path) as container:
+        vs = container.streams.video[0]
+        vs.thread_type = "AUTO"
+        target = 0.0
+        for packet in container.demux(vs):
+            try:
+                frames = packet.decode()
+            except av.error.InvalidDataError:
+                continue  # a damaged packet: later frames may still decode
+            for frame in frames:
+                t = frame.time
+                if t is None or t + half < target:
+                    continue
+                yield frame
+                while target <= t + half:
+                    target += step_s
+
+
+def _picture_pass(path: Path, info: MediaInfo, faces: bool, text: bool, progress: Progress,
+                  cancel: CancelToken) -> dict:
+    t0 = time.perf_counter()
+    mids, dist, pix, mot = [], [], [], []
+    face_t, face_b, text_t, text_n = [], [], [], []
+    prev = None  # (time, histogram, grid, grey) of the previous sample
+    next_face = next_text = 0.0
+    last_report = 0.0
+    for frame in decoded_frames(path, info, STEP_S):
+        t = float(frame.time)
+        img = _to_rgb(frame, SIDE, info.rotation)
+        hist = visual.hsv_histogram(img)
+        hist /= max(1.0, float(hist.sum()))
+        grey = visual.grey(img)
+        grid = visual.area_resize(grey, 16, 16)
+        if prev is not None and t - prev[0] > 1e-6 and prev[3].shape == grey.shape:
+            mids.append(0.5 * (t + prev[0]))
+            dist.append(0.5 * float(np.abs(hist - prev[1]).sum()))
+            pix.append(float(np.abs(grid - prev[2]).mean()))
+            mot.append(float(np.abs(grey - prev[3]).mean()))
+        prev = (t, hist, grid, grey)
+        if faces and t >= next_face:
+            face_t.append(t)
+            face_b.append(_largest_face(_to_rgb(frame, FACE_SIDE, info.rotation)))
+            next_face = t + FACE_STEP_S - 0.5 * STEP_S
+        if text and t >= next_text:
+            frame_img = SampledFrame(t, t, TEXT_SIDE, _to_rgb(frame, TEXT_SIDE, info.rotation))
+            text_t.append(t)
+            text_n.append(onscreen_text.detect_text([frame_img], read=False).lines[0])
+            next_text = t + TEXT_STEP_S - 0.5 * STEP_S
+        if t - last_report >= 5.0:
+            cancel.raise_if_cancelled()
+            progress(min(0.99, t / max(info.duration_s, 1e-9)), f"analysing {t / 60:.1f} of {info.duration_s / 60:.1f} min")
+            last_report = t
+    if prev is None:
+        raise CorruptMedia(f"{path.name}: no picture could be decoded; the file is damaged or truncated")
+    mids_a = np.array(mids)
+    cuts = visual.cuts_from_changes(mids_a, np.array(dist), np.array(pix))
+    return {
+        "pair_times": mids_a, "motion": np.array(mot, np.float32), "cuts": cuts,
+        "face_times": np.array(face_t), "face_boxes": np.array(face_b, np.float32).reshape(-1, 4),
+        "text_times": np.array(text_t), "text_lines": np.array(text_n, np.int32),
+        "seconds": time.perf_counter() - t0,
+    }
+
+
+def analyse_cached(path: str | os.PathLike, cache_dir: Optional[str | os.PathLike] = None, *,
+                   progress: Progress = no_progress, cancel: CancelToken = NEVER_CANCELLED, **kw) -> Analysis:
+    """analyse(), or the analysis stored for a file with the same content (sha256) under `cache_dir`."""
+    path = Path(path)
+    info = probe(path)
+    progress(0.0, "hashing the file")
+    sha = file_sha256(path, cancel)
+    folder = Path(cache_dir) if cache_dir else default_cache_dir()
+    stored = folder / f"{sha}.npz"
+    cached = Analysis.load(stored)
+    if cached is not None:
+        cached.path = str(path)
+        cached.timings = {"cached": 1.0}
+        return cached
+    result = analyse(path, info=info, sha256=sha, progress=progress, cancel=cancel, **kw)
+    folder.mkdir(parents=True, exist_ok=True)
+    result.save(stored)
+    return result
