@@ -414,7 +414,7 @@ def cmd_evaluate(args) -> int:
 
 
 def register(sub) -> None:
-    from cli import collect_cmd, dataset_cmd, train_cmd
+    from cli import clips_cmd, collect_cmd, dataset_cmd, train_cmd
 
     p = sub.add_parser("score", help="score one video", description="Score one video before posting.")
     p.add_argument("video", help="the video file")
@@ -468,3 +468,4 @@ def register(sub) -> None:
     dataset_cmd.register(sub)
     train_cmd.register(sub)
     collect_cmd.register(sub)
+    clips_cmd.register(sub)
