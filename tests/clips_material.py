@@ -144,9 +144,18 @@ def make_long_video(out: Path, clips: list[Path] | None = None, size=(640, 360),
 
 
 def repeat_video(src: Path, out: Path, times: int) -> float:
-    """`src` played `times` times in a row, remuxed without decoding. Returns the new duration."""
-    with av.open(str(src)) as probe:
-        dur = float(probe.duration) / 1e6
+    """`src` played `times` times in a row, remuxed without decoding. Returns the new duration.
+
+    Each copy is shifted by the longest stream's span, so every stream's timestamps keep increasing."""
+    span = 0.0
+    with av.open(str(src)) as s:
+        first: dict[int, float] = {}
+        for p in s.demux():
+            if p.dts is None:
+                continue
+            t = float(p.dts * p.time_base)
+            first.setdefault(p.stream.index, t)
+            span = max(span, t + float((p.duration or 0) * p.time_base) - first[p.stream.index])
     with av.open(str(out), "w") as dst:
         outs = {}
         for k in range(times):
@@ -157,9 +166,9 @@ def repeat_video(src: Path, out: Path, times: int) -> float:
                 for packet in s.demux():
                     if packet.dts is None:
                         continue
-                    shift = int(round(k * dur / packet.time_base))
-                    packet.pts = (packet.pts or 0) + shift
+                    shift = int(round(k * span / packet.time_base))
+                    packet.pts = (packet.pts if packet.pts is not None else packet.dts) + shift
                     packet.dts += shift
                     packet.stream = outs[packet.stream.index]
                     dst.mux(packet)
-    return dur * times
+    return span * times

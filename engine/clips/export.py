@@ -74,6 +74,8 @@ def crop_path(an: Analysis, start: float, end: float) -> CropPath:
         x0, bw = boxes[i, 0] * w, boxes[i, 2] * w
         if bw <= cw:
             left[i] = min(max(left[i], x0 + bw - cw), x0)
+        else:  # wider than the window: the window stays on the face
+            left[i] = min(max(left[i], x0), x0 + bw - cw)
     left = np.clip(left, 0, w - cw)
     return CropPath(times, left, cw, ch)
 
