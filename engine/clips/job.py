@@ -73,26 +73,33 @@ def _model_scorer(bundle, source: str, cancel: CancelToken):
     return score
 
 
-def make_clips(source: str | os.PathLike, out_dir: str | os.PathLike, *, count: int = 10,
-               length: tuple[float, float] = (20.0, 60.0), vertical: bool = False, captions: bool = False,
-               bundle=None, transcript: bool = True, cache_dir: Optional[str | os.PathLike] = None,
-               progress: Progress = no_progress, cancel: CancelToken = NEVER_CANCELLED) -> ClipsResult:
-    """Find, cut and describe the best `count` clips of `source` (see the module docstring). `bundle`: a
-    ModelBundle whose score of each candidate is blended in, or None. Raises a MediaError for a bad video,
-    InputError for bad options, Cancelled when `cancel` fires (clips already written stay)."""
+@dataclass
+class ClipPlan:
+    """What plan_clips found: the analysis, the chosen clips (best first) and notes for the user."""
+
+    source: str
+    analysis: Analysis
+    clips: list[Clip]
+    notes: list[str]
+
+
+def _check_options(count: int, length: tuple[float, float]) -> None:
     if count < 1:
         raise InputError("--count: give at least 1")
     if length[0] <= 0 or length[1] < length[0]:
         raise InputError("--length: give MIN-MAX in seconds, MIN above 0 and MAX at least MIN (e.g. 20-60)")
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{out}: is a file; --out takes a folder")
-    check_encoders()
-    out.mkdir(parents=True, exist_ok=True)
-    an = analyse_cached(source, cache_dir, progress=lambda f, m: progress(0.6 * (f or 0.0), m), cancel=cancel)
+
+
+def plan_clips(source: str | os.PathLike, *, count: int = 10, length: tuple[float, float] = (20.0, 60.0),
+               bundle=None, transcript: bool = True, cache_dir: Optional[str | os.PathLike] = None,
+               progress: Progress = no_progress, cancel: CancelToken = NEVER_CANCELLED) -> ClipPlan:
+    """Analyse `source` (or reuse its cached analysis) and choose the best `count` clips; nothing is cut.
+    `bundle`: a ModelBundle whose score of each candidate is blended in, or None."""
+    _check_options(count, length)
+    an = analyse_cached(source, cache_dir, progress=lambda f, m: progress(0.85 * (f or 0.0), m), cancel=cancel)
     notes = []
     if transcript and not an.words:
-        progress(0.6, "transcribing")
+        progress(0.85, "transcribing")
         notes.append(transcribe_into(an, cache_dir, cancel=cancel))
     else:
         notes.append(an.transcript_note)
@@ -101,15 +108,28 @@ def make_clips(source: str | os.PathLike, out_dir: str | os.PathLike, *, count: 
     if an.duration_s < length[0]:
         raise InputError(f"{Path(source).name}: the video lasts {an.duration_s:.0f} s, shorter than the shortest "
                          f"clip asked for ({length[0]:.0f} s)")
-    progress(0.65, "choosing clips")
+    progress(0.9, "choosing clips")
     scorer = _model_scorer(bundle, str(source), cancel) if bundle is not None else None
     clips = find_clips(an, count, length, model_score=scorer)
     if not clips:
         notes.append(f"no window of {length[0]:.0f}-{length[1]:.0f} s starts and ends at a pause or a cut")
+    progress(1.0, f"{len(clips)} clips found")
+    return ClipPlan(str(source), an, clips, notes)
+
+
+def write_clips(plan: ClipPlan, out_dir: str | os.PathLike, *, vertical: bool = False, captions: bool = False,
+                progress: Progress = no_progress, cancel: CancelToken = NEVER_CANCELLED) -> ClipsResult:
+    """Cut plan.clips into `out_dir` with clips.json, clips.csv and clips.edl (see the module docstring)."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: is a file; --out takes a folder")
+    check_encoders()
+    out.mkdir(parents=True, exist_ok=True)
+    an, clips, source, notes = plan.analysis, plan.clips, plan.source, list(plan.notes)
     previous = _previous(out)
     files, rows = [], []
     for rank, c in enumerate(clips, 1):
-        progress(0.7 + 0.3 * (rank - 1) / max(1, len(clips)), f"cutting clip {rank} of {len(clips)}")
+        progress((rank - 1) / max(1, len(clips)), f"cutting clip {rank} of {len(clips)}")
         cancel.raise_if_cancelled()
         name = clip_name(rank, c)
         key = {"sha256": an.sha256, "start_s": c.start_s, "end_s": c.end_s, "vertical": vertical}
@@ -136,6 +156,23 @@ def make_clips(source: str | os.PathLike, out_dir: str | os.PathLike, *, count: 
     write_edl(out / "clips.edl", source, [(c.start_s, c.end_s) for c in clips], an.fps)
     progress(1.0, "done")
     return ClipsResult(str(source), str(out), clips, files, notes, an)
+
+
+def make_clips(source: str | os.PathLike, out_dir: str | os.PathLike, *, count: int = 10,
+               length: tuple[float, float] = (20.0, 60.0), vertical: bool = False, captions: bool = False,
+               bundle=None, transcript: bool = True, cache_dir: Optional[str | os.PathLike] = None,
+               progress: Progress = no_progress, cancel: CancelToken = NEVER_CANCELLED) -> ClipsResult:
+    """plan_clips then write_clips: find, cut and describe the best `count` clips of `source`. Raises a
+    MediaError for a bad video, InputError for bad options, Cancelled when `cancel` fires (clips already
+    written stay)."""
+    _check_options(count, length)
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: is a file; --out takes a folder")
+    plan = plan_clips(source, count=count, length=length, bundle=bundle, transcript=transcript,
+                      cache_dir=cache_dir, progress=lambda f, m: progress(0.7 * (f or 0.0), m), cancel=cancel)
+    return write_clips(plan, out, vertical=vertical, captions=captions,
+                       progress=lambda f, m: progress(0.7 + 0.3 * (f or 0.0), m), cancel=cancel)
 
 
 def _write_manifest(out: Path, source, notes: list[str], rows: list[dict]) -> None:
