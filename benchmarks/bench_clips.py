@@ -34,12 +34,11 @@ def _child(kind: str, path: str) -> None:
     t = time.perf_counter()
     if kind == "floor":
         from engine.clips.analysis import SIDE, STEP_S, decoded_frames
-        from engine.clips.transcript import _pieces
-        from engine.media import _to_rgb
+        from engine.media import _to_rgb, audio_pieces
 
         for frame in decoded_frames(Path(path), info, STEP_S):
             _to_rgb(frame, SIDE, info.rotation)
-        for _ in _pieces(path, 30.0):
+        for _ in audio_pieces(path, 16000, 30.0):
             pass
     elif kind == "analysis":
         from engine.clips import analyse

@@ -332,6 +332,47 @@ def sample_frames(
     return [f for f in out if f is not None]
 
 
+def audio_pieces(path: str | os.PathLike, rate: int = 16000, piece_s: float = 30.0) -> Iterator[np.ndarray]:
+    """Decode the first audio stream, down-mixed to mono float32 at `rate` Hz (samples in [-1, 1]), in pieces
+    of `piece_s` seconds (the last one shorter), so that hours of sound never sit in memory at once.
+
+    Yields nothing when the file has no audio. Stops quietly at a damaged tail (the video side reports
+    truncation)."""
+    path = Path(path)
+    _check_file(path)
+    with _open(path) as container:
+        if not container.streams.audio:
+            return
+        stream = container.streams.audio[0]
+        stream.thread_type = "AUTO"
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+        size = max(1, int(piece_s * rate))
+        chunks: list[np.ndarray] = []
+        held = 0
+
+        def take(frames) -> None:
+            nonlocal held
+            for rf in frames:
+                arr = rf.to_ndarray().reshape(-1)
+                chunks.append(arr)
+                held += arr.size
+
+        try:
+            for packet in container.demux(stream):
+                for frame in packet.decode():
+                    frame.pts = None  # let the resampler keep its own clock across gaps
+                    take(resampler.resample(frame))
+                while held >= size:
+                    pcm = np.concatenate(chunks)
+                    chunks, held = [pcm[size:]], pcm.size - size
+                    yield np.clip(pcm[:size].astype(np.float32, copy=False), -1.0, 1.0)
+            take(resampler.resample(None))
+        except av.error.FFmpegError:
+            pass
+        if held:
+            yield np.clip(np.concatenate(chunks).astype(np.float32, copy=False), -1.0, 1.0)
+
+
 def decode_audio(
     path: str | os.PathLike, rate: int = 16000, max_seconds: Optional[float] = None
 ) -> np.ndarray:
@@ -340,39 +381,16 @@ def decode_audio(
     Returns an empty array when the file has no audio. Stops quietly at a damaged tail (the
     video side reports truncation).
     """
-    path = Path(path)
-    _check_file(path)
-    with _open(path) as container:
-        if not container.streams.audio:
-            return np.zeros(0, dtype=np.float32)
-        stream = container.streams.audio[0]
-        stream.thread_type = "AUTO"
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
-        chunks: list[np.ndarray] = []
-        total = 0
-        limit = int(max_seconds * rate) if max_seconds else None
-
-        def take(frames) -> None:
-            nonlocal total
-            for rf in frames:
-                arr = rf.to_ndarray().reshape(-1)
-                chunks.append(arr)
-                total += arr.size
-
-        try:
-            for packet in container.demux(stream):
-                for frame in packet.decode():
-                    frame.pts = None  # let the resampler keep its own clock across gaps
-                    take(resampler.resample(frame))
-                if limit is not None and total >= limit:
-                    break
-            take(resampler.resample(None))
-        except av.error.FFmpegError:
-            pass
-    audio = np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(0, np.float32)
-    if limit is not None:
-        audio = audio[:limit]
-    return np.clip(audio, -1.0, 1.0)
+    limit = int(max_seconds * rate) if max_seconds else None
+    chunks: list[np.ndarray] = []
+    total = 0
+    for piece in audio_pieces(path, rate, piece_s=min(max_seconds or 60.0, 60.0)):
+        chunks.append(piece)
+        total += piece.size
+        if limit is not None and total >= limit:
+            break
+    audio = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+    return audio[:limit] if limit is not None else audio
 
 
 def is_video_name(path: str | os.PathLike) -> bool:

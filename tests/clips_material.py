@@ -20,6 +20,8 @@ from pathlib import Path
 import av
 import numpy as np
 
+from engine.clips.export import mux_pcm
+
 SHARED = Path(os.environ.get("VIRALITY_SHARED", "/work/shared"))
 VIDEO_DIR = SHARED / "data" / "videos"
 RATE = 16000
@@ -130,16 +132,7 @@ def make_long_video(out: Path, clips: list[Path] | None = None, size=(640, 360),
             cuts.append(t0)
         for p in vs.encode(None):
             dst.mux(p)
-        pcm = np.concatenate(pcm_parts)
-        for i in range(0, pcm.size, 1024):
-            af = av.AudioFrame.from_ndarray(pcm[None, i : i + 1024].astype(np.float32), format="flt", layout="mono")
-            af.sample_rate = RATE
-            af.pts = i
-            af.time_base = Fraction(1, RATE)
-            for p in a_out.encode(af):
-                dst.mux(p)
-        for p in a_out.encode(None):
-            dst.mux(p)
+        mux_pcm(dst, a_out, np.concatenate(pcm_parts)[None, :])
     return Material(out, t0, cuts[:-1], sentences, faces)
 
 

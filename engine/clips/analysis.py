@@ -24,7 +24,7 @@ import numpy as np
 
 from ..errors import CorruptMedia
 from ..jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress
-from ..media import MediaInfo, SampledFrame, _open, _to_rgb, probe
+from ..media import MediaInfo, SampledFrame, _open, _to_rgb, audio_pieces, probe
 from ..cues import faces as face_cues
 from ..cues import loudness as loudness_cues
 from ..cues import onscreen_text, speech, visual
@@ -158,28 +158,18 @@ class _SoundPass(threading.Thread):
         self.seconds = time.perf_counter() - t0
 
     def _run(self) -> None:
-        with _open(Path(self.path)) as container:
-            if not container.streams.audio:
-                return
-            self.has_audio = True
-            stream = container.streams.audio[0]
-            stream.thread_type = "AUTO"
-            resampler = av.AudioResampler(format="flt", layout="mono", rate=AUDIO_RATE)
-            vad = speech.SpeechStream()
-            piece = int(AUDIO_PIECE_S * AUDIO_RATE)
-            pre = int(LOUD_PREROLL_S * AUDIO_RATE)
-            buf: list[np.ndarray] = []
-            held = 0
-            tail = np.zeros(0, np.float32)
-            done = 0  # samples measured so far
-
-            def measure(pcm: np.ndarray) -> None:
-                nonlocal tail, done
+        vad = speech.SpeechStream()
+        pre = int(LOUD_PREROLL_S * AUDIO_RATE)
+        tail = np.zeros(0, np.float32)
+        done = 0  # samples measured so far
+        pieces = audio_pieces(self.path, AUDIO_RATE, AUDIO_PIECE_S)
+        try:
+            for pcm in pieces:
+                self.has_audio = True
                 self.probs.append(vad.feed(pcm))
                 both = np.concatenate([tail, pcm])
                 t, lufs = loudness_cues.momentary_loudness(both, AUDIO_RATE)
-                start = (done - tail.size) / AUDIO_RATE
-                centre = t + start
+                centre = t + (done - tail.size) / AUDIO_RATE
                 # Keep the blocks whose centre lies in this piece (the tail only settles the filter).
                 keep = (centre >= done / AUDIO_RATE) if done else np.ones(centre.size, bool)
                 keep &= centre < (done + pcm.size) / AUDIO_RATE
@@ -187,31 +177,11 @@ class _SoundPass(threading.Thread):
                 self.loud_v.append(lufs[keep])
                 tail = both[-pre:]
                 done += pcm.size
-
-            def take(frames) -> None:
-                nonlocal held
-                for rf in frames:
-                    arr = rf.to_ndarray().reshape(-1)
-                    buf.append(arr)
-                    held += arr.size
-
-            try:
-                for packet in container.demux(stream):
-                    for frame in packet.decode():
-                        frame.pts = None
-                        take(resampler.resample(frame))
-                    if held >= piece:
-                        pcm = np.clip(np.concatenate(buf), -1, 1)
-                        measure(pcm[:piece])
-                        buf, held = [pcm[piece:]], pcm.size - piece
-                        self.cancel.raise_if_cancelled()
-                        if self.stopped.is_set():
-                            return
-                take(resampler.resample(None))
-            except av.error.FFmpegError:
-                pass  # a damaged tail: what was decoded stands
-            if held:
-                measure(np.clip(np.concatenate(buf), -1, 1))
+                self.cancel.raise_if_cancelled()
+                if self.stopped.is_set():
+                    return
+        finally:
+            pieces.close()
 
     def get(self):
         self.join()

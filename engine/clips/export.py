@@ -205,10 +205,16 @@ def _encode_audio(c, ain, aout, out, start: float, end: float) -> None:
         return
     pcm = np.concatenate(chunks, axis=1)
     a = max(0, int(round((start - first_t) * rate)))
-    pcm = pcm[:, a : a + int(round((end - start) * rate))]
+    mux_pcm(out, aout, pcm[:, a : a + int(round((end - start) * rate))])
+
+
+def mux_pcm(out, aout, pcm: np.ndarray) -> None:
+    """Encode planar float samples (channels x n, at the stream's rate and layout) into `aout` and mux them."""
+    rate, layout = aout.codec_context.sample_rate, aout.codec_context.layout.name
     size = aout.codec_context.frame_size or 1024
     for i in range(0, pcm.shape[1], size):
-        af = av.AudioFrame.from_ndarray(np.ascontiguousarray(pcm[:, i : i + size]), format="fltp", layout=layout)
+        af = av.AudioFrame.from_ndarray(np.ascontiguousarray(pcm[:, i : i + size], np.float32), format="fltp",
+                                        layout=layout)
         af.sample_rate = rate
         af.pts = i
         af.time_base = Fraction(1, rate)

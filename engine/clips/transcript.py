@@ -10,11 +10,8 @@ import os
 from pathlib import Path
 from typing import Optional
 
-import av
-import numpy as np
-
 from ..jobs import NEVER_CANCELLED, CancelToken
-from ..media import _open
+from ..media import audio_pieces
 from .analysis import Analysis, default_cache_dir
 
 RATE = 16000
@@ -39,39 +36,18 @@ def _model():
     return WhisperModel(str(get_model_path()), device="cpu", compute_type="int8", cpu_threads=2)
 
 
-def _pieces(path: str, piece_s: float):
-    """(offset seconds, mono float32 at RATE) for each piece of the sound."""
-    with _open(Path(path)) as c:
-        if not c.streams.audio:
-            return
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=RATE)
-        buf, held, offset = [], 0, 0.0
-        size = int(piece_s * RATE)
-        for frame in c.decode(c.streams.audio[0]):
-            frame.pts = None
-            for rf in resampler.resample(frame):
-                a = rf.to_ndarray().reshape(-1)
-                buf.append(a)
-                held += a.size
-            if held >= size:
-                pcm = np.concatenate(buf)
-                yield offset, pcm[:size]
-                offset += size / RATE
-                buf, held = [pcm[size:]], pcm.size - size
-        if held:
-            yield offset, np.concatenate(buf)
-
-
 def transcribe(path: str | os.PathLike, cancel: CancelToken = NEVER_CANCELLED) -> list[tuple[float, float, str]]:
     """Words with their start and end in seconds. Raises ImportError when the recogniser is not installed."""
     model = _model()
     words = []
-    for offset, pcm in _pieces(str(path), PIECE_S):
+    offset = 0.0
+    for pcm in audio_pieces(path, RATE, PIECE_S):
         cancel.raise_if_cancelled()
         segments, _ = model.transcribe(pcm, language="en", word_timestamps=True, vad_filter=False, beam_size=1)
         for seg in segments:
             for w in seg.words or []:
                 words.append((float(w.start) + offset, float(w.end) + offset, str(w.word).strip()))
+        offset += pcm.size / RATE
     return words
 
 
