@@ -332,9 +332,11 @@ def sample_frames(
     return [f for f in out if f is not None]
 
 
-def audio_pieces(path: str | os.PathLike, rate: int = 16000, piece_s: float = 30.0) -> Iterator[np.ndarray]:
-    """Decode the first audio stream, down-mixed to mono float32 at `rate` Hz (samples in [-1, 1]), in pieces
-    of `piece_s` seconds (the last one shorter), so that hours of sound never sit in memory at once.
+def audio_pieces(path: str | os.PathLike, rate: int = 16000, piece_s: float = 30.0,
+                 start_s: float = 0.0) -> Iterator[np.ndarray]:
+    """Decode the first audio stream from `start_s`, down-mixed to mono float32 at `rate` Hz (samples in
+    [-1, 1]), in pieces of `piece_s` seconds (the last one shorter), so that hours of sound never sit in memory
+    at once.
 
     Yields nothing when the file has no audio. Stops quietly at a damaged tail (the video side reports
     truncation)."""
@@ -349,17 +351,25 @@ def audio_pieces(path: str | os.PathLike, rate: int = 16000, piece_s: float = 30
         size = max(1, int(piece_s * rate))
         chunks: list[np.ndarray] = []
         held = 0
+        skip = 0 if start_s <= 0 else None  # samples before start_s, known from the first frame's time
+        if start_s > 0:
+            container.seek(int(start_s / stream.time_base) + (stream.start_time or 0), stream=stream, backward=True)
 
         def take(frames) -> None:
-            nonlocal held
+            nonlocal held, skip
             for rf in frames:
                 arr = rf.to_ndarray().reshape(-1)
+                if skip:
+                    arr, skip = arr[skip:], max(0, skip - arr.size)
                 chunks.append(arr)
                 held += arr.size
 
         try:
             for packet in container.demux(stream):
                 for frame in packet.decode():
+                    if skip is None:
+                        first = float(frame.time) if frame.time is not None else start_s
+                        skip = max(0, int(round((start_s - first) * rate)))
                     frame.pts = None  # let the resampler keep its own clock across gaps
                     take(resampler.resample(frame))
                 while held >= size:

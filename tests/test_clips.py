@@ -284,3 +284,38 @@ def test_transcript_words_land_on_the_spoken_sentences(material, tmp_path):
     for c, f in zip(res.clips, res.files):
         assert _on_boundary(c.start_s, m) and _on_boundary(c.end_s, m), (c.start_s, c.end_s)
         assert (tmp_path / "out" / (f[:-4] + ".srt")).read_text().strip()
+
+
+@needs_material
+def test_a_stopped_analysis_resumes_from_its_checkpoint(material, tmp_path, monkeypatch):
+    from engine.clips import analysis
+
+    m, full, _ = material
+    monkeypatch.setattr(analysis, "CHECKPOINT_S", 10.0)
+    token = CancelToken()
+    seen = []
+
+    def stop_half_way(fraction, message):
+        seen.append(fraction)
+        if (fraction or 0) >= 0.5:
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        analyse_cached(m.path, tmp_path, progress=stop_half_way, cancel=token)
+    part = tmp_path / f"{full.sha256}.part.npz"
+    assert part.is_file() and not (tmp_path / f"{full.sha256}.npz").exists()
+    with np.load(part) as z:
+        assert float(z["p_until"]) >= 0.4 * m.duration_s and float(z["s_until"]) >= 20.0
+        until = float(z["p_until"])
+    firsts = []
+    again = analyse_cached(m.path, tmp_path, progress=lambda f, msg: msg.startswith("analysing") and firsts.append(f))
+    assert firsts and firsts[0] * m.duration_s >= until - 1e-6  # it went on from the checkpoint, not from 0
+    assert not part.exists() and (tmp_path / f"{full.sha256}.npz").is_file()
+    # the resumed analysis measures what one pass does
+    assert all(any(abs(c - x) <= 0.25 for x in again.cuts) for c in full.cuts)
+    assert abs(again.pair_times.size - full.pair_times.size) <= 2
+    assert again.face_times.size == full.face_times.size
+    assert abs(again.speech_probs.size - full.speech_probs.size) <= 2
+    assert len(again.speech_segments()) == len(full.speech_segments())
+    for (a, b), (c, d) in zip(again.speech_segments(), full.speech_segments()):
+        assert abs(a - c) <= 0.1 and abs(b - d) <= 0.1

@@ -134,15 +134,60 @@ def default_cache_dir() -> Path:
     return data_dir() / "clip-analysis"
 
 
+#: how often (seconds of video) each pass leaves a checkpoint that a stopped or killed run resumes from
+CHECKPOINT_S = 120.0
+_PIC_KEYS = ("mids", "dist", "pix", "mot", "face_t", "face_b", "text_t", "text_n")
+_SOUND_KEYS = ("probs", "loud_t", "loud_v")
+
+
+class _Checkpoint:
+    """The series measured so far by both passes, written beside the cache entry (<sha>.part.npz) as they
+    go: a run that is stopped or killed starts each pass again where its last checkpoint ended."""
+
+    def __init__(self, path: Optional[Path]) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self.picture: dict = {"until": 0.0}
+        self.sound: dict = {"until": 0.0}
+        if path is None:
+            return
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                if int(z["version"]) == VERSION:
+                    self.picture = {k: z[f"p_{k}"] for k in _PIC_KEYS} | {"until": float(z["p_until"])}
+                    self.sound = {k: z[f"s_{k}"] for k in _SOUND_KEYS} | {"until": float(z["s_until"])}
+        except (OSError, ValueError, KeyError):
+            pass
+
+    def update(self, part: str, until: float, series: dict) -> None:
+        """Record what pass `part` ('picture' or 'sound') has measured up to `until` seconds, and write."""
+        with self._lock:
+            setattr(self, part, {k: np.asarray(v) for k, v in series.items()} | {"until": until})
+            if self.path is None or not (self.picture["until"] or self.sound["until"]):
+                return
+            arrays = {"version": np.array(VERSION), "p_until": np.array(self.picture["until"]),
+                      "s_until": np.array(self.sound["until"])}
+            for k in _PIC_KEYS:
+                arrays[f"p_{k}"] = np.asarray(self.picture.get(k, np.zeros(0)))
+            for k in _SOUND_KEYS:
+                arrays[f"s_{k}"] = np.asarray(self.sound.get(k, np.zeros(0)))
+            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+            with open(tmp, "wb") as fh:
+                np.savez(fh, **arrays)
+            os.replace(tmp, self.path)
+
+
 class _SoundPass(threading.Thread):
     """Decodes the sound in pieces and measures speech and loudness; runs beside the picture pass."""
 
-    def __init__(self, path: str, cancel: CancelToken) -> None:
+    def __init__(self, path: str, cancel: CancelToken, checkpoint: _Checkpoint) -> None:
         super().__init__(name="clips-sound", daemon=True)
-        self.path, self.cancel = path, cancel
-        self.probs: list[np.ndarray] = []
-        self.loud_t: list[np.ndarray] = []
-        self.loud_v: list[np.ndarray] = []
+        self.path, self.cancel, self.checkpoint = path, cancel, checkpoint
+        held = checkpoint.sound
+        self.start_s = float(held["until"])
+        self.probs: list[np.ndarray] = [held["probs"].astype(np.float32)] if self.start_s else []
+        self.loud_t: list[np.ndarray] = [held["loud_t"]] if self.start_s else []
+        self.loud_v: list[np.ndarray] = [held["loud_v"].astype(np.float32)] if self.start_s else []
         self.error: Optional[BaseException] = None
         self.has_audio = False
         self.seconds = 0.0
@@ -161,8 +206,11 @@ class _SoundPass(threading.Thread):
         vad = speech.SpeechStream()
         pre = int(LOUD_PREROLL_S * AUDIO_RATE)
         tail = np.zeros(0, np.float32)
-        done = 0  # samples measured so far
-        pieces = audio_pieces(self.path, AUDIO_RATE, AUDIO_PIECE_S)
+        # Samples measured so far: a resumed pass starts on a whole VAD window, where the last one ended.
+        done = int(round(self.start_s * AUDIO_RATE))
+        self.has_audio = bool(self.start_s)
+        pieces = audio_pieces(self.path, AUDIO_RATE, AUDIO_PIECE_S, start_s=self.start_s)
+        next_checkpoint = self.start_s + CHECKPOINT_S
         try:
             for pcm in pieces:
                 self.has_audio = True
@@ -177,11 +225,21 @@ class _SoundPass(threading.Thread):
                 self.loud_v.append(lufs[keep])
                 tail = both[-pre:]
                 done += pcm.size
-                self.cancel.raise_if_cancelled()
-                if self.stopped.is_set():
+                if done / AUDIO_RATE >= next_checkpoint:
+                    self._checkpoint()
+                    next_checkpoint += CHECKPOINT_S
+                if self.cancel.cancelled or self.stopped.is_set():
+                    self._checkpoint()
+                    self.cancel.raise_if_cancelled()
                     return
         finally:
             pieces.close()
+
+    def _checkpoint(self) -> None:
+        probs = np.concatenate(self.probs)
+        keep = np.concatenate(self.loud_t) < probs.size * speech.WINDOW / AUDIO_RATE
+        self.checkpoint.update("sound", probs.size * speech.WINDOW / AUDIO_RATE, {
+            "probs": probs, "loud_t": np.concatenate(self.loud_t)[keep], "loud_v": np.concatenate(self.loud_v)[keep]})
 
     def get(self):
         self.join()
@@ -209,16 +267,19 @@ def analyse(
     text: bool = True,
     progress: Progress = no_progress,
     cancel: CancelToken = NEVER_CANCELLED,
+    checkpoint_path: Optional[Path] = None,
 ) -> Analysis:
-    """Measure `path` in one pass (see the module docstring). Raises a MediaError subclass for files that
-    cannot be read, Cancelled when `cancel` fires."""
+    """Measure `path` in one pass (see the module docstring). With `checkpoint_path`, each pass records its
+    series there every CHECKPOINT_S seconds of video and resumes from what it finds. Raises a MediaError
+    subclass for files that cannot be read, Cancelled when `cancel` fires."""
     t0 = time.perf_counter()
     path = Path(path)
     info = info or probe(path)
     sha = sha256 or file_sha256(path, cancel)
-    sound = _SoundPass(str(path), cancel)
+    checkpoint = _Checkpoint(checkpoint_path)
+    sound = _SoundPass(str(path), cancel, checkpoint)
     try:
-        pic = _picture_pass(path, info, faces, text, progress, cancel)
+        pic = _picture_pass(path, info, faces, text, progress, cancel, checkpoint)
     except BaseException:
         sound.stopped.set()  # it stops at its next piece
         sound.join()
@@ -230,13 +291,16 @@ def analyse(
                     timings=timings, **pic)
 
 
-def decoded_frames(path: Path, info: MediaInfo, step_s: float):
-    """Decode the picture front to back and yield the frame nearest each multiple of `step_s` (each once)."""
+def decoded_frames(path: Path, info: MediaInfo, step_s: float, start_s: float = 0.0):
+    """Decode the picture front to back from `start_s` and yield the frame nearest each multiple of `step_s`
+    (each once)."""
     half = 0.5 / info.fps if info.fps else 0.02
     with _open(path) as container:
         vs = container.streams.video[0]
         vs.thread_type = "AUTO"
-        target = 0.0
+        target = start_s
+        if start_s > 0:
+            container.seek(int(start_s / vs.time_base) + (vs.start_time or 0), stream=vs, backward=True)
         for packet in container.demux(vs):
             try:
                 frames = packet.decode()
@@ -252,14 +316,19 @@ def decoded_frames(path: Path, info: MediaInfo, step_s: float):
 
 
 def _picture_pass(path: Path, info: MediaInfo, faces: bool, text: bool, progress: Progress,
-                  cancel: CancelToken) -> dict:
+                  cancel: CancelToken, checkpoint: _Checkpoint) -> dict:
     t0 = time.perf_counter()
-    mids, dist, pix, mot = [], [], [], []
-    face_t, face_b, text_t, text_n = [], [], [], []
+    held = checkpoint.picture
+    start = float(held["until"])
+    series = {k: list(held[k]) if start else [] for k in _PIC_KEYS}
+    mids, dist, pix, mot = series["mids"], series["dist"], series["pix"], series["mot"]
+    face_t, face_b, text_t, text_n = series["face_t"], series["face_b"], series["text_t"], series["text_n"]
     prev = None  # (time, histogram, grid, grey) of the previous sample
-    next_face = next_text = 0.0
-    last_report = 0.0
-    for frame in decoded_frames(path, info, STEP_S):
+    next_face = (face_t[-1] + FACE_STEP_S - 0.5 * STEP_S) if face_t else 0.0
+    next_text = (text_t[-1] + TEXT_STEP_S - 0.5 * STEP_S) if text_t else 0.0
+    last_report = start
+    next_checkpoint = start + CHECKPOINT_S
+    for frame in decoded_frames(path, info, STEP_S, start):
         t = float(frame.time)
         img = _to_rgb(frame, SIDE, info.rotation)
         hist = visual.hsv_histogram(img)
@@ -281,17 +350,23 @@ def _picture_pass(path: Path, info: MediaInfo, faces: bool, text: bool, progress
             text_t.append(t)
             text_n.append(onscreen_text.detect_text([frame_img], read=False).lines[0])
             next_text = t + TEXT_STEP_S - 0.5 * STEP_S
+        if t >= next_checkpoint:
+            # Resumed at `t`: the sample there is decoded again, and pairs with the one after it.
+            checkpoint.update("picture", t, series)
+            next_checkpoint += CHECKPOINT_S
         if t - last_report >= 5.0:
+            if cancel.cancelled:
+                checkpoint.update("picture", t, series)
             cancel.raise_if_cancelled()
             progress(min(0.99, t / max(info.duration_s, 1e-9)), f"analysing {t / 60:.1f} of {info.duration_s / 60:.1f} min")
             last_report = t
-    if prev is None:
+    if prev is None and not start:
         raise CorruptMedia(f"{path.name}: no picture could be decoded; the file is damaged or truncated")
     mids_a = np.array(mids)
     cuts = visual.cuts_from_changes(mids_a, np.array(dist), np.array(pix))
     return {
         "pair_times": mids_a, "motion": np.array(mot, np.float32), "cuts": cuts,
-        "face_times": np.array(face_t), "face_boxes": np.array(face_b, np.float32).reshape(-1, 4),
+        "face_times": np.array(face_t, float), "face_boxes": np.array(face_b, np.float32).reshape(-1, 4),
         "text_times": np.array(text_t), "text_lines": np.array(text_n, np.int32),
         "seconds": time.perf_counter() - t0,
     }
@@ -311,7 +386,9 @@ def analyse_cached(path: str | os.PathLike, cache_dir: Optional[str | os.PathLik
         cached.path = str(path)
         cached.timings = {"cached": 1.0}
         return cached
-    result = analyse(path, info=info, sha256=sha, progress=progress, cancel=cancel, **kw)
     folder.mkdir(parents=True, exist_ok=True)
+    part = folder / f"{sha}.part.npz"
+    result = analyse(path, info=info, sha256=sha, progress=progress, cancel=cancel, checkpoint_path=part, **kw)
     result.save(stored)
+    part.unlink(missing_ok=True)
     return result
