@@ -1,7 +1,7 @@
 """`clips`: find the best short clips in a long video, cut them (optionally 9:16 and captioned).
 
-    python main.py clips LONG.mp4 --out DIR [--count 10] [--length 20-60] [--vertical] [--captions] [--json]
-                     [--no-model] [--no-transcript] [--cache DIR]
+    python main.py clips LONG.mp4 --out DIR [--count 10] [--length 20-60] [--vertical] [--captions]
+                     [--burn-captions] [--json] [--no-model] [--no-transcript] [--cache DIR]
 
 Writes the clips, clips.json / clips.csv (start, end, score, reasons, transcript) and clips.edl (CMX3600) into
 DIR. A stopped run (Ctrl+C, exit 130) keeps the clips written so far, and a second run reuses the analysis.
@@ -45,7 +45,8 @@ def cmd_clips(args) -> int:
             return fail(str(exc))
     result, code = run_job(args, lambda progress, cancel: make_clips(
         args.video, args.out, count=args.count, length=length, vertical=args.vertical, captions=args.captions,
-        bundle=bundle, transcript=not args.no_transcript, cache_dir=args.cache, progress=progress, cancel=cancel),
+        burn=args.burn_captions, bundle=bundle, transcript=not args.no_transcript, cache_dir=args.cache,
+        progress=progress, cancel=cancel),
         "clips", "stopped; the clips written so far are kept, and the analysis is reused next time")
     if code is not None:
         return code
@@ -71,6 +72,7 @@ def register(sub) -> None:
     p.add_argument("--length", default="20-60", help="clip length in seconds, MIN-MAX (default 20-60)")
     p.add_argument("--vertical", action="store_true", help="crop to 9:16 following the largest face")
     p.add_argument("--captions", action="store_true", help="write an .srt beside each clip (needs a transcript)")
+    p.add_argument("--burn-captions", action="store_true", help="draw the captions into the picture too")
     p.add_argument("--json", action="store_true", help="print the selections as JSON")
     p.add_argument("--no-model", action="store_true", help="do not blend in the active model's score")
     p.add_argument("--no-transcript", action="store_true", help="skip speech recognition even when installed")

@@ -130,11 +130,12 @@ class ClipsPage(DropTarget, QWidget):
             box.setSuffix(" s")
         self.vertical = QCheckBox("9:16")
         self.captions = QCheckBox("Captions (.srt)")
+        self.burn = QCheckBox("Burned in")
         self.use_model = QCheckBox("Blend in the model's score")
         self.use_model.setChecked(model is not None)
         self.use_model.setEnabled(model is not None)
         for w in (self.open_button, self.count, self.min_len, self.max_len, self.vertical, self.captions,
-                  self.use_model):
+                  self.burn, self.use_model):
             top.addWidget(w)
         top.addStretch(1)
         col.addLayout(top)
@@ -265,7 +266,8 @@ class ClipsPage(DropTarget, QWidget):
         chosen = ClipPlan(self.plan.source, self.plan.analysis, self.ticked(), self.plan.notes)
         self.jobbar.start("Cutting the clips")
         self.job = self.runner.submit(write_clips, chosen, folder, vertical=self.vertical.isChecked(),
-                                      captions=self.captions.isChecked(), name="exporting clips")
+                                      captions=self.captions.isChecked(), burn=self.burn.isChecked(),
+                                      name="exporting clips")
         self.job.on_progress(self.jobbar.update_progress).on_error(self._failed)
         self.job.on_result(self._exported)
         self.job.on_cancelled(lambda: self._stopped("Export stopped; the clips written so far are kept"))

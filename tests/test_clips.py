@@ -319,3 +319,23 @@ def test_a_stopped_analysis_resumes_from_its_checkpoint(material, tmp_path, monk
     assert len(again.speech_segments()) == len(full.speech_segments())
     for (a, b), (c, d) in zip(again.speech_segments(), full.speech_segments()):
         assert abs(a - c) <= 0.1 and abs(b - d) <= 0.1
+
+
+@needs_material
+def test_burned_captions_are_drawn_only_while_their_cue_lasts(material, tmp_path):
+    pytest.importorskip("PIL")
+    m, an, _ = material
+    a, b = 4.0, 12.0  # on a keyframe, so only the captions force the re-encoding
+    assert cut_clip(m.path, tmp_path / "c.mp4", a, b, burn=[(1.0, 3.0, "HELLO CAPTIONS")]) == "encode"
+    with av.open(str(tmp_path / "c.mp4")) as c:
+        frames = {round(f.time, 2): f.to_ndarray(format="rgb24") for f in c.decode(video=0)}
+    with av.open(str(m.path)) as c:
+        source = {round(f.time - a, 2): f.to_ndarray(format="rgb24") for f in c.decode(video=0) if a <= f.time < b}
+
+    def changed(t):  # share of pixels in the lower third that differ clearly from the source
+        x, y = frames[t].astype(int), source[t].astype(int)
+        low = slice(2 * x.shape[0] // 3, x.shape[0])
+        return float((np.abs(x[low] - y[low]).max(axis=2) > 60).mean())
+
+    assert changed(2.0) > 0.01 and changed(1.52) > 0.01
+    assert changed(0.4) < 0.002 and changed(4.0) < 0.002

@@ -94,20 +94,22 @@ def can_copy(path: str | os.PathLike, start: float, fps: float) -> bool:
 
 
 def cut_clip(src: str | os.PathLike, dst: str | os.PathLike, start: float, end: float, *,
-             crop: Optional[CropPath] = None, copy: Optional[bool] = None) -> str:
+             crop: Optional[CropPath] = None, copy: Optional[bool] = None,
+             burn: Sequence[tuple[float, float, str]] = ()) -> str:
     """Write [start, end) of `src` to `dst` (mp4, atomically). Returns "copy" or "encode", the way it was cut.
 
-    `copy` None: stream copy when possible (see the module docstring); False forces re-encoding."""
+    `copy` None: stream copy when possible (see the module docstring); False forces re-encoding. `burn`:
+    caption cues (start, end, text; seconds from the clip's start) drawn into the picture."""
     with _open(Path(src)) as probe_c:
         vs = probe_c.streams.video[0]
         fps = float(vs.average_rate or vs.guessed_rate or 25)
     if copy is None:
-        copy = crop is None and can_copy(src, start, fps)
+        copy = crop is None and not burn and can_copy(src, start, fps)
     with atomic_file(dst, "wb") as fh:
         if copy:
             _copy(src, fh, start, end)
         else:
-            _encode(src, fh, start, end, crop)
+            _encode(src, fh, start, end, crop, burn)
     return "copy" if copy else "encode"
 
 
@@ -135,7 +137,8 @@ def _copy(src, fh, start: float, end: float) -> None:
             out.mux(p)
 
 
-def _encode(src, fh, start: float, end: float, crop: Optional[CropPath]) -> None:
+def _encode(src, fh, start: float, end: float, crop: Optional[CropPath],
+            burn: Sequence[tuple[float, float, str]] = ()) -> None:
     with _open(Path(src)) as c, av.open(fh, "w", format="mp4") as out:
         vin = c.streams.video[0]
         vin.thread_type = "AUTO"
@@ -162,12 +165,17 @@ def _encode(src, fh, start: float, end: float, crop: Optional[CropPath]) -> None
                 continue
             if t >= end - 0.5 / float(rate):
                 break
-            if crop is not None:
+            cue = next((c for c in burn if c[0] <= t - start < c[1]), None)
+            if crop is not None or cue is not None:
                 img = frame.to_ndarray(format="rgb24")
-                y0 = (img.shape[0] - crop.height) // 2
-                x0 = min(max(0, crop.at(t)), img.shape[1] - crop.width)
-                frame = av.VideoFrame.from_ndarray(
-                    np.ascontiguousarray(img[y0 : y0 + crop.height, x0 : x0 + crop.width]), format="rgb24")
+                if crop is not None:
+                    y0 = (img.shape[0] - crop.height) // 2
+                    x0 = min(max(0, crop.at(t)), img.shape[1] - crop.width)
+                    img = img[y0 : y0 + crop.height, x0 : x0 + crop.width]
+                img = np.ascontiguousarray(img[: vout.height, : vout.width])
+                if cue is not None:
+                    draw_caption(img, cue[2])
+                frame = av.VideoFrame.from_ndarray(img, format="rgb24")
             else:
                 frame = frame.reformat(width=vout.width, height=vout.height, format="yuv420p")
             frame.pts = n
@@ -225,6 +233,55 @@ def mux_pcm(out, aout, pcm: np.ndarray) -> None:
 
 
 # -- captions and edit list ------------------------------------------------------------------------------
+_caption_cache: dict = {}
+
+
+def _caption_image(text: str, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """White text with a black outline, wrapped to the frame's width: (RGB, alpha 0-1), cached per text."""
+    key = (text, width, height)
+    if key not in _caption_cache:
+        from PIL import Image, ImageDraw, ImageFont
+
+        size = max(12, int(min(width, height) * 0.07))
+        font = ImageFont.load_default(size=size)
+        words, lines = text.split(), [""]
+        for w in words:
+            trial = (lines[-1] + " " + w).strip()
+            if lines[-1] and font.getlength(trial) > 0.9 * width:
+                lines.append(w)
+            else:
+                lines[-1] = trial
+        box_h = int(len(lines) * size * 1.25 + size * 0.5)
+        im = Image.new("RGBA", (width, box_h), (0, 0, 0, 0))
+        d = ImageDraw.Draw(im)
+        for i, line in enumerate(lines):
+            x = (width - font.getlength(line)) / 2
+            d.text((x, size * 0.25 + i * size * 1.25), line, font=font, fill=(255, 255, 255, 255),
+                   stroke_width=max(1, size // 12), stroke_fill=(0, 0, 0, 255))
+        a = np.asarray(im)
+        if len(_caption_cache) > 64:
+            _caption_cache.clear()
+        _caption_cache[key] = (a[:, :, :3].astype(np.float32), a[:, :, 3:].astype(np.float32) / 255.0)
+    return _caption_cache[key]
+
+
+def draw_caption(img: np.ndarray, text: str) -> None:
+    """Draw `text` into the lower part of an RGB uint8 frame, in place."""
+    h, w = img.shape[:2]
+    rgb, alpha = _caption_image(text, w, h)
+    y0 = max(0, int(h * 0.82) - rgb.shape[0])
+    region = img[y0 : y0 + rgb.shape[0]]
+    k = region.shape[0]
+    region[:] = (region * (1 - alpha[:k]) + rgb[:k] * alpha[:k]).astype(np.uint8)
+
+
+def can_burn() -> bool:
+    try:
+        from PIL import ImageFont  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
 def _srt_time(t: float) -> str:
     ms = int(round(max(0.0, t) * 1000))
     return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"

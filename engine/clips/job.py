@@ -22,7 +22,7 @@ from ..errors import InputError
 from ..jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress
 from ..outputs import atomic_file
 from .analysis import Analysis, analyse_cached
-from .export import caption_cues, check_encoders, crop_path, cut_clip, write_edl, write_srt
+from .export import can_burn, caption_cues, check_encoders, crop_path, cut_clip, write_edl, write_srt
 from .finder import Clip, find_clips
 from .transcript import transcribe_into
 
@@ -118,8 +118,10 @@ def plan_clips(source: str | os.PathLike, *, count: int = 10, length: tuple[floa
 
 
 def write_clips(plan: ClipPlan, out_dir: str | os.PathLike, *, vertical: bool = False, captions: bool = False,
-                progress: Progress = no_progress, cancel: CancelToken = NEVER_CANCELLED) -> ClipsResult:
-    """Cut plan.clips into `out_dir` with clips.json, clips.csv and clips.edl (see the module docstring)."""
+                burn: bool = False, progress: Progress = no_progress,
+                cancel: CancelToken = NEVER_CANCELLED) -> ClipsResult:
+    """Cut plan.clips into `out_dir` with clips.json, clips.csv and clips.edl (see the module docstring).
+    `captions`: an .srt beside each clip; `burn`: the captions drawn into the picture as well."""
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: is a file; --out takes a folder")
@@ -132,16 +134,18 @@ def write_clips(plan: ClipPlan, out_dir: str | os.PathLike, *, vertical: bool = 
         progress((rank - 1) / max(1, len(clips)), f"cutting clip {rank} of {len(clips)}")
         cancel.raise_if_cancelled()
         name = clip_name(rank, c)
-        key = {"sha256": an.sha256, "start_s": c.start_s, "end_s": c.end_s, "vertical": vertical}
+        cues = caption_cues(an.words, c.start_s, c.end_s) if (captions or burn) else []
+        burned = bool(burn and cues and can_burn())
+        key = {"sha256": an.sha256, "start_s": c.start_s, "end_s": c.end_s, "vertical": vertical, "burned": burned}
         old = previous.get(name)
         if old and all(old.get(k) == v for k, v in key.items()) and (out / name).is_file():
             how = old.get("cut", "kept")
         else:
             how = cut_clip(source, out / name, c.start_s, c.end_s,
-                           crop=crop_path(an, c.start_s, c.end_s) if vertical else None)
+                           crop=crop_path(an, c.start_s, c.end_s) if vertical else None,
+                           burn=cues if burned else ())
         row = dict(c.as_dict(), file=name, written=True, cut=how, **key)
-        if captions:
-            cues = caption_cues(an.words, c.start_s, c.end_s)
+        if captions or burn:
             if cues:
                 srt = name[:-4] + ".srt"
                 write_srt(out / srt, cues)
@@ -149,8 +153,10 @@ def write_clips(plan: ClipPlan, out_dir: str | os.PathLike, *, vertical: bool = 
         files.append(name)
         rows.append(row)
         _write_manifest(out, source, notes, rows)
-    if captions and not an.words:
+    if (captions or burn) and not an.words:
         notes.append("no captions: there is no transcript")
+    elif burn and not can_burn():
+        notes.append("captions not burned in: Pillow is not installed (pip install pillow); the .srt files have them")
         _write_manifest(out, source, notes, rows)
     _write_csv(out / "clips.csv", rows)
     write_edl(out / "clips.edl", source, [(c.start_s, c.end_s) for c in clips], an.fps)
@@ -160,6 +166,7 @@ def write_clips(plan: ClipPlan, out_dir: str | os.PathLike, *, vertical: bool = 
 
 def make_clips(source: str | os.PathLike, out_dir: str | os.PathLike, *, count: int = 10,
                length: tuple[float, float] = (20.0, 60.0), vertical: bool = False, captions: bool = False,
+               burn: bool = False,
                bundle=None, transcript: bool = True, cache_dir: Optional[str | os.PathLike] = None,
                progress: Progress = no_progress, cancel: CancelToken = NEVER_CANCELLED) -> ClipsResult:
     """plan_clips then write_clips: find, cut and describe the best `count` clips of `source`. Raises a
@@ -171,7 +178,7 @@ def make_clips(source: str | os.PathLike, out_dir: str | os.PathLike, *, count: 
         raise InputError(f"{out}: is a file; --out takes a folder")
     plan = plan_clips(source, count=count, length=length, bundle=bundle, transcript=transcript,
                       cache_dir=cache_dir, progress=lambda f, m: progress(0.7 * (f or 0.0), m), cancel=cancel)
-    return write_clips(plan, out, vertical=vertical, captions=captions,
+    return write_clips(plan, out, vertical=vertical, captions=captions, burn=burn,
                        progress=lambda f, m: progress(0.7 + 0.3 * (f or 0.0), m), cancel=cancel)
 
 
