@@ -160,6 +160,17 @@ class ClipsPage(DropTarget, QWidget):
         lcol.addWidget(self.list, 1)
         self.notes = label("", "muted", wrap=True)
         lcol.addWidget(self.notes)
+        nudges = QHBoxLayout()
+        self.nudge_buttons = {}
+        for edge, step, text in (("start", -1, "◀ start"), ("start", 1, "start ▶"), ("end", -1, "◀ end"),
+                                 ("end", 1, "end ▶")):
+            b = QPushButton(text)
+            b.setToolTip(f"Move the selected clip's {edge} to the {'previous' if step < 0 else 'next'} pause, "
+                         "shot cut or sentence end")
+            b.clicked.connect(lambda _=False, e=edge, d=step: self.nudge(e, d))
+            nudges.addWidget(b)
+            self.nudge_buttons[(edge, step)] = b
+        lcol.addLayout(nudges)
         self.export_button = QPushButton("Export ticked clips…")
         self.export_button.setEnabled(False)
         self.export_button.clicked.connect(lambda: self.choose_export())
@@ -226,8 +237,7 @@ class ClipsPage(DropTarget, QWidget):
         self.list.blockSignals(True)
         self.list.clear()
         for i, c in enumerate(plan.clips, 1):
-            item = QListWidgetItem(f"{i}. {c.score:.0f}   {_clock(c.start_s)}–{_clock(c.end_s)}  ({c.duration_s:.0f} s)\n"
-                                   + "; ".join(c.reasons))
+            item = QListWidgetItem(_row_text(i, c))
             item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
             item.setCheckState(Qt.Checked)
             self.list.addItem(item)
@@ -246,6 +256,20 @@ class ClipsPage(DropTarget, QWidget):
         self.timeline.current = i
         self.timeline.update()
         self.player.seek(self.plan.clips[i].start_s)
+
+    def nudge(self, edge: str, step: int) -> None:
+        """Move the selected clip's start or end to the neighbouring boundary (snapping), and rescore it."""
+        i = self.list.currentRow()
+        if self.plan is None or not (0 <= i < len(self.plan.clips)):
+            return
+        from engine.clips.finder import nudge
+
+        c = nudge(self.plan.analysis, self.plan.clips[i], edge, step)
+        self.plan.clips[i] = c
+        self.list.item(i).setText(_row_text(i + 1, c))
+        self.timeline.spans[i] = (c.start_s, c.end_s)
+        self.timeline.update()
+        self.player.seek(c.start_s if edge == "start" else max(c.start_s, c.end_s - 3.0))
 
     def _ticked(self, _item) -> None:
         self.timeline.enabled = [self.list.item(i).checkState() == Qt.Checked for i in range(self.list.count())]
@@ -277,6 +301,10 @@ class ClipsPage(DropTarget, QWidget):
         self.jobbar.stop()
         self.status.emit(f"Exported {len(result.files)} clips to {result.out_dir}")
         self.exported.emit(result)
+
+
+def _row_text(rank: int, c) -> str:
+    return f"{rank}. {c.score:.0f}   {_clock(c.start_s)}–{_clock(c.end_s)}  ({c.duration_s:.0f} s)\n" + "; ".join(c.reasons)
 
 
 def _clock(t: float) -> str:

@@ -41,6 +41,18 @@ def test_find_shows_bands_and_rows_then_exports_the_ticked(qtbot, page, tmp_path
     x = page.timeline._x((first.start_s + first.end_s) / 2)
     qtbot.mouseClick(page.timeline, Qt.LeftButton, pos=QPointF(x, 12).toPoint())
     assert page.list.currentRow() == 0 and page.timeline.current == 0
+    # nudge the second clip's end to the next boundary: it snaps to a cut, and the export uses the new span
+    from engine.clips.finder import boundaries
+
+    assert len(plan.clips) >= 2
+    page.list.setCurrentRow(1)
+    before = plan.clips[1]
+    page.nudge_buttons[("end", 1)].click()
+    after = page.plan.clips[1]
+    ends = [b.time_s for b in boundaries(plan.analysis)[1]]
+    assert after.end_s > before.end_s and after.end_s in ends and after.start_s == before.start_s
+    assert page.timeline.spans[1] == (after.start_s, after.end_s)
+    assert f"({after.duration_s:.0f} s)" in page.list.item(1).text()
     # untick the first, export the rest
     page.list.item(0).setCheckState(Qt.Unchecked)
     assert page.timeline.enabled[0] is False
@@ -49,5 +61,6 @@ def test_find_shows_bands_and_rows_then_exports_the_ticked(qtbot, page, tmp_path
     result = done.args[0]
     assert len(result.files) == len(plan.clips) - 1
     written = json.loads((tmp_path / "out" / "clips.json").read_text())["clips"]
-    assert [r["start_s"] for r in written] == [c.start_s for c in plan.clips[1:]]
+    assert [(r["start_s"], r["end_s"]) for r in written] == [(c.start_s, c.end_s) for c in page.plan.clips[1:]]
+    assert written[0]["end_s"] == after.end_s
     assert all((tmp_path / "out" / f).is_file() for f in result.files)

@@ -317,3 +317,25 @@ def find_clips(an: Analysis, count: int = 10, length: tuple[float, float] = (20.
     for c in picks:
         c.transcript = transcript_of(an, c.start_s, c.end_s)
     return picks
+
+
+def nudge(an: Analysis, clip: Clip, edge: str, step: int) -> Clip:
+    """The clip with its start (edge='start') or end ('end') moved `step` boundaries later (or earlier when
+    negative), snapping to the boundaries clips may start or end on, rescored; the clip itself when there is no
+    such boundary or the clip would shrink below a second."""
+    starts, ends = boundaries(an)
+    pool = starts if edge == "start" else ends
+    now = clip.start_s if edge == "start" else clip.end_s
+    times = [b.time_s for b in pool]
+    i = int(np.argmin(np.abs(np.array(times) - now)))
+    j = i + step
+    if not 0 <= j < len(pool):
+        return clip
+    a = pool[j] if edge == "start" else Boundary(clip.start_s, clip.start_kind)
+    b = pool[j] if edge == "end" else Boundary(clip.end_s, clip.end_kind)
+    if b.time_s - a.time_s < 1.0:
+        return clip
+    s = _Series(an)
+    out = score_window(s, a, b, _hook(s, a.time_s))
+    out.transcript = transcript_of(an, a.time_s, b.time_s)
+    return out
