@@ -33,11 +33,11 @@ def _child(kind: str, path: str) -> None:
     info = probe(path)
     t = time.perf_counter()
     if kind == "floor":
-        from engine.clips.analysis import SIDE, STEP_S, decoded_frames
+        from engine.clips.analysis import FAST, SIDE, STEP_S, decoded_frames
         from engine.media import _to_rgb, audio_pieces
 
         for frame in decoded_frames(Path(path), info, STEP_S):
-            _to_rgb(frame, SIDE, info.rotation)
+            _to_rgb(frame, SIDE, info.rotation, FAST)
         for _ in audio_pieces(path, 16000, 30.0):
             pass
     elif kind == "analysis":

@@ -40,6 +40,7 @@ TEXT_SIDE = 480
 AUDIO_RATE = 16000
 AUDIO_PIECE_S = 30.0
 LOUD_PREROLL_S = 1.0  # sound kept from the piece before, so the loudness filter has settled
+FAST = "BILINEAR"  # swscale's scaling for the analysis frames: ~9x faster than its default bicubic
 PAUSE_MIN_S = 0.25  # a gap in speech at least this long is a pause a clip may start or end in
 
 
@@ -330,7 +331,7 @@ def _picture_pass(path: Path, info: MediaInfo, faces: bool, text: bool, progress
     next_checkpoint = start + CHECKPOINT_S
     for frame in decoded_frames(path, info, STEP_S, start):
         t = float(frame.time)
-        img = _to_rgb(frame, SIDE, info.rotation)
+        img = _to_rgb(frame, SIDE, info.rotation, FAST)
         hist = visual.hsv_histogram(img)
         hist /= max(1.0, float(hist.sum()))
         grey = visual.grey(img)
@@ -343,10 +344,10 @@ def _picture_pass(path: Path, info: MediaInfo, faces: bool, text: bool, progress
         prev = (t, hist, grid, grey)
         if faces and t >= next_face:
             face_t.append(t)
-            face_b.append(_largest_face(_to_rgb(frame, FACE_SIDE, info.rotation)))
+            face_b.append(_largest_face(_to_rgb(frame, FACE_SIDE, info.rotation, FAST)))
             next_face = t + FACE_STEP_S - 0.5 * STEP_S
         if text and t >= next_text:
-            frame_img = SampledFrame(t, t, TEXT_SIDE, _to_rgb(frame, TEXT_SIDE, info.rotation))
+            frame_img = SampledFrame(t, t, TEXT_SIDE, _to_rgb(frame, TEXT_SIDE, info.rotation, FAST))
             text_t.append(t)
             text_n.append(onscreen_text.detect_text([frame_img], read=False).lines[0])
             next_text = t + TEXT_STEP_S - 0.5 * STEP_S
