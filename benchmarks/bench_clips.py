@@ -100,6 +100,9 @@ def main() -> None:
                 print(f"  {k:10s} {g['seconds'] / (dur / 60):6.2f} s per minute  {dur / g['seconds']:6.1f} x real time"
                       f"  peak {g['rss_mb']:6.0f} MB")
             print(f"  analysis / decode floor: {got['analysis']['seconds'] / got['floor']['seconds']:.2f}")
+            if "transcript" in got:
+                both = got["analysis"]["seconds"] + got["transcript"]["seconds"]
+                print(f"  analysis + transcript: {dur / both:.1f} x real time")
         if len(rows) > 1:
             lo, hi = rows[0][2]["analysis"]["rss_mb"], rows[-1][2]["analysis"]["rss_mb"]
             print(f"analysis peak memory, {rows[-1][1] / 60:.0f} min vs {rows[0][1] / 60:.0f} min: {hi:.0f} MB vs "

@@ -64,3 +64,18 @@ def test_find_shows_bands_and_rows_then_exports_the_ticked(qtbot, page, tmp_path
     assert [(r["start_s"], r["end_s"]) for r in written] == [(c.start_s, c.end_s) for c in page.plan.clips[1:]]
     assert written[0]["end_s"] == after.end_s
     assert all((tmp_path / "out" / f).is_file() for f in result.files)
+
+
+def test_a_file_the_finder_did_not_write_is_never_overwritten(tmp_path):
+    from engine.clips.job import clip_name, make_clips, plan_clips
+    from engine.errors import EngineError
+
+    video = make_video(tmp_path / "long.mp4", seconds=30, cuts_at=[6, 13, 21], audio=None)
+    plan = plan_clips(video, count=1, length=(5, 12), cache_dir=tmp_path / "cache")
+    out = tmp_path / "out"
+    out.mkdir()
+    mine = out / clip_name(1, plan.clips[0])
+    mine.write_bytes(b"my own file")
+    with pytest.raises(EngineError, match="was not written by 'clips'"):
+        make_clips(video, out, count=1, length=(5, 12), cache_dir=tmp_path / "cache")
+    assert mine.read_bytes() == b"my own file"

@@ -20,7 +20,7 @@ from typing import Optional
 
 from ..errors import InputError
 from ..jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress
-from ..outputs import atomic_file
+from ..outputs import OutputError, atomic_file
 from .analysis import Analysis, analyse_cached
 from .export import can_burn, caption_cues, check_encoders, crop_path, cut_clip, write_edl, write_srt
 from .finder import Clip, find_clips
@@ -140,6 +140,9 @@ def write_clips(plan: ClipPlan, out_dir: str | os.PathLike, *, vertical: bool = 
         old = previous.get(name)
         if old and all(old.get(k) == v for k, v in key.items()) and (out / name).is_file():
             how = old.get("cut", "kept")
+        elif os.path.lexists(out / name) and old is None:
+            raise OutputError(f"{out / name}: exists and was not written by 'clips' for this folder; it would be "
+                              "overwritten (choose another --out folder)")
         else:
             how = cut_clip(source, out / name, c.start_s, c.end_s,
                            crop=crop_path(an, c.start_s, c.end_s) if vertical else None,
