@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from clips_material import have_tools, make_long_video, speak
+from media_factory import make_video
 
 from engine.clips.analysis import Analysis, analyse_cached
 from engine.clips.export import crop_path, cut_clip, write_edl
@@ -260,6 +261,11 @@ def test_cli_bad_input_is_one_line(tmp_path):
     assert r.returncode == 2 and r.stderr.startswith("error: ") and r.stderr.count("\n") == 1, r.stderr
     r = _cli(tmp_path / "missing.mp4", "--out", tmp_path / "o", "--length", "60-20")
     assert r.returncode == 2 and "--length" in r.stderr and r.stderr.count("\n") == 1
+    short = make_video(tmp_path / "short.mp4", seconds=4)
+    r = _cli(short, "--out", tmp_path / "o", "--length", "5-10", "--no-model", "--cache", tmp_path / "c")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1
+    assert "lasts 4.0 s, shorter than the shortest clip asked for (5 s)" in r.stderr
+    assert not (tmp_path / "c").exists()  # refused before any analysis
 
 
 @needs_material

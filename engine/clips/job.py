@@ -20,6 +20,7 @@ from typing import Optional
 
 from ..errors import InputError
 from ..jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress
+from ..media import probe
 from ..outputs import OutputError, atomic_file
 from .analysis import Analysis, analyse_cached
 from .export import can_burn, caption_cues, check_encoders, crop_path, cut_clip, write_edl, write_srt
@@ -96,6 +97,10 @@ def plan_clips(source: str | os.PathLike, *, count: int = 10, length: tuple[floa
     """Analyse `source` (or reuse its cached analysis) and choose the best `count` clips; nothing is cut.
     `bundle`: a ModelBundle whose score of each candidate is blended in, or None."""
     _check_options(count, length)
+    duration = probe(source).duration_s
+    if duration < length[0]:  # before the analysis, not after it
+        raise InputError(f"{Path(source).name}: the video lasts {duration:.1f} s, shorter than the shortest clip "
+                         f"asked for ({length[0]:g} s); pass a shorter --length")
     an = analyse_cached(source, cache_dir, progress=lambda f, m: progress(0.85 * (f or 0.0), m), cancel=cancel)
     notes = []
     if transcript and not an.words:
@@ -105,9 +110,6 @@ def plan_clips(source: str | os.PathLike, *, count: int = 10, length: tuple[floa
         notes.append(an.transcript_note)
     if not an.has_audio:
         notes.append("the video has no sound: clips start and end on shot cuts only")
-    if an.duration_s < length[0]:
-        raise InputError(f"{Path(source).name}: the video lasts {an.duration_s:.0f} s, shorter than the shortest "
-                         f"clip asked for ({length[0]:.0f} s)")
     progress(0.9, "choosing clips")
     scorer = _model_scorer(bundle, str(source), cancel) if bundle is not None else None
     clips = find_clips(an, count, length, model_score=scorer)
