@@ -461,7 +461,7 @@ def evaluation_table(r: dict) -> str:
 
 
 def register(sub) -> None:
-    from cli import collect_cmd, dataset_cmd, learn_cmd, train_cmd
+    from cli import clips_cmd, collect_cmd, dataset_cmd, learn_cmd, train_cmd
 
     p = sub.add_parser("score", help="score one video", description="Score one video before posting.")
     p.add_argument("video", help="the video file")
@@ -517,3 +517,4 @@ def register(sub) -> None:
     train_cmd.register(sub)
     collect_cmd.register(sub)
     learn_cmd.register(sub)
+    clips_cmd.register(sub)

@@ -243,9 +243,12 @@ def _scaled_size(w: int, h: int, max_side: int) -> tuple[int, int]:
     return max(2, int(round(w * scale / 2)) * 2), max(2, int(round(h * scale / 2)) * 2)
 
 
-def _to_rgb(frame, max_side: int, rotation: int) -> np.ndarray:
+def _to_rgb(frame, max_side: int, rotation: int, interpolation: Optional[str] = None) -> np.ndarray:
+    """The frame as RGB, its longer side at most max_side; `interpolation` a swscale name ('BILINEAR' is
+    about 9x faster than the default bicubic at thumbnail sizes)."""
     w, h = _scaled_size(frame.width, frame.height, max_side)
-    img = frame.to_ndarray(width=w, height=h, format="rgb24")
+    kw = {"interpolation": interpolation} if interpolation else {}
+    img = frame.to_ndarray(width=w, height=h, format="rgb24", **kw)
     if rotation:
         img = np.ascontiguousarray(np.rot90(img, k=rotation // 90))
     return img
@@ -400,6 +403,58 @@ def iter_frames(
                     max_side=max_side,
                     image=_to_rgb(chosen, max_side, info.rotation),
                 )
+
+
+def audio_pieces(path: str | os.PathLike, rate: int = 16000, piece_s: float = 30.0,
+                 start_s: float = 0.0) -> Iterator[np.ndarray]:
+    """Decode the first audio stream from `start_s`, down-mixed to mono float32 at `rate` Hz (samples in
+    [-1, 1]), in pieces of `piece_s` seconds (the last one shorter), so that hours of sound never sit in memory
+    at once.
+
+    Yields nothing when the file has no audio. Stops quietly at a damaged tail (the video side reports
+    truncation)."""
+    path = Path(path)
+    _check_file(path)
+    with _open(path) as container:
+        if not container.streams.audio:
+            return
+        stream = container.streams.audio[0]
+        stream.thread_type = "AUTO"
+        stream.thread_count = thread_budget()
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+        size = max(1, int(piece_s * rate))
+        chunks: list[np.ndarray] = []
+        held = 0
+        skip = 0 if start_s <= 0 else None  # samples before start_s, known from the first frame's time
+        if start_s > 0:
+            container.seek(int(start_s / stream.time_base) + (stream.start_time or 0), stream=stream, backward=True)
+
+        def take(frames) -> None:
+            nonlocal held, skip
+            for rf in frames:
+                arr = rf.to_ndarray().reshape(-1)
+                if skip:
+                    arr, skip = arr[skip:], max(0, skip - arr.size)
+                chunks.append(arr)
+                held += arr.size
+
+        try:
+            for packet in container.demux(stream):
+                for frame in packet.decode():
+                    if skip is None:
+                        first = float(frame.time) if frame.time is not None else start_s
+                        skip = max(0, int(round((start_s - first) * rate)))
+                    frame.pts = None  # let the resampler keep its own clock across gaps
+                    take(resampler.resample(frame))
+                while held >= size:
+                    pcm = np.concatenate(chunks)
+                    chunks, held = [pcm[size:]], pcm.size - size
+                    yield np.clip(pcm[:size].astype(np.float32, copy=False), -1.0, 1.0)
+            take(resampler.resample(None))
+        except av.error.FFmpegError:
+            pass
+        if held:
+            yield np.clip(np.concatenate(chunks).astype(np.float32, copy=False), -1.0, 1.0)
 
 
 def decode_audio(

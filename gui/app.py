@@ -26,6 +26,7 @@ from engine import __version__
 from . import theme, userdata
 from .about import AboutDialog
 from .batch_page import BatchPage
+from .clips_page import ClipsPage
 from .dataset_page import DatasetPage
 from .jobs import JobRunner
 from .model import ActiveModel
@@ -34,7 +35,7 @@ from .score_page import ScorePage
 from .train_page import TrainPage
 from .widgets import DropTarget
 
-PAGES = ("Score", "Batch", "Dataset", "Train", "My posts")
+PAGES = ("Score", "Batch", "Dataset", "Train", "My posts", "Clips")
 
 
 class MainWindow(DropTarget, QMainWindow):
@@ -63,7 +64,9 @@ class MainWindow(DropTarget, QMainWindow):
         self.dataset_page = DatasetPage(self.runner)
         self.train_page = TrainPage(self.runner, self.model)
         self.personal_page = PersonalPage(self.runner, self.model)
-        for page in (self.score_page, self.batch_page, self.dataset_page, self.train_page, self.personal_page):
+        self.clips_page = ClipsPage(self.runner, self.model)
+        for page in (self.score_page, self.batch_page, self.dataset_page, self.train_page, self.personal_page,
+                     self.clips_page):
             self.stack.addWidget(page)
             page.status.connect(self.statusBar().showMessage)
         self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
@@ -197,7 +200,7 @@ class MainWindow(DropTarget, QMainWindow):
         if len(paths) > 1 or Path(paths[0]).is_dir():
             if self.stack.currentWidget() is not self.dataset_page:
                 self.show_page("Batch")
-        elif self.stack.currentWidget() is not self.dataset_page:
+        elif self.stack.currentWidget() not in (self.dataset_page, self.clips_page):
             self.show_page("Score")
         self.stack.currentWidget().handle_drop(paths)
 

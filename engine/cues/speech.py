@@ -50,21 +50,35 @@ def _get_session():
         return _session
 
 
+class SpeechStream:
+    """Speech probabilities of 16 kHz mono audio fed in pieces of any length (the clip finder streams hours of
+    sound): the model's state and context carry over, so the result equals one call on the whole."""
+
+    def __init__(self) -> None:
+        self._sess = _get_session()
+        self._state = np.zeros((2, 1, 128), np.float32)
+        self._sr = np.array(RATE, np.int64)
+        self._pending = np.zeros(CONTEXT, np.float32)  # the context, then samples not yet in a window
+
+    def feed(self, audio: np.ndarray) -> np.ndarray:
+        """Probabilities of the full windows completed by `audio` (the remainder waits for the next call)."""
+        x = np.concatenate([self._pending, audio.astype(np.float32, copy=False)])
+        n = (x.size - CONTEXT) // WINDOW
+        probs = np.zeros(n, np.float32)
+        for i in range(n):
+            start = i * WINDOW  # window i plus its context is x[start:start+576]
+            out, self._state = self._sess.run(
+                None, {"input": x[None, start : start + WINDOW + CONTEXT], "state": self._state, "sr": self._sr})
+            probs[i] = out[0, 0]
+        self._pending = x[n * WINDOW :]
+        return probs
+
+
 def speech_probabilities(audio: np.ndarray) -> np.ndarray:
     """Speech probability of each full 512-sample window of 16 kHz mono audio."""
-    n = audio.size // WINDOW
-    probs = np.zeros(n, np.float32)
-    if n == 0:
-        return probs
-    sess = _get_session()
-    x = np.concatenate([np.zeros(CONTEXT, np.float32), audio[: n * WINDOW].astype(np.float32, copy=False)])
-    state = np.zeros((2, 1, 128), np.float32)
-    sr = np.array(RATE, np.int64)
-    for i in range(n):
-        start = i * WINDOW  # x is shifted by CONTEXT: window i plus its context is x[start:start+576]
-        out, state = sess.run(None, {"input": x[None, start : start + WINDOW + CONTEXT], "state": state, "sr": sr})
-        probs[i] = out[0, 0]
-    return probs
+    if audio.size < WINDOW:
+        return np.zeros(0, np.float32)
+    return SpeechStream().feed(audio)
 
 
 def speech_mask(probs: np.ndarray) -> np.ndarray:

@@ -170,6 +170,12 @@ def detect_cuts(feat: FrameFeatures) -> Cuts:
     dist = 0.5 * np.abs(np.diff(h, axis=0)).sum(axis=1)
     pix = np.abs(np.diff(g, axis=0)).mean(axis=(1, 2))
     mids = 0.5 * (t[idx][1:] + t[idx][:-1])
+    return Cuts(cuts_from_changes(mids, dist, pix), mids, dist, pix)
+
+
+def cuts_from_changes(mids: np.ndarray, dist: np.ndarray, pix: np.ndarray) -> list[float]:
+    """The cut times among consecutive sample pairs, given per pair its midpoint, histogram distance and
+    grid change (detect_cuts' rule; the clip finder streams these numbers instead of keeping frames)."""
     cuts: list[float] = []
     for i in range(dist.size):
         d, p = dist[i], pix[i]
@@ -180,7 +186,7 @@ def detect_cuts(feat: FrameFeatures) -> Cuts:
         is_cut = is_cut or (p >= JUMP_PIXEL and p >= JUMP_RATIO * med_p and d >= JUMP_HIST_MIN)
         if is_cut and not (cuts and mids[i] - cuts[-1] < CUT_MIN_GAP_S):
             cuts.append(float(mids[i]))
-    return Cuts(cuts, mids, dist, pix)
+    return cuts
 
 
 def motion(greys: Sequence[np.ndarray], times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,81 @@
+"""The Clips page: find clips in a long video in a job, show them as bands and rows, play one, export the ticked."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from PySide6.QtCore import QPointF, Qt
+
+from media_factory import make_video
+
+
+@pytest.fixture
+def page(qtbot):
+    from gui.clips_page import ClipsPage
+    from gui.jobs import JobRunner
+
+    runner = JobRunner()
+    p = ClipsPage(runner, model=None)
+    qtbot.addWidget(p)
+    p.resize(1000, 700)
+    p.show()
+    yield p
+    runner.shutdown()
+
+
+def test_find_shows_bands_and_rows_then_exports_the_ticked(qtbot, page, tmp_path):
+    video = make_video(tmp_path / "long.mp4", seconds=40, cuts_at=[6, 13, 21, 27, 34], audio=None)
+    page.count.setValue(3)
+    page.min_len.setValue(5)
+    page.max_len.setValue(12)
+    with qtbot.waitSignal(page.planned, timeout=120_000) as got:
+        page.find(str(video), cache_dir=str(tmp_path / "cache"))
+    plan = got.args[0]
+    assert 1 <= len(plan.clips) <= 3
+    assert page.list.count() == len(plan.clips)
+    assert page.timeline.spans == [(c.start_s, c.end_s) for c in plan.clips]
+    assert "no sound" in page.notes.text()
+    first = plan.clips[0]
+    assert page.list.item(0).text().startswith("1. ") and first.reasons[0] in page.list.item(0).text()
+    # a click on the first band selects its row and moves the player to the clip's start
+    x = page.timeline._x((first.start_s + first.end_s) / 2)
+    qtbot.mouseClick(page.timeline, Qt.LeftButton, pos=QPointF(x, 12).toPoint())
+    assert page.list.currentRow() == 0 and page.timeline.current == 0
+    # nudge the second clip's end to the next boundary: it snaps to a cut, and the export uses the new span
+    from engine.clips.finder import boundaries
+
+    assert len(plan.clips) >= 2
+    page.list.setCurrentRow(1)
+    before = plan.clips[1]
+    page.nudge_buttons[("end", 1)].click()
+    after = page.plan.clips[1]
+    ends = [b.time_s for b in boundaries(plan.analysis)[1]]
+    assert after.end_s > before.end_s and after.end_s in ends and after.start_s == before.start_s
+    assert page.timeline.spans[1] == (after.start_s, after.end_s)
+    assert f"({after.duration_s:.0f} s)" in page.list.item(1).text()
+    # untick the first, export the rest
+    page.list.item(0).setCheckState(Qt.Unchecked)
+    assert page.timeline.enabled[0] is False
+    with qtbot.waitSignal(page.exported, timeout=120_000) as done:
+        page.choose_export(str(tmp_path / "out"))
+    result = done.args[0]
+    assert len(result.files) == len(plan.clips) - 1
+    written = json.loads((tmp_path / "out" / "clips.json").read_text())["clips"]
+    assert [(r["start_s"], r["end_s"]) for r in written] == [(c.start_s, c.end_s) for c in page.plan.clips[1:]]
+    assert written[0]["end_s"] == after.end_s
+    assert all((tmp_path / "out" / f).is_file() for f in result.files)
+
+
+def test_a_file_the_finder_did_not_write_is_never_overwritten(tmp_path):
+    from engine.clips.job import clip_name, make_clips, plan_clips
+    from engine.errors import EngineError
+
+    video = make_video(tmp_path / "long.mp4", seconds=30, cuts_at=[6, 13, 21], audio=None)
+    plan = plan_clips(video, count=1, length=(5, 12), cache_dir=tmp_path / "cache")
+    out = tmp_path / "out"
+    out.mkdir()
+    mine = out / clip_name(1, plan.clips[0])
+    mine.write_bytes(b"my own file")
+    with pytest.raises(EngineError, match="was not written by 'clips'"):
+        make_clips(video, out, count=1, length=(5, 12), cache_dir=tmp_path / "cache")
+    assert mine.read_bytes() == b"my own file"
