@@ -33,7 +33,8 @@ from PySide6.QtWidgets import (
 )
 
 
-from . import engine_hooks as hooks
+from engine import extras
+
 from . import userdata
 from .plots import Histogram
 from .scoring import fmt_count
@@ -352,6 +353,21 @@ class PostDialog(QDialog):
         super().done(r)
 
 
+def extract_job(path: str, progress, cancel):
+    """`dataset extract`'s job, called as the CLI calls it (engine.extract.dataset_extract_job)."""
+    from engine import extract
+
+    return extract.dataset_extract_job(path, progress=progress, cancel=cancel)
+
+
+def collect_job(path: str, kind: str, value: str, count: int, download: bool, progress, cancel):
+    """`collect`'s job, called as the CLI calls it (engine.collect.collect on make_source(kind, value))."""
+    from engine import collect
+
+    return collect.collect(collect.make_source(kind, value or None), path, count, download=download,
+                           progress=progress, cancel=cancel)
+
+
 def _thumb(path: str, side: int, progress, cancel):
     from .scoring import thumbnail
 
@@ -364,7 +380,9 @@ class CollectDialog(QDialog):
         self.setWindowTitle("Collect posts")
         form = QFormLayout(self)
         self.source = QComboBox()
-        self.source.addItems(hooks.COLLECT_SOURCES)
+        from engine.collect import KINDS
+
+        self.source.addItems(KINDS)
         self.query = QLineEdit()
         self.query.setPlaceholderText("hashtag, user name, search words or sound id")
         self.count = QSpinBox()
@@ -475,14 +493,13 @@ class DatasetPage(DropTarget, QWidget):
         self._update_hook_buttons()
 
     def _update_hook_buttons(self) -> None:
-        for button, finder, what in ((self.extract_button, hooks.extract_function, "Feature extraction"),
-                                     (self.collect_button, hooks.collect_function, "Collection")):
-            fn, why = finder()
-            button.setEnabled(fn is not None and self.path is not None)
-            button.setToolTip(f"{what}: {hooks.NOT_AVAILABLE}" if fn is None else
+        for button, extra, what in ((self.extract_button, None, "Feature extraction"),
+                                    (self.collect_button, "collect", "Collection")):
+            why = extras.missing(extra) if extra else None
+            button.setEnabled(why is None and self.path is not None)
+            button.setToolTip(f"{what} {why}" if why else
                               (f"{what} into this dataset" if self.path else "Open a dataset first"))
-            if fn is None:
-                button.setText(button.text().split(" (")[0] + " (not available in this build)")
+            button.setText(button.text().split(" (")[0] + (f" (needs the '{extra}' extra)" if why else ""))
         has = self.path is not None
         self.import_button.setEnabled(has)
 
@@ -617,11 +634,11 @@ class DatasetPage(DropTarget, QWidget):
                   done=lambda r: self._say(f"Imported {Path(source).name}: {r.summary()}"
                                            + (f". Problems: {'; '.join(r.problems[:3])}" if r.problems else "")))
 
-    # ------------------------------------------------------------------ engine jobs from other issues
+    # ------------------------------------------------------------------ engine jobs
     def start_extract(self) -> None:
         if self.path and not self.busy:
-            self._run(hooks.run_extract, self.path, what="Extracting features",
-                      done=lambda r: self._say(f"Features extracted: {hooks.describe_result(r)}"))
+            self._run(extract_job, self.path, what="Extracting features",
+                      done=lambda r: self._say(f"Features extracted: {r.summary()}"))
 
     def start_collect(self) -> None:
         if not self.path or self.busy:
@@ -629,9 +646,9 @@ class DatasetPage(DropTarget, QWidget):
         dlg = CollectDialog(self)
         if dlg.exec() != QDialog.Accepted:
             return
-        self._run(hooks.run_collect, self.path, dlg.source.currentText(), dlg.query.text().strip(),
+        self._run(collect_job, self.path, dlg.source.currentText(), dlg.query.text().strip(),
                   dlg.count.value(), dlg.download.isChecked(), what="Collecting",
-                  done=lambda r: self._say(f"Collection finished: {hooks.describe_result(r)}"))
+                  done=lambda r: self._say(f"Collection finished: {r.summary()}"))
 
     # ------------------------------------------------------------------ running
     @property
