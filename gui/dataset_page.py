@@ -34,10 +34,10 @@ from PySide6.QtWidgets import (
 
 
 from engine import extras
+from engine.fields import fmt_count
 
 from . import userdata
 from .plots import Histogram
-from .scoring import fmt_count
 from .widgets import DropTarget, JobBar, card, label, to_pixmap
 
 THUMB_LIMIT = 300  # thumbnails for at most this many posts (the first ones with a video file)
