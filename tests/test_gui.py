@@ -526,3 +526,19 @@ def test_missing_extra_is_named_with_its_install_command(monkeypatch):
     monkeypatch.setitem(extras.EXTRAS, "train", ("sklearn", "no_such_package_here"))
     assert extras.missing("train") == ("needs the 'train' extra (not installed: no_such_package_here): "
                                        "pip install 'virality-studio[train]'")
+
+def test_table_models_share_one_header_and_sort_order(qapp):
+    from PySide6.QtCore import Qt
+
+    from gui.batch_page import BatchTableModel
+    from gui.dataset_page import PostsModel
+    from gui.widgets import TableModel
+
+    posts, batch = PostsModel(), BatchTableModel()
+    assert isinstance(posts, TableModel) and isinstance(batch, TableModel)
+    assert [posts.headerData(i, Qt.Horizontal) for i in range(posts.columnCount())] == list(PostsModel.COLUMNS)
+    assert posts.headerData(PostsModel.VIEWS, Qt.Horizontal, Qt.InitialSortOrderRole) == Qt.DescendingOrder
+    assert posts.headerData(1, Qt.Horizontal, Qt.InitialSortOrderRole) == Qt.AscendingOrder
+    assert batch.headerData(batch.SCORE, Qt.Horizontal, Qt.InitialSortOrderRole) is None  # Qt's own default
+    batch.set_paths(["a.mp4", "b.mp4"])
+    assert batch.rowCount() == 2 and batch.columnCount() == len(BatchTableModel.COLUMNS)
