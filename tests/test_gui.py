@@ -439,6 +439,19 @@ def test_training_start_and_cancel_leave_no_thread(window, qtbot, user_dirs, tmp
     qtbot.waitUntil(lambda: no_job_threads(window), timeout=30_000)
 
 
+def test_train_page_names_the_missing_extra(window, monkeypatch):
+    from engine import extras
+
+    page = window.train_page
+    page.refresh()
+    assert page.start_button.isEnabled() and page.availability.text() == ""
+    monkeypatch.setitem(extras.EXTRAS, "train", ("sklearn", "no_such_package_here"))
+    page.refresh()
+    assert not page.start_button.isEnabled()
+    assert page.availability.text().startswith("Training needs the 'train' extra (not installed: "
+                                               "no_such_package_here): pip install 'virality-studio[train]'")
+
+
 def test_progress_messages_feed_the_plot():
     from gui.train_page import parse_metrics
 
