@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import math
 import os
 import sys
 from datetime import datetime
@@ -12,15 +11,16 @@ from pathlib import Path
 from typing import Optional
 
 def parse_count(text: str) -> float:
-    """'12000', '12,000', '12k', '1.2M' -> a non-negative number (argparse type)."""
-    from engine.data.posts_csv import parse_count as read_count
+    """'12000', '12,000', '12k', '1.2M' -> a non-negative number (argparse type; engine.fields.read_count)."""
+    from engine.errors import InputError
+    from engine.fields import read_count
 
     try:
         value = read_count(text)
-    except ValueError:
-        value = -1.0
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a count (examples: 12000, 12k, 1.2M)")
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if value is None:
+        raise argparse.ArgumentTypeError("an empty count (examples: 12000, 12k, 1.2M)")
     return value
 
 
@@ -63,22 +63,11 @@ def _add_model_args(p: argparse.ArgumentParser, active: bool = True) -> None:
 
 
 def _meta_from_args(args):
-    from engine.features.spec import PostMeta, sound_from_text
+    from engine.fields import meta_from_fields
 
-    hashtags = [h.strip().lstrip("#") for h in (args.hashtags or "").split(",") if h.strip()] or None
-    music_title, music_original = sound_from_text(args.sound)
-    return PostMeta(
-        caption=args.caption,
-        hashtags=hashtags,
-        post_time=args.post_time,
-        followers=args.followers,
-        following=args.following,
-        author_likes=args.likes,
-        author_videos=args.videos,
-        music_title=music_title,
-        music_original=music_original,
-        language=args.language,
-    )
+    return meta_from_fields(caption=args.caption, hashtags=args.hashtags, post_time=args.post_time,
+                            followers=args.followers, following=args.following, likes=args.likes,
+                            videos=args.videos, sound=args.sound, language=args.language)
 
 
 from cli.jobrun import Bar, fail as _fail, run_job
@@ -123,15 +112,9 @@ def _load_bundle(args):
 
 
 def _fmt_num(v: Optional[float]) -> str:
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "-"
-    if abs(v) >= 1e6:
-        return f"{v / 1e6:.1f}M"
-    if abs(v) >= 1e4:
-        return f"{v / 1e3:.0f}k"
-    if abs(v) >= 100:
-        return f"{v:.0f}"
-    return f"{v:.2f}".rstrip("0").rstrip(".")
+    from engine.fields import fmt_number
+
+    return fmt_number(v, none="-")
 
 
 def render_report(report) -> str:

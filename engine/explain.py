@@ -20,6 +20,7 @@ from typing import Callable, Mapping, Optional, Sequence
 import numpy as np
 
 from .features.spec import FEATURES, GROUPS, PostMeta, raw_features
+from .fields import fmt_count
 
 #: how a report names each input group
 GROUP_LABELS = {"account": "Account", "caption": "Caption", "time": "Post time", "sound": "Sound",
@@ -191,16 +192,6 @@ def _raw(meta: Optional[PostMeta]) -> dict:
 # ------------------------------------------------------------------------------------------ in words
 
 
-def _fmt_count(v: float) -> str:
-    if v >= 1e6:
-        return f"{v / 1e6:.1f}M".replace(".0M", "M")
-    if v >= 1e4:
-        return f"{v / 1e3:.0f}k"
-    if v >= 1e3:
-        return f"{v / 1e3:.1f}k".replace(".0k", "k")
-    return f"{v:.0f}"
-
-
 def _fills(spec: Mapping) -> dict[str, float]:
     return {f["name"]: f["fill"] for f in spec["features"]}
 
@@ -214,9 +205,9 @@ def _detail(group: str, raw: Mapping, spec: Mapping) -> str:
     """The post's value for a group beside the typical one, in a few words."""
     fill = _fills(spec)
     if group == "account" and "log_followers" in fill:
-        typ = f"typical about {_fmt_count(math.expm1(fill['log_followers']))}"
+        typ = f"typical about {fmt_count(math.expm1(fill['log_followers']))}"
         v = raw.get("log_followers")
-        return f"no follower count ({typ})" if v is None else f"{_fmt_count(math.expm1(v))} followers ({typ})"
+        return f"no follower count ({typ})" if v is None else f"{fmt_count(math.expm1(v))} followers ({typ})"
     if group == "caption" and "n_words" in fill:
         v = raw.get("n_words")
         typ = f"typical {fill['n_words']:.0f}"
@@ -273,8 +264,8 @@ def assumed_lines(spec: Mapping, meta: Optional[PostMeta]) -> list[str]:
     lines = []
     if lacks("log_followers"):
         lines.append("no follower count: assumed a typical account in the training data, about "
-                     f"{_fmt_count(math.expm1(fill['log_followers']))} followers" + known("followers"))
-    more = [(src, name, value.format(_fmt_count(math.expm1(fill[feat])))) for src, feat, name, value in _ACCOUNT_MORE
+                     f"{fmt_count(math.expm1(fill['log_followers']))} followers" + known("followers"))
+    more = [(src, name, value.format(fmt_count(math.expm1(fill[feat])))) for src, feat, name, value in _ACCOUNT_MORE
             if lacks(feat)]
     if more:
         lines.append(f"no {_and([m[1] for m in more])}: assumed the typical {_and([m[2] for m in more])}"

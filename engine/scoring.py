@@ -20,7 +20,7 @@ from .cues import CueReport, cue_values, measure_cues
 from .errors import Cancelled, EngineError, InputError
 from .features.plausible import not_meaningful_reasons, out_of_range_note
 from .explain import advice_notes, assumed_lines, explain_inputs, summary_line
-from .features.spec import PostMeta
+from .features.spec import ACCOUNT_SOURCES, PostMeta
 from .jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress
 from .models.bundle import ModelBundle, default_bundle_path
 from .personal.scoring import personal_part
@@ -162,10 +162,7 @@ def _input_notes(bundle: ModelBundle, meta: PostMeta) -> tuple[list[str], list[s
     return used, missing, notes
 
 
-#: the account stats a creator may not give; a model trained only on posts that had them has never seen one missing
-ACCOUNT_SOURCES = ("followers", "following", "author_likes", "author_videos", "likes_per_video",
-                   "likes_per_follower")
-#: how the note names them (the ratios are missing when what they are made from is)
+#: how the note names the account stats of ACCOUNT_SOURCES (the ratios are missing when what they are made from is)
 ACCOUNT_WORDS = {"followers": "follower count", "following": "following count", "author_likes": "account likes",
                  "author_videos": "account video count"}
 

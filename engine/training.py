@@ -270,12 +270,6 @@ def _block(y: np.ndarray, preds: dict[str, np.ndarray], top: float, constant_mea
     return out
 
 
-def _iso(ts: float) -> str:
-    from datetime import datetime, timezone
-
-    return datetime.fromtimestamp(float(ts), tz=timezone.utc).strftime("%Y-%m-%d")
-
-
 # ------------------------------------------------------------------------------------------ plots
 
 
@@ -651,7 +645,7 @@ def _train_neural(ts: TrainingSet, family: str, out_dir, name: str, cfg, backbon
         tt = ts.data.times
         block.update(train_fraction=cfg.time_split, n_train_posts=int(early.size), n_test_posts=int(late.size))
         if np.isfinite(tt[late]).any():
-            block.update(test_from=_iso(np.nanmin(tt[late])), test_to=_iso(np.nanmax(tt[late])))
+            block.update(test_from=ens.iso_date(np.nanmin(tt[late])), test_to=ens.iso_date(np.nanmax(tt[late])))
         metrics["time_split"] = block
     step[0] += 1
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QColor, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -34,7 +34,7 @@ from engine.errors import EngineError
 
 from . import scoring as adapt
 from .theme import colors, score_color
-from .widgets import DropTarget, JobBar, label, to_pixmap
+from .widgets import DropTarget, JobBar, TableModel, label, to_pixmap
 
 SORT_ROLE = Qt.UserRole + 1
 STATUS_ROLE = Qt.UserRole + 2
@@ -49,7 +49,7 @@ class BatchRow:
     thumb: Optional[QPixmap] = None
 
 
-class BatchTableModel(QAbstractTableModel):
+class BatchTableModel(TableModel):
     COLUMNS = ("", "Video", "Score", "Duration", "Key cues", "Status")
     THUMB, NAME, SCORE, DURATION, CUES, STATUS = range(6)
 
@@ -57,17 +57,6 @@ class BatchTableModel(QAbstractTableModel):
         super().__init__(parent)
         self.rows: list[BatchRow] = []
         self._index: dict[str, int] = {}
-
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.DisplayRole):  # noqa: N802
-        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
-            return self.COLUMNS[section]
-        return None
 
     def set_paths(self, paths: list[str]) -> None:
         self.beginResetModel()

@@ -49,7 +49,7 @@ def _delta(a, b, fmt="{:+.3g}") -> str:
 def compare_rows(a, b) -> list[tuple[str, str, str, str]]:
     """(what, before, after, change) rows for two ScoreReports; plain text, testable."""
     from .score_page import CUE_TITLES, verdict
-    from .scoring import fmt_count
+    from engine.fields import fmt_count
 
     rows = [("Score", f"{a.score:.0f}", f"{b.score:.0f}", _delta(a.score, b.score, "{:+.0f}")),
             ("Verdict", verdict(a.score), verdict(b.score), "")]

@@ -9,7 +9,7 @@ import math
 from pathlib import Path
 from typing import Optional
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSize, Qt, QUrl, Signal
+from PySide6.QtCore import QModelIndex, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -33,11 +33,12 @@ from PySide6.QtWidgets import (
 )
 
 
-from . import engine_hooks as hooks
+from engine import extras
+from engine.fields import fmt_count
+
 from . import userdata
 from .plots import Histogram
-from .scoring import fmt_count
-from .widgets import DropTarget, JobBar, card, label, to_pixmap
+from .widgets import DropTarget, JobBar, TableModel, card, label, to_pixmap
 
 THUMB_LIMIT = 300  # thumbnails for at most this many posts (the first ones with a video file)
 
@@ -92,7 +93,7 @@ def _thumbs(paths: list[str], progress, cancel):
             yield p, None
 
 
-class PostsModel(QAbstractTableModel):
+class PostsModel(TableModel):
     """The posts of a dataset, sorted and filtered by the model itself.
 
     A QSortFilterProxyModel over 4,000 posts asks Python for each compared cell (about 100,000 calls per sort,
@@ -182,19 +183,6 @@ class PostsModel(QAbstractTableModel):
         self.endResetModel()
 
     # ---- Qt
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.DisplayRole):  # noqa: N802
-        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
-            return self.COLUMNS[section]
-        if orientation == Qt.Horizontal and role == Qt.InitialSortOrderRole:
-            return Qt.DescendingOrder if section in self.HIGHEST_FIRST else Qt.AscendingOrder
-        return None
-
     def set_thumb(self, video_path: str, pm) -> None:
         if pm is None:
             return
@@ -352,6 +340,21 @@ class PostDialog(QDialog):
         super().done(r)
 
 
+def extract_job(path: str, progress, cancel):
+    """`dataset extract`'s job, called as the CLI calls it (engine.extract.dataset_extract_job)."""
+    from engine import extract
+
+    return extract.dataset_extract_job(path, progress=progress, cancel=cancel)
+
+
+def collect_job(path: str, kind: str, value: str, count: int, download: bool, progress, cancel):
+    """`collect`'s job, called as the CLI calls it (engine.collect.collect on make_source(kind, value))."""
+    from engine import collect
+
+    return collect.collect(collect.make_source(kind, value or None), path, count, download=download,
+                           progress=progress, cancel=cancel)
+
+
 def _thumb(path: str, side: int, progress, cancel):
     from .scoring import thumbnail
 
@@ -364,7 +367,9 @@ class CollectDialog(QDialog):
         self.setWindowTitle("Collect posts")
         form = QFormLayout(self)
         self.source = QComboBox()
-        self.source.addItems(hooks.COLLECT_SOURCES)
+        from engine.collect import KINDS
+
+        self.source.addItems(KINDS)
         self.query = QLineEdit()
         self.query.setPlaceholderText("hashtag, user name, search words or sound id")
         self.count = QSpinBox()
@@ -475,14 +480,13 @@ class DatasetPage(DropTarget, QWidget):
         self._update_hook_buttons()
 
     def _update_hook_buttons(self) -> None:
-        for button, finder, what in ((self.extract_button, hooks.extract_function, "Feature extraction"),
-                                     (self.collect_button, hooks.collect_function, "Collection")):
-            fn, why = finder()
-            button.setEnabled(fn is not None and self.path is not None)
-            button.setToolTip(f"{what}: {hooks.NOT_AVAILABLE}" if fn is None else
+        for button, extra, what in ((self.extract_button, None, "Feature extraction"),
+                                    (self.collect_button, "collect", "Collection")):
+            why = extras.missing(extra) if extra else None
+            button.setEnabled(why is None and self.path is not None)
+            button.setToolTip(f"{what} {why}" if why else
                               (f"{what} into this dataset" if self.path else "Open a dataset first"))
-            if fn is None:
-                button.setText(button.text().split(" (")[0] + " (not available in this build)")
+            button.setText(button.text().split(" (")[0] + (f" (needs the '{extra}' extra)" if why else ""))
         has = self.path is not None
         self.import_button.setEnabled(has)
 
@@ -617,11 +621,11 @@ class DatasetPage(DropTarget, QWidget):
                   done=lambda r: self._say(f"Imported {Path(source).name}: {r.summary()}"
                                            + (f". Problems: {'; '.join(r.problems[:3])}" if r.problems else "")))
 
-    # ------------------------------------------------------------------ engine jobs from other issues
+    # ------------------------------------------------------------------ engine jobs
     def start_extract(self) -> None:
         if self.path and not self.busy:
-            self._run(hooks.run_extract, self.path, what="Extracting features",
-                      done=lambda r: self._say(f"Features extracted: {hooks.describe_result(r)}"))
+            self._run(extract_job, self.path, what="Extracting features",
+                      done=lambda r: self._say(f"Features extracted: {r.summary()}"))
 
     def start_collect(self) -> None:
         if not self.path or self.busy:
@@ -629,9 +633,9 @@ class DatasetPage(DropTarget, QWidget):
         dlg = CollectDialog(self)
         if dlg.exec() != QDialog.Accepted:
             return
-        self._run(hooks.run_collect, self.path, dlg.source.currentText(), dlg.query.text().strip(),
+        self._run(collect_job, self.path, dlg.source.currentText(), dlg.query.text().strip(),
                   dlg.count.value(), dlg.download.isChecked(), what="Collecting",
-                  done=lambda r: self._say(f"Collection finished: {hooks.describe_result(r)}"))
+                  done=lambda r: self._say(f"Collection finished: {r.summary()}"))
 
     # ------------------------------------------------------------------ running
     @property

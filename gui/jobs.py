@@ -261,13 +261,3 @@ class JobRunner(QObject):
             left = max(0, int((deadline - time.perf_counter()) * 1000))
             ok = job._thread.wait(left) and ok
         return ok
-
-
-def with_progress_kwargs(fn: Callable) -> Callable:
-    """Wrap a function that takes no progress/cancel so the runner can call it."""
-
-    def call(*args, progress=None, cancel=None, **kwargs):
-        return fn(*args, **kwargs)
-
-    call.__name__ = getattr(fn, "__name__", "job")
-    return call

@@ -217,6 +217,25 @@ class TimelinePlot(QWidget):
         p.end()
 
 
+def _titled_painter(widget: QWidget, title: str, right: str = "") -> tuple[QPainter, object, int]:
+    """Begin painting a plot: its title in bold at the top left, `right` (muted) at the top right. Returns the
+    painter (plain font, muted pen), the theme's colours and the plain font's line height."""
+    c = colors()
+    p = QPainter(widget)
+    p.setRenderHint(QPainter.Antialiasing)
+    p.setPen(QColor(c.text))
+    bold = QFont(widget.font())
+    bold.setBold(True)
+    p.setFont(bold)
+    box = QRectF(8, 4, widget.width() - 16, p.fontMetrics().height() + 2)
+    p.drawText(box, Qt.AlignLeft, title)
+    p.setFont(widget.font())
+    p.setPen(QColor(c.muted))
+    if right:
+        p.drawText(box, Qt.AlignRight, right)
+    return p, c, p.fontMetrics().height() + 2
+
+
 class Histogram(QWidget):
     """Counts of values in equal bins; tick labels through `fmt` (e.g. 10**x for log scales)."""
 
@@ -246,18 +265,8 @@ class Histogram(QWidget):
         self.update()
 
     def paintEvent(self, _e) -> None:
-        c = colors()
-        p = QPainter(self)
-        p.setRenderHint(QPainter.Antialiasing)
-        p.setPen(QColor(c.text))
-        bold = QFont(self.font())
-        bold.setBold(True)
-        p.setFont(bold)
-        p.drawText(QRectF(8, 4, self.width() - 16, 18), Qt.AlignLeft, self.title)
-        p.setFont(self.font())
-        p.setPen(QColor(c.muted))
-        p.drawText(QRectF(8, 4, self.width() - 16, 18), Qt.AlignRight,
-                   f"{len(self.values):,} posts" + (f" · {self.note}" if self.note else ""))
+        p, c, _line = _titled_painter(self, self.title,
+                                      f"{len(self.values):,} posts" + (f" · {self.note}" if self.note else ""))
         left, right, top, bottom = 10, 10, 28, 22
         w, h = self.width() - left - right, self.height() - top - bottom
         if not self.counts:
@@ -311,22 +320,10 @@ class LinePlot(QWidget):
             self.update()
 
     def paintEvent(self, _e) -> None:
-        c = colors()
-        p = QPainter(self)
-        p.setRenderHint(QPainter.Antialiasing)
-        p.setPen(QColor(c.text))
-        bold = QFont(self.font())
-        bold.setBold(True)
-        p.setFont(bold)
+        p, c, line = _titled_painter(self, self.title)
         fm = p.fontMetrics()
-        line = fm.height() + 2
-        p.drawText(QRectF(8, 4, self.width() - 16, line), Qt.AlignLeft, self.title)
-        p.setFont(self.font())
-        fm = p.fontMetrics()
-        line = fm.height() + 2
         pts = [pt for s in self.series.values() for pt in s]
         if not pts:
-            p.setPen(QColor(c.muted))
             p.drawText(self.rect().adjusted(12, line + 8, -12, -8), Qt.AlignCenter | Qt.TextWordWrap, self.empty_text)
             p.end()
             return

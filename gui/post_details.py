@@ -38,7 +38,7 @@ class PostDetails:
 
 @dataclass
 class Account:
-    followers: str = ""  # as typed ("12k"); parsed by gui.scoring.parse_count
+    followers: str = ""  # as typed ("12k"); parsed by engine.fields.read_count
 
     def is_empty(self) -> bool:
         return not self.followers.strip()

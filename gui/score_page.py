@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.errors import EngineError
+from engine.fields import fmt_count
 from engine.media import VIDEO_EXTENSIONS
 
 from . import post_details
@@ -482,7 +483,7 @@ class ScorePage(DropTarget, QWidget):
         else:
             self.odds.setText("")
         if r.views_low is not None and r.views_high is not None:
-            self.views.setText(f"Likely views: <b>{adapt.fmt_count(r.views_low)} – {adapt.fmt_count(r.views_high)}</b>")
+            self.views.setText(f"Likely views: <b>{fmt_count(r.views_low)} – {fmt_count(r.views_high)}</b>")
         else:
             self.views.setText("Likely views: <i>not available for this model</i> (see the notes)")
         provider = r.provider.replace("ExecutionProvider", "")

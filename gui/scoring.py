@@ -10,37 +10,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Optional
 
-from engine.errors import InputError
-from engine.features.spec import PostMeta, sound_from_text
-
-def parse_count(text: str) -> Optional[float]:
-    """'12000', '12k', '1.2M' -> a number; '' -> None. Raises InputError with an example otherwise."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    from engine.data.posts_csv import parse_count as read_count
-
-    try:
-        value = read_count(text.replace(" ", ""))
-    except ValueError:
-        value = -1.0
-    if value < 0:
-        raise InputError(f"'{text}' is not a count (examples: 12000, 12k, 1.2M)")
-    return value
+from engine.features.spec import PostMeta
+from engine.fields import meta_from_fields
 
 
 def make_meta(caption: str = "", post_time: Optional[datetime] = None, followers: str = "",
               sound: str = "") -> PostMeta:
-    """The Score page's fields as PostMeta (the same reading of 'sound' as the CLI's --sound)."""
-    caption = (caption or "").strip() or None
-    music_title, music_original = sound_from_text(sound)
-    return PostMeta(
-        caption=caption,
-        post_time=post_time,
-        followers=parse_count(followers),
-        music_title=music_title,
-        music_original=music_original,
-    )
+    """The Score page's fields as PostMeta, read as the CLI reads its flags (engine.fields)."""
+    return meta_from_fields(caption=caption, post_time=post_time, followers=followers, sound=sound)
 
 
 def rescore(report, meta: PostMeta, bundle, progress=None, cancel=None):
@@ -83,16 +60,6 @@ def thumbnail(path: str, max_side: int = 96, progress=None, cancel=None):
     t = min(1.0, info.duration_s / 2)
     frames = media.sample_frames(path, [(t, max_side)], info=info)
     return frames[0].image if frames else None
-
-
-def fmt_count(v: Optional[float]) -> str:
-    if v is None:
-        return "–"
-    if abs(v) >= 1e6:
-        return f"{v / 1e6:.1f}M"
-    if abs(v) >= 1e4:
-        return f"{v / 1e3:.0f}k"
-    return f"{v:,.0f}"
 
 
 def key_cues(report) -> str:

@@ -1,7 +1,8 @@
 """Training page: choose a dataset, a model family and feature groups; train with a live curve and per-fold
 metrics; compare finished runs; export a bundle; make one the active model.
 
-The training job itself belongs to the engine (engine.training); when this build lacks it the page says so.
+The training job is the engine's, called as the CLI calls it (engine.training.train_model); without the
+'train' extra the page says which extra to install.
 Progress messages are read for numbers ("epoch 3 loss 0.41 val_spearman=0.62", "fold 2/5 spearman 0.66"),
 which feed the plot and the fold table: the engine keeps its plain progress protocol.
 """
@@ -30,7 +31,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from . import engine_hooks as hooks
+from engine import extras
+
 from . import userdata
 from .plots import LinePlot
 from .widgets import JobBar, card, label
@@ -150,6 +152,15 @@ def parse_metrics(message: str) -> dict[str, float]:
     return out
 
 
+def train_job(dataset: str, family: str, features: list[str], out_dir: str, progress, cancel) -> dict:
+    """The page's training job: engine.training.train_model, called by its own parameter names (as the CLI
+    calls it), so a renamed parameter fails loudly here and in the tests."""
+    from engine import training
+
+    return training.train_model(dataset, model=family, out_dir=out_dir, features=features,
+                                progress=progress, cancel=cancel)
+
+
 class TrainPage(QWidget):
     status = Signal(str)
     active_model_changed = Signal(object)  # Path
@@ -181,8 +192,10 @@ class TrainPage(QWidget):
         g.addLayout(row, 0, 1)
         g.addWidget(label("Model family", "h2"), 1, 0)
         self.family_combo = QComboBox()
+        from engine import training
+
         for fam in FAMILY_TEXT:
-            if fam in hooks.training_families():
+            if fam in training.MODELS:
                 self.family_combo.addItem(FAMILY_TEXT[fam], fam)
         self.family_combo.setToolTip("How long each family took on this computer, from your last run of it; the "
                                      "time left is estimated from the measured pace while it trains")
@@ -190,7 +203,7 @@ class TrainPage(QWidget):
         g.addWidget(label("Features", "h2"), 2, 0)
         groups = QHBoxLayout()
         self.group_checks: dict[str, QCheckBox] = {}
-        for grp in hooks.training_groups():
+        for grp in training.GROUPS:
             cb = QCheckBox(grp)
             cb.setChecked(grp in ("account", "caption", "time", "sound", "format"))
             cb.setToolTip(GROUP_HELP.get(grp, ""))
@@ -285,11 +298,10 @@ class TrainPage(QWidget):
         measured = measured_durations(userdata.models_dir())
         for i in range(self.family_combo.count()):
             self.family_combo.setItemText(i, family_label(self.family_combo.itemData(i), measured))
-        fn, why = hooks.training_function()
-        self.start_button.setEnabled(fn is not None and not self.busy)
-        self.availability.setText("" if fn else f"Training is {hooks.NOT_AVAILABLE}: the engine's training job"
-                                  " is missing. Finished runs can still be compared and made active.")
-        self.availability.setToolTip(why)
+        why = extras.missing("train")
+        self.start_button.setEnabled(why is None and not self.busy)
+        self.availability.setText("" if why is None else f"Training {why}. Finished runs can still be compared "
+                                  "and made active.")
         self._fill_runs()
 
     def _fill_runs(self) -> None:
@@ -391,7 +403,7 @@ class TrainPage(QWidget):
         self.start_plot()
         self.jobbar.start(f"Training {family} on {Path(dataset).stem}…")
         self._say("")
-        job = self.runner.submit(hooks.run_training, dataset, family, feats, str(out_dir), name="training")
+        job = self.runner.submit(train_job, dataset, family, feats, str(out_dir), name="training")
         self.job = job
         job.on_progress(self._progress)
         job.on_result(lambda r, o=out_dir: self._done(r, o))

@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Optional
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QFrame,
@@ -17,6 +17,31 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QWidget,
 )
+
+
+class TableModel(QAbstractTableModel):
+    """A flat table: one row per item of `self.rows`, the header `COLUMNS`; the columns in `HIGHEST_FIRST` sort
+    highest (newest) first on their first click. Subclasses give data()."""
+
+    COLUMNS: tuple[str, ...] = ()
+    HIGHEST_FIRST: tuple[int, ...] = ()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.rows: list = []
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section, orientation, role=Qt.DisplayRole):  # noqa: N802
+        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
+            return self.COLUMNS[section]
+        if orientation == Qt.Horizontal and role == Qt.InitialSortOrderRole and self.HIGHEST_FIRST:
+            return Qt.DescendingOrder if section in self.HIGHEST_FIRST else Qt.AscendingOrder
+        return None
 
 
 def dropped_paths(event) -> list[str]:

@@ -402,14 +402,22 @@ def test_dataset_imports_smp_video(window, qtbot, tmp_path, smp_dir):
     assert len(page.views_hist.values) == page.posts_model.rowCount()
 
 
-def test_dataset_job_buttons_degrade_when_the_engine_lacks_them(window, monkeypatch):
-    from gui import engine_hooks
+def test_dataset_job_buttons_name_the_missing_extra(window, qtbot, monkeypatch, tmp_path):
+    from engine import extras
+    from engine.data.store import Dataset
 
-    monkeypatch.setattr(engine_hooks, "collect_function", lambda: (None, "No module named engine.collect"))
+    Dataset.create(tmp_path / "x.sqlite").close()
     page = window.dataset_page
+    page.open_dataset(str(tmp_path / "x.sqlite"))
+    qtbot.waitUntil(lambda: not page.load_job.running, timeout=30_000)
+    assert page.collect_button.isEnabled() and page.collect_button.text() == "Collect…"
+    monkeypatch.setitem(extras.EXTRAS, "collect", ("TikTokApi", "no_such_package_here"))
     page._update_hook_buttons()
     assert not page.collect_button.isEnabled()
-    assert "not available in this build" in page.collect_button.text()
+    assert page.collect_button.text() == "Collect… (needs the 'collect' extra)"
+    assert "not installed: no_such_package_here" in page.collect_button.toolTip()
+    assert "pip install 'virality-studio[collect]'" in page.collect_button.toolTip()
+    assert page.extract_button.isEnabled()  # extraction needs no extra
 
 
 # ----------------------------------------------------------------------------------------- Train page
@@ -436,10 +444,10 @@ def test_train_page_lists_runs_and_makes_one_active(window, qtbot, user_dirs):
 
 
 def test_training_start_and_cancel_leave_no_thread(window, qtbot, user_dirs, tmp_path):
-    from gui import engine_hooks
+    from engine import extras
 
-    if engine_hooks.training_function()[0] is None:
-        pytest.skip("training is not in this build")
+    if extras.missing("train"):
+        pytest.skip(f"training {extras.missing('train')}")
     page = window.train_page
     ds = tmp_path / "t.sqlite"
     from engine.data.store import Dataset
@@ -455,6 +463,19 @@ def test_training_start_and_cancel_leave_no_thread(window, qtbot, user_dirs, tmp
     assert page.job.state == "cancelled" or page.message.text()
     assert not page.job._thread.isRunning() and page.start_button.isEnabled()
     qtbot.waitUntil(lambda: no_job_threads(window), timeout=30_000)
+
+
+def test_train_page_names_the_missing_extra(window, monkeypatch):
+    from engine import extras
+
+    page = window.train_page
+    page.refresh()
+    assert page.start_button.isEnabled() and page.availability.text() == ""
+    monkeypatch.setitem(extras.EXTRAS, "train", ("sklearn", "no_such_package_here"))
+    page.refresh()
+    assert not page.start_button.isEnabled()
+    assert page.availability.text().startswith("Training needs the 'train' extra (not installed: "
+                                               "no_such_package_here): pip install 'virality-studio[train]'")
 
 
 def test_progress_messages_feed_the_plot():
@@ -490,29 +511,73 @@ def test_window_state_and_theme(qtbot, user_dirs):
     assert app.palette().color(QPalette.Window).lightness() > 200
 
 
-def test_engine_hooks_pass_arguments_by_the_names_the_engine_declares(monkeypatch, tmp_path):
+def test_gui_jobs_call_the_engine_by_its_parameter_names(monkeypatch, tmp_path):
+    """The pages' jobs call the engine functions the CLI calls, by their real parameter names: a renamed
+    parameter is a TypeError here, never absorbed."""
+    import inspect
+
+    from engine import collect, extract, training
     from engine.data.store import Dataset
-    from gui import engine_hooks as hooks
+    from engine.errors import DataError, InputError
+    from gui.dataset_page import collect_job, extract_job
+    from gui.train_page import train_job
+
+    from engine.jobs import NEVER_CANCELLED, no_progress
+
+    ds = tmp_path / "e.sqlite"
+    Dataset.create(ds).close()
+    # the real functions, on an empty dataset: each gets as far as its own check of the data
+    with pytest.raises(DataError, match="no posts"):
+        train_job(str(ds), "ensemble", ["account"], str(tmp_path / "out"), no_progress, NEVER_CANCELLED)
+    assert extract_job(str(ds), no_progress, NEVER_CANCELLED).videos == 0
+    with pytest.raises(InputError, match="count must be"):
+        collect_job(str(ds), "hashtag", "#guitar", 0, False, no_progress, NEVER_CANCELLED)
 
     got = {}
 
-    def train_model(dataset, model, out_dir, features=None, content_only=False, progress=None, cancel=None):
-        got["train"] = (dataset, model, out_dir, features)
-        return {"bundle": out_dir}
+    def spy(module, name):
+        real = getattr(module, name)
 
-    def extract_dataset(ds, backbone="x", progress=None, cancel=None):
-        got["extract"] = type(ds).__name__
-        return None
+        def call(*args, **kwargs):
+            got[name] = inspect.signature(real).bind(*args, **kwargs).arguments
+            return "result"
 
-    monkeypatch.setattr(hooks, "training_function", lambda: (train_model, ""))
-    monkeypatch.setattr(hooks, "extract_function", lambda: (extract_dataset, ""))
-    assert hooks.run_training("d.sqlite", "ensemble", ["account"], "out", None, None) == {"bundle": "out"}
-    assert got["train"] == ("d.sqlite", "ensemble", "out", ["account"])
-    Dataset.create(tmp_path / "e.sqlite").close()
-    hooks.run_extract(str(tmp_path / "e.sqlite"), None, None)
-    assert got["extract"] == "Dataset"  # opened in the job's own thread, as the function wants
-    monkeypatch.setattr(hooks, "training_function", lambda: (None, "No module named 'engine.training'"))
-    from engine.errors import EngineError
+        monkeypatch.setattr(module, name, call)
 
-    with pytest.raises(EngineError, match="not available in this build"):
-        hooks.run_training("d.sqlite", "ensemble", [], "out", None, None)
+    spy(training, "train_model")
+    spy(extract, "dataset_extract_job")
+    spy(collect, "collect")
+    p, c = (lambda f, m: None), object()
+    assert train_job("d.sqlite", "video", ["frames"], "out", p, c) == "result"
+    assert got["train_model"] == {"dataset": "d.sqlite", "model": "video", "out_dir": "out",
+                                  "features": ["frames"], "progress": p, "cancel": c}
+    assert extract_job("d.sqlite", p, c) == "result"
+    assert got["dataset_extract_job"] == {"path": "d.sqlite", "progress": p, "cancel": c}
+    assert collect_job("d.sqlite", "hashtag", "#guitar", 5, True, p, c) == "result"
+    assert got["collect"] == {"source": collect.make_source("hashtag", "guitar"), "dataset": "d.sqlite",
+                              "count": 5, "download": True, "progress": p, "cancel": c}
+
+
+def test_missing_extra_is_named_with_its_install_command(monkeypatch):
+    from engine import extras
+
+    assert extras.missing("train") is None  # the test install has every extra
+    monkeypatch.setitem(extras.EXTRAS, "train", ("sklearn", "no_such_package_here"))
+    assert extras.missing("train") == ("needs the 'train' extra (not installed: no_such_package_here): "
+                                       "pip install 'virality-studio[train]'")
+
+def test_table_models_share_one_header_and_sort_order(qapp):
+    from PySide6.QtCore import Qt
+
+    from gui.batch_page import BatchTableModel
+    from gui.dataset_page import PostsModel
+    from gui.widgets import TableModel
+
+    posts, batch = PostsModel(), BatchTableModel()
+    assert isinstance(posts, TableModel) and isinstance(batch, TableModel)
+    assert [posts.headerData(i, Qt.Horizontal) for i in range(posts.columnCount())] == list(PostsModel.COLUMNS)
+    assert posts.headerData(PostsModel.VIEWS, Qt.Horizontal, Qt.InitialSortOrderRole) == Qt.DescendingOrder
+    assert posts.headerData(1, Qt.Horizontal, Qt.InitialSortOrderRole) == Qt.AscendingOrder
+    assert batch.headerData(batch.SCORE, Qt.Horizontal, Qt.InitialSortOrderRole) is None  # Qt's own default
+    batch.set_paths(["a.mp4", "b.mp4"])
+    assert batch.rowCount() == 2 and batch.columnCount() == len(BatchTableModel.COLUMNS)

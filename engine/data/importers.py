@@ -11,30 +11,18 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Optional
 
 from ..errors import DataError
 from ..jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress
 from ..media import VIDEO_EXTENSIONS
-from .posts_csv import Post, PostsReader, read_posts_csv
+from .posts_csv import PostsReader, SourcePost, read_posts_csv
 from .smp import SNAPSHOT_NOTE, load_smp
 from .tiktok import load_tiktok_json, looks_like_tiktok
 
 FORMATS: tuple[str, ...] = ("posts-csv", "smp", "tiktok-json", "video-folder")
 _SMP_GLOB = "SMP-Video_anonymized_posts_*.jsonl"
-
-
-@dataclass
-class SourcePost:
-    """One post as a source gives it. `post` carries the labels and account counts of this reading;
-    `video_file` is where its video should be (absolute; it may be missing); `measured_at` dates the
-    label and account counts (None: the source does not say, the store then uses `batch.read_at`)."""
-
-    post: Post
-    video_file: Optional[Path] = None
-    measured_at: Optional[datetime] = None
 
 
 @dataclass
@@ -224,8 +212,7 @@ def read_tiktok_source(path: Path) -> SourceBatch:
     if path.is_dir():
         raise DataError(f"{path}: is a folder; give the TikTok JSON file")
     tf = load_tiktok_json(path)
-    posts = [SourcePost(post=it.post, video_file=it.video_file, measured_at=it.collected_at) for it in tf.items]
-    return SourceBatch("tiktok-json", path, posts, problems=list(tf.problems))
+    return SourceBatch("tiktok-json", path, tf.items, problems=list(tf.problems))
 
 
 def read_video_folder_source(path: Path) -> SourceBatch:

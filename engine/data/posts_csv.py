@@ -113,6 +113,18 @@ class Post:
         return p if p.is_absolute() else Path(csv_dir) / p
 
 
+@dataclass
+class SourcePost:
+    """One post as a source (a CSV, SMP-Video, TikTok JSON, a collection) gives it. `post` carries the labels
+    and account counts of this reading; `video_file` is where its video should be (absolute; it may be
+    missing); `measured_at` dates the label and account counts (None: the source does not say, the store
+    then uses the batch's `read_at`)."""
+
+    post: Post
+    video_file: Optional[Path] = None
+    measured_at: Optional[datetime] = None
+
+
 @dataclass(frozen=True)
 class Problem:
     """A cell (or row) that could not be used. `row` is the 1-based line of the record's start."""

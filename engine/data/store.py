@@ -751,8 +751,7 @@ class Dataset:
         from .tiktok import parse_items
 
         tf = parse_items(items, Path(base_dir))
-        batch = SourceBatch("tiktok-json", Path(base_dir), [SourcePost(it.post, it.video_file, it.collected_at)
-                                                    for it in tf.items], problems=list(tf.problems))
+        batch = SourceBatch("tiktok-json", Path(base_dir), tf.items, problems=list(tf.problems))
         return self.import_batch(batch, progress, cancel)
 
     def import_batch(self, batch: SourceBatch, progress: Progress = no_progress,

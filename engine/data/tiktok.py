@@ -33,7 +33,7 @@ from typing import Any, Iterable, Optional
 
 from ..errors import DataError
 from ..features.spec import is_original_sound
-from .posts_csv import Post, parse_count, parse_time
+from .posts_csv import Post, SourcePost, parse_count, parse_time
 
 COLLECTION_TIME_KEYS = ("collected_at", "collectedAt", "collectTime")
 _VIDEO_PATH_KEYS = ("video_path", "videoPath", "local_path", "localPath")
@@ -55,19 +55,9 @@ _AUTHOR = {  # authorStats key(s) -> Post field
 
 
 @dataclass
-class TikTokItem:
-    """One item read from the file: the post (labels and account counts in it), when its counts were
-    read (None: not stated, the importer dates them at import), and where its video file may be."""
-
-    post: Post
-    collected_at: Optional[datetime] = None
-    video_file: Optional[Path] = None
-
-
-@dataclass
 class TikTokFile:
     path: Path
-    items: list[TikTokItem]
+    items: list[SourcePost]  # measured_at: the item's collection time, None when it states none
     problems: list[str] = field(default_factory=list)
 
 
@@ -235,8 +225,8 @@ def _video_file(item: dict, post_id: str, base_dir: Path) -> Optional[Path]:
     return None
 
 
-def parse_item(item: Any, where: str, base_dir: Path, problems: list[str]) -> Optional[TikTokItem]:
-    """One raw item -> TikTokItem, or None (with a problem) when it has no id."""
+def parse_item(item: Any, where: str, base_dir: Path, problems: list[str]) -> Optional[SourcePost]:
+    """One raw item -> SourcePost, or None (with a problem) when it has no id."""
     if not isinstance(item, dict):
         problems.append(f"{where}: not a JSON object; skipped")
         return None
@@ -279,7 +269,7 @@ def parse_item(item: Any, where: str, base_dir: Path, problems: list[str]) -> Op
             except (ValueError, OverflowError, OSError):
                 problems.append(f"{where}: {key} {item[key]!r} is not a time; dated at import instead")
             break
-    return TikTokItem(post=post, collected_at=collected, video_file=_video_file(item, post.post_id, base_dir))
+    return SourcePost(post=post, video_file=_video_file(item, post.post_id, base_dir), measured_at=collected)
 
 
 def load_tiktok_json(path: str | os.PathLike) -> TikTokFile:

@@ -34,6 +34,10 @@ FEATURE_SPEC_VERSION = 1
 TEXT_NORMALISATION = "nfkc-lower-words-v1"
 
 GROUPS = ("account", "caption", "time", "sound", "format", "content")
+#: the account stats a creator may not give (the ratios are missing when what they are made from is); a model
+#: trained only on posts that had them has never seen one missing
+ACCOUNT_SOURCES = ("followers", "following", "author_likes", "author_videos", "likes_per_video",
+                   "likes_per_follower")
 
 
 #: "original sound" as TikTok writes it in the languages seen in SMP-Video. A title that starts with one

@@ -44,8 +44,6 @@ from ..jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress, sub_prog
 
 MEMBERS = ("ridge", "forest", "boosting", "knn", "mlp")
 REGIMES = ("full", "followers_only", "no_account")
-ACCOUNT_SOURCES = ("followers", "following", "author_likes", "author_videos", "likes_per_video",
-                   "likes_per_follower")
 TARGET_OPSET = {"": 17, "ai.onnx.ml": 3}
 ONNX_INPUT_NUM = "num"
 ONNX_INPUT_TEXT = "text"
@@ -289,7 +287,7 @@ def _account_columns(columns: Sequence[str]) -> list[int]:
     out = []
     for j, c in enumerate(columns):
         f = fspec.FEATURE_BY_NAME.get(c)
-        if (f is not None and f.group == "account") or c in {f"missing_{s}" for s in ACCOUNT_SOURCES}:
+        if (f is not None and f.group == "account") or c in {f"missing_{s}" for s in fspec.ACCOUNT_SOURCES}:
             out.append(j)
     return out
 
@@ -819,8 +817,8 @@ def train_ensemble(
                 train_fraction=cfg.time_split,
                 n_train_posts=int(early.size),
                 n_test_posts=int(late.size),
-                test_from=_iso(t[late].min()),
-                test_to=_iso(t[late].max()),
+                test_from=iso_date(t[late].min()),
+                test_to=iso_date(t[late].max()),
                 test_posts_by_train_authors=int(sum(g in train_authors for g in data.groups[late].tolist())),
                 weights={n: round(float(w), 4) for n, w in zip(names, w_time)},
             )
@@ -853,7 +851,8 @@ def train_ensemble(
     )
 
 
-def _iso(ts: float) -> str:
+def iso_date(ts: float) -> str:
+    """Unix seconds -> 'YYYY-MM-DD' (UTC), the dates of a time-split block."""
     from datetime import datetime, timezone
 
     return datetime.fromtimestamp(float(ts), tz=timezone.utc).strftime("%Y-%m-%d")
