@@ -39,6 +39,7 @@ from .extract import (AUDIO_CUES, AUDIO_DESCRIPTOR, AUDIO_INPUT_DIM, CAPTION_BAC
                       video_spec_version)
 from .features import spec as fspec
 from .features.spec import PostMeta
+from .metrics import spearman as fold_spearman
 from .jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress, sub_progress
 
 MODELS = ("ensemble", "multimodal", "video")
@@ -616,7 +617,8 @@ def _train_neural(ts: TrainingSet, family: str, out_dir, name: str, cfg, backbon
             oof[j, te] = neural.predict(res, arrays, te + j * n)
         mean_p[te] = y[tr].mean()
         fol_p[te] = ens._followers_line(fol[tr], y[tr], fol[te])
-        sub(1.0, f"fold {k + 1}/{len(folds)} done, spearman={ens.spearman(y[te], oof[0, te]):.3f} on its held-out posts")
+        rho = fold_spearman(y[te], oof[0, te])
+        sub(1.0, f"fold {k + 1}/{len(folds)} done, spearman={rho if rho is None else round(rho, 3)} on its held-out posts")
         step[0] += 1
     metrics = {"top25_threshold": round(top, 4), "scheme": ts.scheme,
                "cv": {"what": f"{len(folds)} folds grouped by author" if ts.scheme == "grouped" else
