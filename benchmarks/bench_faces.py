@@ -94,9 +94,10 @@ def main() -> int:
     ap.add_argument("--sheets", help="write labelling sheets to this folder")
     ap.add_argument("--repeat", type=int, default=3, help="timing runs per frame; the fastest is kept")
     args = ap.parse_args()
-    clips = sorted(Path(args.videos).glob("*/*.mp4")) or sorted(Path(args.videos).glob("*.mp4"))
+    from bench_scoring import shared_clips
+
+    clips = shared_clips(args.videos)
     if not clips:
-        print(f"skipped: no clips in {args.videos} (../shared is absent)")
         return 0
     from engine.cues import faces
 

@@ -47,6 +47,14 @@ def seed_method(path: Path, model, torch) -> tuple[float, int]:
     return time.perf_counter() - t0, n
 
 
+def shared_clips(folder) -> list[Path]:
+    """The .mp4 clips in `folder` or in its sub-folders; says so and returns [] when there are none."""
+    clips = sorted(Path(folder).glob("*.mp4")) or sorted(Path(folder).glob("*/*.mp4"))
+    if not clips:
+        print(f"skipped: no clips in {folder} (../shared is absent)")
+    return clips
+
+
 FLOOR_FRAMES = 16
 FLOOR_SIDE = 384
 
@@ -72,9 +80,8 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3, help="scoring/floor runs per clip; the median is kept")
     args = ap.parse_args()
 
-    clips = sorted(Path(args.videos).glob("*.mp4")) or sorted(Path(args.videos).glob("*/*.mp4"))
+    clips = shared_clips(args.videos)
     if not clips:
-        print(f"skipped: no clips in {args.videos} (../shared is absent)")
         return 0
 
     from engine.models.bundle import ModelBundle, default_bundle_path

@@ -4,8 +4,9 @@ Frames are decoded once (frame_plan through engine.media.iter_frames, in the cal
 audio once (engine.media.decode_audio at 16 kHz). The sound side (decode, speech detection, loudness,
 silence, music) runs in a helper thread while the picture side decodes. Two more helpers load the face
 and the text model while the first frames decode, then measure each face and text frame (CenterFace and
-PP-OCR detection, ONNX Runtime, one thread each) as soon as it is decoded; the cheap picture cues (cuts,
-motion, colour) run in the caller's thread once decoding is done. The decoders, NumPy and ONNX Runtime
+PP-OCR detection, ONNX Runtime, one thread each) as soon as it is decoded; the cheap picture cues (each
+cut frame's colour histogram and layout) are measured in the caller's thread between frames, while the
+decoder's own threads go on; cuts and motion follow once decoding is done. The decoders, NumPy and ONNX Runtime
 release the GIL, so these overlap on two cores. Progress is reported from the caller's thread.
 """
 from __future__ import annotations
@@ -200,28 +201,35 @@ class _FrameWorker(threading.Thread):
 
 
 def _decode(path: str, info: MediaInfo, plan: FramePlan, workers: dict, cancel: CancelToken,
-            progress: Progress, gaps: list[tuple[float, float]]) -> list[SampledFrame]:
-    """Decode the plan's frames, handing each face and text frame to its worker as it comes (not the stand-ins
-    for times in an undecodable stretch, which `gaps` collects: see _decoded_only)."""
+            progress: Progress, gaps: list[tuple[float, float]]) -> tuple[list[SampledFrame], visual.FeatureRows]:
+    """Decode the plan's frames, handing each face and text frame to its worker as it comes, and measuring
+    each cut frame's colour and layout here while the decoder's threads go on with the next ones. The
+    stand-ins for times in an undecodable stretch (which `gaps` collects: see _decoded_only) are neither
+    handed over nor measured."""
     handed = {i: workers["faces"] for i in plan.face} | {i: workers["text"] for i in plan.text}
+    cut = set(plan.cut)
+    rows = visual.FeatureRows()
     frames: list[Optional[SampledFrame]] = [None] * len(plan.requests)
     n, step = len(plan.requests), max(1, len(plan.requests) // 8)
     for done, (i, frame) in enumerate(iter_frames(path, plan.requests, info=info, gaps=gaps, skip_nonref=True),
                                       start=1):
         frames[i] = frame
-        if i in handed and frame.time_s <= frame.requested_s + GAP_S:
+        read = frame.time_s <= frame.requested_s + GAP_S  # not a stand-in for an undecodable time
+        if i in handed and read:
             handed[i].put(frame)
+        if i in cut and read:  # in time order, as plan.cut
+            rows.add(frame)
         if done % step == 0:
             cancel.raise_if_cancelled()
             progress(0.05 + 0.4 * done / n, "decoding frames")
-    return [f for f in frames if f is not None]
+    return [f for f in frames if f is not None], rows
 
 
-def _measure_picture(frames: list[SampledFrame], plan: FramePlan, workers: dict, cancel: CancelToken,
-                     progress: Progress, timings: dict) -> _Picture:
+def _measure_picture(frames: list[SampledFrame], rows: visual.FeatureRows, plan: FramePlan, workers: dict,
+                     cancel: CancelToken, progress: Progress, timings: dict) -> _Picture:
     progress(0.45, "measuring cuts, motion and colour")
     t = time.perf_counter()
-    feat = visual.frame_features([frames[i] for i in plan.cut])
+    feat = rows.features()
     cuts = visual.detect_cuts(feat)
     hook_frames = [frames[i] for i in plan.hook]
     hook_greys = [visual.grey(f.image) for f in hook_frames]
@@ -326,7 +334,7 @@ def measure_cues(
         t = time.perf_counter()
         gaps: list[tuple[float, float]] = []
         try:
-            frames = _decode(path, info, plan, workers, cancel, progress, gaps)
+            frames, rows = _decode(path, info, plan, workers, cancel, progress, gaps)
         finally:
             for w in workers.values():
                 w.close()
@@ -334,8 +342,12 @@ def measure_cues(
         cancel.raise_if_cancelled()
         if gaps:
             plan = _decoded_only(plan, frames)
+            if not rows.rows:  # nothing of the cut series was read: measure its stand-ins (as _decoded_only keeps them)
+                rows = visual.FeatureRows()
+                for i in plan.cut:
+                    rows.add(frames[i])
 
-        pic = _measure_picture(frames, plan, workers, cancel, progress, timings)
+        pic = _measure_picture(frames, rows, plan, workers, cancel, progress, timings)
         cancel.raise_if_cancelled()
 
         progress(0.9, "measuring the sound")

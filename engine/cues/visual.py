@@ -47,24 +47,37 @@ class FrameFeatures:
     colourfulness: np.ndarray  # Hasler-Suesstrunk M per frame
 
 
-def frame_features(frames: Sequence[SampledFrame]) -> FrameFeatures:
-    n = len(frames)
-    hists = np.zeros((n, int(np.prod(HIST_BINS))), np.float32)
-    grids = np.zeros((n, 16, 16), np.float32)
-    luma = np.zeros(n)
-    colour = np.zeros(n)
-    greys = []
-    for i, f in enumerate(frames):
+class FeatureRows:
+    """frame_features a frame at a time (add each, in time order, then features()), so that the work can be
+    done while later frames decode."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple] = []
+
+    def add(self, f: SampledFrame) -> None:
         img = f.image
         h = hsv_histogram(img)
-        hists[i] = h / max(1.0, float(h.sum()))
         g = grey(img)
-        greys.append(g)
-        grids[i] = area_resize(g, 16, 16)
-        luma[i] = float(g.mean())
-        colour[i] = colourfulness(img)
-    times = np.array([f.time_s for f in frames], float)
-    return FrameFeatures(times, hists, grids, greys, luma, colour)
+        self.rows.append((f.time_s, h / max(1.0, float(h.sum())), g, area_resize(g, 16, 16), float(g.mean()),
+                          colourfulness(img)))
+
+    def features(self) -> FrameFeatures:
+        n = len(self.rows)
+        hists = np.zeros((n, int(np.prod(HIST_BINS))), np.float32)
+        grids = np.zeros((n, 16, 16), np.float32)
+        for i, row in enumerate(self.rows):
+            hists[i], grids[i] = row[1], row[3]
+        times = np.array([r[0] for r in self.rows], float)
+        luma = np.array([r[4] for r in self.rows], float)
+        colour = np.array([r[5] for r in self.rows], float)
+        return FrameFeatures(times, hists, grids, [r[2] for r in self.rows], luma, colour)
+
+
+def frame_features(frames: Sequence[SampledFrame]) -> FrameFeatures:
+    rows = FeatureRows()
+    for f in frames:
+        rows.add(f)
+    return rows.features()
 
 
 def grey(img: np.ndarray) -> np.ndarray:
