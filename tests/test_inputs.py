@@ -50,8 +50,10 @@ def test_the_shared_pass_gives_the_numbers_a_pass_of_its_own_gives(mm):
     meta = PostMeta(caption="same numbers")
     report = score_video(clip, meta, bundle=bundle, device="cpu")
     apart = bundle_inputs(bundle.manifest, clip, meta, report.cues, report.info, device="cpu")
+    alone = bundle_inputs(bundle.manifest, clip, meta, device="cpu")  # no report: the cues come in its one pass
     for name in ("caption", "frames", "audio"):
         np.testing.assert_allclose(report.model_inputs.arrays[name], apart[name], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(alone[name], apart[name], rtol=1e-5, atol=1e-6)
 
 
 def test_score_reaches_its_report_without_engine_extract(mm):

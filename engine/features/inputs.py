@@ -247,9 +247,10 @@ def measure_with_inputs(path, needs: dict, meta=None, info: Optional[media.Media
 def bundle_inputs(manifest: dict, path=None, meta=None, cue_report=None, info=None, device: str = "auto",
                   cache_dir=None) -> dict[str, np.ndarray]:
     """The extra inputs (caption, frames, audio) a multimodal or video bundle reads, for one video file and
-    its PostMeta, computed exactly as extraction does. With the file's CueReport given, the frames and the sound
-    are decoded in a pass of their own (prefer measure_with_inputs, or shared_pass with measure_cues, which decode
-    once); without it, they come with the cues in one pass."""
+    its PostMeta, computed exactly as extraction does. When the cues are measured too, prefer measure_with_inputs
+    (or shared_pass with measure_cues): one pass. Here, with the file's CueReport given, the frames and the sound
+    are decoded in a pass of their own; without it, a bundle that reads the sound (whose input carries the audio
+    cues) gets the cues measured in the same pass, and one that reads only the frames gets just those decoded."""
     from ..cues import cue_values as values_of
 
     needs = manifest.get("inputs", {})
@@ -258,9 +259,10 @@ def bundle_inputs(manifest: dict, path=None, meta=None, cue_report=None, info=No
     if path is None:
         raise InputError("this model reads the video's pictures and sound: give it a video file")
     info = info or media.probe(path)
-    if cue_report is None:
+    if cue_report is None and "audio" in needs:
         return measure_with_inputs(path, needs, meta, info, device, cache_dir)[1]
     shared = shared_pass(needs, info)
     shared.frames = media.sample_frames(path, shared.requests, info=info) if shared.requests else []
     shared.pcm = media.decode_audio(path, AUDIO_RATE, max_seconds=AUDIO_MAX_S) if shared.audio else None
-    return video_inputs(needs, meta, values_of(cue_report), shared, device, cache_dir)
+    return video_inputs(needs, meta, None if cue_report is None else values_of(cue_report), shared, device,
+                        cache_dir)
