@@ -9,45 +9,35 @@ Per video (keyed by its sha256, `video_spec_version(frames)` and the frame backb
 Per caption (keyed by the sha256 of its text, `caption_spec_version()` and 'minilm'):
     caption      float32 [384]     all-MiniLM-L6-v2 embedding of caption + hashtags
 
-Everything runs on ONNX Runtime, PyAV and numpy (no torch): scoring computes the same numbers with the
-same functions (`bundle_inputs`). Extraction is resumable: each video is committed on its own as it
-finishes, so a kill loses at most the video in progress, and a rerun does only what is missing.
+Everything runs on ONNX Runtime, PyAV and numpy (no torch): the per-video inputs are computed by
+engine.features.inputs, which scoring and evaluation use too, so a model reads the numbers it was trained on;
+one pass over each file decodes the frames and the sound for the cues and the embeddings together. Extraction
+is resumable: each video is committed on its own as it finishes, so a kill loses at most the video in progress, and a rerun does only what is missing.
 Unreadable videos are recorded with their reason (Dataset.feature_failures) and skipped, not retried,
 unless asked. Memory stays bounded: one video's frames at a time, never the whole dataset's.
 """
 from __future__ import annotations
 
-import hashlib
-import math
 import os
 import time
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional
 
 import numpy as np
 
 from . import media
 from .errors import DataError, InputError, MediaError
+from .features.inputs import (  # noqa: F401 (the per-video inputs live there; these names are read from here too)
+    AUDIO_CUES, AUDIO_DESCRIPTOR, AUDIO_DIM, AUDIO_INPUT_DIM, AUDIO_MAX_S, AUDIO_RATE, CAPTION_BACKBONE,
+    DEFAULT_FRAMES, FRAME_BACKBONES, FRAME_SHORT_SIDE, SILENT_DBFS, audio_descriptor, audio_vector, bundle_inputs,
+    caption_embedder, caption_key, caption_text, cue_array, cues_dict, embed_frames, embed_sampled, frame_embedder,
+    frame_requests, frame_side, frame_times)
 from .features.spec import FEATURE_SPEC_VERSION
 from .jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress
 
 #: Bump when anything below changes how a cached number is computed: old caches are then ignored.
 EXTRACT_VERSION = 1
-DEFAULT_FRAMES = 16
-FRAME_BACKBONES = ("efficientnet_lite0", "resnet50")
-CAPTION_BACKBONE = "minilm"
-#: frames are decoded so that their short side is this many pixels (the backbones crop 87.5% of it to 224)
-FRAME_SHORT_SIDE = 256
-AUDIO_RATE = 16000
-AUDIO_MAX_S = 180.0
-AUDIO_DESCRIPTOR = "logmel16-v1"
-AUDIO_DIM = 40
-#: the audio cues appended to the descriptor to make a model's audio input (audio_vector)
-AUDIO_CUES = ("loudness", "speech_share", "music_share", "silence_share")
-AUDIO_INPUT_DIM = AUDIO_DIM + len(AUDIO_CUES)
-SILENT_DBFS = -90.0
 
 
 def video_spec_version(frames: int = DEFAULT_FRAMES) -> str:
@@ -59,148 +49,23 @@ def caption_spec_version() -> str:
     return f"{FEATURE_SPEC_VERSION}.x{EXTRACT_VERSION}"
 
 
-def caption_text(caption: Optional[str], hashtags: Optional[Sequence[str]] = None) -> str:
-    """What the caption backbone reads: the caption as written, then the hashtags (with '#')."""
-    tags = " ".join(f"#{str(h).lstrip('#')}" for h in (hashtags or []) if str(h).strip("# "))
-    return " ".join(s for s in ((caption or "").strip(), tags) if s)
-
-
-def caption_key(text: str) -> str:
-    return hashlib.sha256(("caption\n" + text).encode("utf-8")).hexdigest()
-
-
-# ------------------------------------------------------------------------------------------- frames
-
-
-def frame_times(duration_s: float, n: int, fps: float = 0.0) -> list[float]:
-    """Centres of n equal slices of the video, kept inside the picture."""
-    end = max(0.0, duration_s - (1.0 / fps if fps else 0.04))
-    return [round(min(end, duration_s * (i + 0.5) / n), 3) for i in range(n)]
-
-
-def frame_side(info: media.MediaInfo) -> int:
-    """max_side for sample_frames so that the short side is about FRAME_SHORT_SIDE (no upscaling)."""
-    long, short = max(info.width, info.height), max(1, min(info.width, info.height))
-    return int(min(long, math.ceil(FRAME_SHORT_SIDE * long / short)))
-
-
-def embed_frames(path, info: media.MediaInfo, embedder, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(embeddings [n, D], decoded times [n]) of n frames spread over the video; one frame at a time in
-    memory per batch of the embedder."""
-    side = frame_side(info)
-    frames = media.sample_frames(path, [(t, side) for t in frame_times(info.duration_s, n, info.fps)], info=info)
-    emb = embedder.embed([f.image for f in frames])
-    return emb.astype(np.float32), np.array([f.time_s for f in frames], np.float32)
-
-
-# ------------------------------------------------------------------------------------------- audio
-
-
-@lru_cache(maxsize=4)
-def _mel_filters(n_fft: int, rate: int, bands: int, fmin: float = 50.0, fmax: float = 8000.0) -> np.ndarray:
-    mel = lambda f: 2595.0 * np.log10(1.0 + f / 700.0)  # noqa: E731
-    inv = lambda m: 700.0 * (10 ** (m / 2595.0) - 1.0)  # noqa: E731
-    edges = inv(np.linspace(mel(fmin), mel(min(fmax, rate / 2)), bands + 2))
-    freqs = np.fft.rfftfreq(n_fft, 1.0 / rate)
-    fb = np.zeros((bands, freqs.size), np.float32)
-    for b in range(bands):
-        lo, mid, hi = edges[b], edges[b + 1], edges[b + 2]
-        fb[b] = np.clip(np.minimum((freqs - lo) / (mid - lo), (hi - freqs) / (hi - mid)), 0.0, None)
-    return fb
-
-
-def audio_descriptor(pcm: np.ndarray, rate: int = AUDIO_RATE) -> np.ndarray:
-    """A fixed 40-number summary of mono audio in [-1, 1] (AUDIO_DESCRIPTOR): 16 log-mel band energies
-    (50 Hz-8 kHz, 32 ms windows, 16 ms hop) as mean and standard deviation over time (32); frame loudness
-    in dB, mean and std (2); spectral centroid / (rate / 2), mean and std (2); zero-crossing rate (1);
-    spectral flatness (1); mean positive spectral flux (onset strength, 1); 1 = the file has sound (1).
-    All zeros, last included, for a file without sound."""
-    out = np.zeros(AUDIO_DIM, np.float32)
-    pcm = np.asarray(pcm, np.float32).ravel()
-    n_fft, hop = 512, 256
-    if pcm.size < n_fft:
-        return out
-    n = 1 + (pcm.size - n_fft) // hop
-    idx = np.arange(n_fft)[None, :] + hop * np.arange(n)[:, None]
-    frames = pcm[idx] * np.hanning(n_fft).astype(np.float32)[None, :]
-    power = (np.abs(np.fft.rfft(frames, axis=1)) ** 2).astype(np.float32)  # [n, bins]
-    mel = np.log(power @ _mel_filters(n_fft, rate, 16).T + 1e-8)
-    out[0:16], out[16:32] = mel.mean(0), mel.std(0)
-    rms_db = 10.0 * np.log10(np.mean(frames ** 2, axis=1) + 1e-10)
-    out[32], out[33] = rms_db.mean(), rms_db.std()
-    freqs = np.fft.rfftfreq(n_fft, 1.0 / rate)
-    total = power.sum(1) + 1e-10
-    centroid = (power @ freqs) / total / (rate / 2)
-    out[34], out[35] = centroid.mean(), centroid.std()
-    signs = np.signbit(pcm[idx])
-    out[36] = np.mean(signs[:, 1:] != signs[:, :-1])
-    out[37] = np.mean(np.exp(np.mean(np.log(power + 1e-10), 1)) / (power.mean(1) + 1e-10))
-    flux = np.diff(np.log(power + 1e-8), axis=0)
-    out[38] = np.mean(np.clip(flux, 0, None)) if flux.size else 0.0
-    out[39] = 1.0
-    return out
-
-
-def audio_vector(audio: np.ndarray, cues: np.ndarray) -> np.ndarray:
-    """A model's audio input [AUDIO_INPUT_DIM]: the descriptor and the audio cues (loudness of a file
-    without sound = SILENT_DBFS). `cues` is the cached cue array in CUE_NAMES order."""
-    from .cues import CUE_NAMES
-
-    extra = []
-    for name in AUDIO_CUES:
-        v = float(cues[CUE_NAMES.index(name)])
-        extra.append(v if math.isfinite(v) else (SILENT_DBFS if name == "loudness" else 0.0))
-    return np.concatenate([np.asarray(audio, np.float32), np.array(extra, np.float32)])
-
-
-def cues_dict(cues: np.ndarray) -> dict[str, Optional[float]]:
-    """The cached cue array back to {cue name: value or None} (what the feature spec reads)."""
-    from .cues import CUE_NAMES
-
-    return {k: (float(v) if math.isfinite(float(v)) else None) for k, v in zip(CUE_NAMES, np.asarray(cues).ravel())}
-
-
 # ------------------------------------------------------------------------------------------- one video
 
 
 def extract_video(path, embedder, frames: int = DEFAULT_FRAMES, device: str = "auto",
                   cancel: CancelToken = NEVER_CANCELLED) -> dict[str, np.ndarray]:
-    """Every cached array of one video file (see the module docstring). Raises the engine.media errors
-    for unusable files and Cancelled."""
-    from .cues import CUE_NAMES, cue_values, measure_cues
+    """Every cached array of one video file (see the module docstring), in one decoding pass: the frames to
+    embed and the sound come with the cues' (engine.features.inputs). Raises the engine.media errors for
+    unusable files and Cancelled."""
+    from .cues import cue_values, measure_cues
 
     info = media.probe(path)
-    report = measure_cues(path, info, cancel=cancel, device=device)
-    values = cue_values(report)
-    cues = np.array([np.nan if values.get(k) is None else values[k] for k in CUE_NAMES], np.float32)
+    shared = media.SharedPass(requests=frame_requests(info, frames), audio=True)
+    report = measure_cues(path, info, cancel=cancel, device=device, also=shared)
     cancel.raise_if_cancelled()
-    emb, times = embed_frames(path, info, embedder, frames)
-    cancel.raise_if_cancelled()
-    pcm = media.decode_audio(path, AUDIO_RATE, max_seconds=AUDIO_MAX_S)
-    return {"cues": cues, "frames": emb, "pooled": emb.mean(0), "frame_times": times,
-            "audio": audio_descriptor(pcm)}
-
-
-@lru_cache(maxsize=4)
-def _embedder(kind: str, onnx_path: str, device: str):
-    from .models.backbones import CaptionEmbedder, FrameEmbedder
-
-    return CaptionEmbedder(onnx_path, device=device) if kind == "caption" else FrameEmbedder(onnx_path, device=device)
-
-
-def frame_embedder(backbone: str = "efficientnet_lite0", device: str = "auto", cache_dir=None):
-    """The frame backbone in ONNX Runtime (exported once into the backbone cache; kept for the process)."""
-    if backbone not in FRAME_BACKBONES:
-        raise InputError(f"unknown frame backbone '{backbone}': choose from {', '.join(FRAME_BACKBONES)}")
-    from .models.export_backbones import ensure_backbones
-
-    return _embedder("frames", str(ensure_backbones(cache_dir, names=[backbone])[backbone]), device)
-
-
-def caption_embedder(device: str = "auto", cache_dir=None):
-    from .models.export_backbones import ensure_backbones
-
-    return _embedder("caption", str(ensure_backbones(cache_dir, names=[CAPTION_BACKBONE])[CAPTION_BACKBONE]), device)
+    emb, times = embed_sampled(shared.frames, embedder)
+    return {"cues": cue_array(cue_values(report)), "frames": emb, "pooled": emb.mean(0), "frame_times": times,
+            "audio": audio_descriptor(shared.pcm)}
 
 
 # ------------------------------------------------------------------------------------------- a dataset
@@ -373,40 +238,6 @@ def load_caption_features(ds, posts) -> dict[str, np.ndarray]:
                                  CAPTION_BACKBONE)
         if got is not None:
             out[p.post_id] = got["caption"]
-    return out
-
-
-# ------------------------------------------------------------------------------------------- scoring side
-
-
-def bundle_inputs(manifest: dict, path=None, meta=None, cue_report=None, info=None, device: str = "auto",
-                  cache_dir=None) -> dict[str, np.ndarray]:
-    """The extra inputs (caption, frames, audio) a multimodal or video bundle reads, for one video file and
-    its PostMeta, computed exactly as extraction does. Torch-free (ONNX Runtime backbones)."""
-    from .cues import CUE_NAMES, cue_values
-
-    needs = manifest.get("inputs", {})
-    out: dict[str, np.ndarray] = {}
-    if "caption" in needs:
-        text = caption_text(getattr(meta, "caption", None), getattr(meta, "hashtags", None))
-        out["caption"] = caption_embedder(device, cache_dir).embed([text]).astype(np.float32)
-    if "frames" in needs or "audio" in needs:
-        if path is None:
-            raise InputError("this model reads the video's pictures and sound: give it a video file")
-        info = info or media.probe(path)
-    if "frames" in needs:
-        spec = needs["frames"]
-        emb, _ = embed_frames(path, info, frame_embedder(spec["backbone"], device, cache_dir), int(spec["frame_count"]))
-        out["frames"] = (emb[None] if len(spec["shape"]) == 3 else emb.mean(0)[None]).astype(np.float32)
-    if "audio" in needs:
-        if cue_report is None:
-            from .cues import measure_cues
-
-            cue_report = measure_cues(path, info, device=device)
-        values = cue_values(cue_report)
-        cues = np.array([np.nan if values.get(k) is None else values[k] for k in CUE_NAMES], np.float32)
-        pcm = media.decode_audio(path, AUDIO_RATE, max_seconds=AUDIO_MAX_S)
-        out["audio"] = audio_vector(audio_descriptor(pcm), cues)[None]
     return out
 
 

@@ -14,7 +14,7 @@ import stat
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator, Optional, Sequence
+from typing import Callable, Iterator, Optional, Sequence
 
 import av
 import numpy as np
@@ -70,6 +70,20 @@ class SampledFrame:
     time_s: float  # the time of the frame that was decoded
     max_side: int
     image: np.ndarray  # RGB uint8, H x W x 3, display orientation
+
+
+@dataclass
+class SharedPass:
+    """What other users of a file want from the one pass that measures its content cues (engine.cues.measure_cues
+    with also=): more frames (the frames a model embeds, a window's preview strip) and the whole sound, so that a
+    job decodes its file once. measure_cues fills `frames` (in request order) and `pcm` (mono float32 at 16 kHz,
+    empty when the file has no sound), and calls on_frames(frames) as soon as they are decoded."""
+
+    requests: list = field(default_factory=list)  #: (time in seconds, max_side), as sample_frames takes them
+    audio: bool = False  #: keep the decoded sound in `pcm`
+    on_frames: Optional[Callable[[list], None]] = None
+    frames: list = field(default_factory=list)
+    pcm: Optional[np.ndarray] = None
 
 
 def _name(path: Path) -> str:

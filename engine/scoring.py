@@ -13,11 +13,12 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import asdict, dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Iterable, Iterator, Optional
+from typing import Callable, Iterable, Iterator, Optional
 
 from . import media
 from .cues import CueReport, cue_values, measure_cues
 from .errors import Cancelled, EngineError, InputError
+from .features import inputs as per_video
 from .features.plausible import not_meaningful_reasons, out_of_range_note
 from .explain import advice_notes, assumed_lines, explain_inputs, summary_line
 from .features.spec import ACCOUNT_SOURCES, PostMeta
@@ -201,9 +202,15 @@ def score_video(
     device: str = "auto",
     progress: Progress = no_progress,
     cancel: CancelToken = NEVER_CANCELLED,
+    strip: int = 0,
+    on_strip: Optional[Callable[[list[media.SampledFrame]], None]] = None,
 ) -> ScoreReport:
     """Score one video file. Raises a MediaError subclass for files that cannot be scored,
-    BundleError for a bad model, Cancelled when `cancel` fires."""
+    BundleError for a bad model, Cancelled when `cancel` fires.
+
+    The file is decoded once: the frames and the sound a multimodal or video bundle reads come with the cues'
+    (engine.features.inputs), and so do `strip` small frames spread over the video for a window's preview,
+    handed to on_strip(frames) as soon as they are decoded (before the cues are done)."""
     t0 = time.perf_counter()
     if bundle is None:
         bundle = ModelBundle.load(default_bundle_path(), device=device)
@@ -215,10 +222,15 @@ def score_video(
     def cue_progress(fraction, message):
         progress(0.05 + 0.9 * (fraction or 0.0), message)
 
-    cues = measure_cues(path, info, progress=cue_progress, cancel=cancel, device=device)
+    wanted = per_video.strip_requests(info, strip) if strip else []
+    shared = per_video.shared_pass(_needs(bundle), info, wanted)
+    if wanted and on_strip is not None:
+        shared.on_frames = lambda frames: on_strip(frames[len(frames) - len(wanted):])
+    cues = measure_cues(path, info, progress=cue_progress, cancel=cancel, device=device,
+                        also=shared if shared.requests or shared.audio else None)
     cancel.raise_if_cancelled()
     t_cues = time.perf_counter()
-    verdict = _verdict(bundle, path, _with_media(meta, info), cues, info, device)
+    verdict = _verdict(bundle, path, _with_media(meta, info), cues, info, device, decoded=shared)
     t_model = time.perf_counter()
     progress(1.0, "done")
     timings = {"probe": t_probe - t0}
@@ -227,30 +239,39 @@ def score_video(
     return ScoreReport(path=str(path), cues=cues, info=info, timings=timings, **verdict)
 
 
+def _needs(bundle: ModelBundle) -> dict:
+    """The per-video inputs (caption, frames, audio) the bundle reads, from its manifest; {} for other bundles."""
+    if not getattr(bundle, "extra_inputs", None):
+        return {}
+    return {k: v for k, v in bundle.manifest.get("inputs", {}).items() if k in per_video.VIDEO_INPUTS}
+
+
 def _video_inputs(bundle: ModelBundle, path, meta: PostMeta, cues: CueReport, info: media.MediaInfo, device: str,
-                  have: Optional[VideoInputs] = None) -> Optional[VideoInputs]:
+                  have: Optional[VideoInputs] = None,
+                  decoded: Optional[media.SharedPass] = None) -> Optional[VideoInputs]:
     """The extra inputs a multimodal or video bundle reads (None for other bundles), taking from `have` (an earlier
-    report's, for the same file) whatever the new metadata leaves as it was."""
+    report's, for the same file) whatever the new metadata leaves as it was, and the frames and the sound from
+    `decoded` (what the cue pass decoded for them); only without it is the file decoded again."""
     if not getattr(bundle, "extra_inputs", None):
         return None
-    from .extract import bundle_inputs, caption_text
-
     needs = bundle.manifest.get("inputs", {})
     spec = json.dumps(needs, sort_keys=True, default=str)
-    text = caption_text(meta.caption, meta.hashtags) if "caption" in needs else None
+    text = per_video.caption_text(meta.caption, meta.hashtags) if "caption" in needs else None
     arrays = {}
     if have is not None and have.spec == spec:
         arrays = {k: v for k, v in have.arrays.items() if k != "caption" or have.caption == text}
-    todo = {k: v for k, v in needs.items() if k in ("caption", "frames", "audio") and k not in arrays}
-    if todo:
-        arrays.update(bundle_inputs({"inputs": todo}, path, meta, cues, info, device))
+    todo = {k: v for k, v in _needs(bundle).items() if k not in arrays}
+    if todo and (decoded is not None or not ({"frames", "audio"} & set(todo))):
+        arrays.update(per_video.video_inputs(todo, meta, cue_values(cues), decoded, device))
+    elif todo:
+        arrays.update(per_video.bundle_inputs({"inputs": todo}, path, meta, cues, info, device))
     return VideoInputs(spec, arrays, text)
 
 
 def _verdict(bundle: ModelBundle, path, full_meta: PostMeta, cues: CueReport, info: media.MediaInfo,
-             device: str, have: Optional[VideoInputs] = None) -> dict:
+             device: str, have: Optional[VideoInputs] = None, decoded: Optional[media.SharedPass] = None) -> dict:
     """The model's part of a report: everything ScoreReport holds that depends on the metadata."""
-    extra = _video_inputs(bundle, path, full_meta, cues, info, device, have)
+    extra = _video_inputs(bundle, path, full_meta, cues, info, device, have, decoded)
     inputs, (found,) = bundle.model_inputs([full_meta], [cue_values(cues)] if bundle.uses_cues else None,
                                            None if extra is None else extra.arrays)
     why = explain_inputs(bundle, inputs, full_meta)  # the post itself is the last of its rows

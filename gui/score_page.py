@@ -97,6 +97,8 @@ def _side_card(title: str, note: str = ""):
 class ScorePage(DropTarget, QWidget):
     scored = Signal(object)  # ScoreReport, after every (re-)score the user sees
     status = Signal(str)
+    #: (the score job's cancel token, the strip's frames): emitted from the job's thread, shown in the GUI thread
+    strip_decoded = Signal(object, object)
 
     def __init__(self, runner, model, parent=None):
         super().__init__(parent)
@@ -114,6 +116,7 @@ class ScorePage(DropTarget, QWidget):
         self._build()
         self._rescore_timer = QTimer(self, singleShot=True, interval=150)
         self._rescore_timer.timeout.connect(self.rescore_now)
+        self.strip_decoded.connect(self._strip_decoded)
         self._load_account()
 
     # ------------------------------------------------------------------ layout
@@ -386,10 +389,11 @@ class ScorePage(DropTarget, QWidget):
         job.on_progress(lambda f, m, j=job: self._progress(j, f, m))
         job.on_result(lambda r, j=job: self._scored(j, r))
         job.on_error(lambda msg, j=job: self._failed(j, msg))
-        self._read_frames(self.path)
         self.status.emit(f"Scoring {Path(path).name}…")
 
     def _read_frames(self, path: str) -> None:
+        """The strip for a report scored elsewhere (Batch): a job of its own. The page's own score job decodes the
+        strip's frames in its one pass over the file (_score_job)."""
         strip = self.runner.submit(adapt.sample_strip, path, name="frames")
         self.strip_job = strip
         self.strip.set_message("Reading frames…")
@@ -397,10 +401,16 @@ class ScorePage(DropTarget, QWidget):
         strip.on_error(lambda msg, j=strip: j is self.strip_job and self.strip.set_message("No frames could be read."))
 
     def _score_job(self, path, meta, progress, cancel):
+        """Score the file; the strip's frames come from the same decoding pass, as soon as they are decoded."""
         from engine.scoring import score_video
 
         bundle = self.model.get()
-        return score_video(path, meta, bundle=bundle, progress=progress, cancel=cancel)
+        return score_video(path, meta, bundle=bundle, progress=progress, cancel=cancel, strip=adapt.STRIP_FRAMES,
+                           on_strip=lambda frames: self.strip_decoded.emit(cancel, adapt.strip_images(frames)))
+
+    def _strip_decoded(self, token, frames) -> None:
+        if self.job is not None and self.job.token is token:
+            self.strip.set_frames(frames)
 
     def cancel(self) -> None:
         for j in (self.job, self.strip_job, self.rescore_job):

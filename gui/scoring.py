@@ -33,23 +33,25 @@ def rescore(report, meta: PostMeta, bundle, progress=None, cancel=None):
     return scoring.rescore(report, meta, bundle)
 
 
-def frame_times(duration: float, n: int = 8) -> list[float]:
-    """n times spread over the video, avoiding the very first and last frame."""
-    if duration <= 0:
-        return [0.0]
-    return [duration * (i + 0.5) / n for i in range(n)]
+#: frames in the Score page's strip, and their longer side in pixels
+STRIP_FRAMES, STRIP_SIDE = 8, 180
 
 
-def sample_strip(path: str, duration: Optional[float] = None, n: int = 8, max_side: int = 180,
-                 progress=None, cancel=None) -> list:
-    """Frames for the Score page's strip: a list of (time in s, RGB uint8 array). A job function."""
+def strip_images(frames) -> list:
+    """SampledFrames as the strip shows them: a list of (time in s, RGB uint8 array)."""
+    return [(f.time_s, f.image) for f in frames]
+
+
+def sample_strip(path: str, n: int = STRIP_FRAMES, max_side: int = STRIP_SIDE, progress=None, cancel=None) -> list:
+    """Frames for the Score page's strip when the page shows a report scored elsewhere (a Batch row): a list of
+    (time in s, RGB uint8 array). A job function. (The page's own score job gets them from its decoding pass.)"""
     from engine import media
+    from engine.features.inputs import strip_requests
 
     info = media.probe(path)
     if cancel is not None:
         cancel.raise_if_cancelled()
-    frames = media.sample_frames(path, [(t, max_side) for t in frame_times(info.duration_s, n)], info=info)
-    return [(f.time_s, f.image) for f in frames]
+    return strip_images(media.sample_frames(path, strip_requests(info, n, max_side), info=info))
 
 
 def thumbnail(path: str, max_side: int = 96, progress=None, cancel=None):

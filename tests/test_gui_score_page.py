@@ -366,3 +366,28 @@ def test_frame_strip_hides_its_message_at_once(qtbot):
     QApplication.processEvents()  # no deferred deletes here
     assert [w.text() for w in strip.findChildren(QLabel) if w.isVisible() and "Reading" in w.text()] == []
     assert len(strip.frames) == 2
+
+
+def test_the_score_job_decodes_the_file_once_strip_included(window, qtbot, tmp_path, monkeypatch):
+    """Issue 12 §2: the strip's frames come from the score job's own pass over the file (probe, the picture pass,
+    the sound pass: three opens), not from a job of its own that opens it twice more. The player's preview is
+    another matter (it plays the file) and is not counted."""
+    import av
+
+    opens: list[str] = []
+    real = av.open
+
+    def counted(*a, **k):
+        f = sys._getframe(1)
+        while f is not None and f.f_code.co_name not in ("_score_job", "_measure_sound", "sample_strip"):
+            f = f.f_back
+        if f is not None:
+            opens.append(f.f_code.co_name)
+        return real(*a, **k)
+
+    monkeypatch.setattr(av, "open", counted)
+    page = window.score_page
+    _scored(qtbot, page, make_video(tmp_path / "once.mp4", seconds=2.0))
+    wait_for(lambda: len(page.strip.frames) == 8)
+    assert sorted(opens) == ["_measure_sound", "_score_job", "_score_job"]
+    assert [f.time_s for f in page.strip.frames] == sorted(f.time_s for f in page.strip.frames)

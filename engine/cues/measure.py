@@ -22,7 +22,7 @@ from typing import Optional
 import numpy as np
 
 from ..jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress
-from ..media import GAP_S, MediaInfo, SampledFrame, decode_audio, iter_frames, probe, total_seconds
+from ..media import GAP_S, MediaInfo, SampledFrame, SharedPass, decode_audio, iter_frames, probe, total_seconds
 from ..runtime import providers_for
 from . import audio as audio_cues
 from . import faces as face_cues
@@ -47,6 +47,7 @@ class _Sound:
     timeline: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
     gaps: list = field(default_factory=list)  # (start, end) seconds of sound that could not be decoded
+    pcm: Optional[np.ndarray] = None  # the decoded sound, when a SharedPass asked for it
 
 
 class _Stop(CancelToken):
@@ -65,10 +66,11 @@ class _Stop(CancelToken):
         super().raise_if_cancelled()
 
 
-def _measure_sound(path: str, duration: float, stop: CancelToken) -> _Sound:
+def _measure_sound(path: str, duration: float, stop: CancelToken, keep: bool = False) -> _Sound:
     out = _Sound(timings={"decode_audio": 0.0, "vad": 0.0, "audio": 0.0})
     t = time.perf_counter()
     pcm = decode_audio(path, AUDIO_RATE, gaps=out.gaps)
+    out.pcm = pcm if keep else None
     out.timings["decode_audio"] = time.perf_counter() - t
     stop.raise_if_cancelled()
     if pcm.size == 0:
@@ -201,17 +203,21 @@ class _FrameWorker(threading.Thread):
 
 
 def _decode(path: str, info: MediaInfo, plan: FramePlan, workers: dict, cancel: CancelToken,
-            progress: Progress, gaps: list[tuple[float, float]]) -> tuple[list[SampledFrame], visual.FeatureRows]:
+            progress: Progress, gaps: list[tuple[float, float]], also: Optional[SharedPass] = None
+            ) -> tuple[list[SampledFrame], visual.FeatureRows]:
     """Decode the plan's frames, handing each face and text frame to its worker as it comes, and measuring
     each cut frame's colour and layout here while the decoder's threads go on with the next ones. The
     stand-ins for times in an undecodable stretch (which `gaps` collects: see _decoded_only) are neither
-    handed over nor measured."""
+    handed over nor measured. The frames `also` asks for come in the same pass and go into also.frames;
+    the plan's are returned."""
     handed = {i: workers["faces"] for i in plan.face} | {i: workers["text"] for i in plan.text}
     cut = set(plan.cut)
     rows = visual.FeatureRows()
-    frames: list[Optional[SampledFrame]] = [None] * len(plan.requests)
-    n, step = len(plan.requests), max(1, len(plan.requests) // 8)
-    for done, (i, frame) in enumerate(iter_frames(path, plan.requests, info=info, gaps=gaps, skip_nonref=True),
+    requests = list(plan.requests) + (list(also.requests) if also is not None else [])
+    frames: list[Optional[SampledFrame]] = [None] * len(requests)
+    n, step = len(requests), max(1, len(requests) // 8)
+    found: list[tuple[float, float]] = []
+    for done, (i, frame) in enumerate(iter_frames(path, requests, info=info, gaps=found, skip_nonref=True),
                                       start=1):
         frames[i] = frame
         read = frame.time_s <= frame.requested_s + GAP_S  # not a stand-in for an undecodable time
@@ -222,7 +228,14 @@ def _decode(path: str, info: MediaInfo, plan: FramePlan, workers: dict, cancel: 
         if done % step == 0:
             cancel.raise_if_cancelled()
             progress(0.05 + 0.4 * done / n, "decoding frames")
-    return [f for f in frames if f is not None], rows
+    k = len(plan.requests)
+    planned = {min(max(0.0, float(t)), info.duration_s) for t, _ in plan.requests}
+    gaps.extend(g for g in found if g[0] in planned)  # the cues rest on the plan's frames only
+    if also is not None:
+        also.frames = [f for f in frames[k:] if f is not None]
+        if also.on_frames is not None and also.frames:
+            also.on_frames(also.frames)
+    return [f for f in frames[:k] if f is not None], rows
 
 
 def _measure_picture(frames: list[SampledFrame], rows: visual.FeatureRows, plan: FramePlan, workers: dict,
@@ -305,6 +318,7 @@ def measure_cues(
     progress: Progress = no_progress,
     cancel: CancelToken = NEVER_CANCELLED,
     device: str = "auto",
+    also: Optional[SharedPass] = None,
 ) -> CueReport:
     """Measure the content cues of one video.
 
@@ -312,7 +326,8 @@ def measure_cues(
     the text detector runs. Returns a CueReport with every cue of CUE_NAMES, in that order, and
     the seconds spent per stage in `timings` (the sound and text stages run beside the others).
     Raises the engine.media errors for unusable files, InputError for a bad device, and
-    Cancelled when `cancel` is set (checked between stages).
+    Cancelled when `cancel` is set (checked between stages). `also` asks the same pass for more frames and
+    for the sound (engine.features.inputs: a model's frames and audio, a window's strip): it is filled in.
     """
     t_start = time.perf_counter()
     providers_for(device)  # a bad device fails now, not after the decoding
@@ -326,7 +341,8 @@ def measure_cues(
     plan = plan_frames(info)
 
     stop = _Stop(cancel)
-    sound_side = _Helper("cues-sound", _measure_sound, path, float(info.duration_s), stop)
+    sound_side = _Helper("cues-sound", _measure_sound, path, float(info.duration_s), stop,
+                         also is not None and also.audio)
     workers = {"text": _FrameWorker("text", lambda: onscreen_text.TextScan(device), stop),
                "faces": _FrameWorker("faces", face_cues.FaceScan, stop)}
     try:
@@ -334,7 +350,7 @@ def measure_cues(
         t = time.perf_counter()
         gaps: list[tuple[float, float]] = []
         try:
-            frames, rows = _decode(path, info, plan, workers, cancel, progress, gaps)
+            frames, rows = _decode(path, info, plan, workers, cancel, progress, gaps, also)
         finally:
             for w in workers.values():
                 w.close()
@@ -358,6 +374,8 @@ def measure_cues(
         stop.cancel()  # a no-op when the helpers are done; stops them when the picture side failed
     timings.update(sound.timings)
     cancel.raise_if_cancelled()
+    if also is not None and also.audio:
+        also.pcm = sound.pcm
 
     undecoded = min(float(info.duration_s), total_seconds(gaps + sound.gaps))
     report = CueReport(cues=_cue_list(info, plan, pic, sound, undecoded), timeline=_timeline(pic, sound),

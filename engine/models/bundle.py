@@ -360,7 +360,7 @@ class ModelBundle:
     ) -> np.ndarray:
         """The predicted label (manifest['label']) for each post, float64 [N]. Cues are used only when the
         model was trained with them. `extra`: the caption / frames / audio arrays a multimodal or video
-        bundle reads (engine.extract.bundle_inputs computes them). Inputs outside the model's training
+        bundle reads (engine.features.inputs computes them). Inputs outside the model's training
         ranges are clipped (model_inputs). Raises InputError for impossible metadata or missing extra
         inputs, BundleError when the model outputs NaN or infinity."""
         if not metas:
