@@ -240,7 +240,7 @@ def _caption_inputs(bundle: ModelBundle, metas: list, device: str) -> Optional[d
     """The caption embeddings a multimodal model reads (no video needed), in batches, as scoring computes them."""
     if "caption" not in bundle.extra_inputs:
         return None
-    from .extract import caption_embedder, caption_text
+    from .features.inputs import caption_embedder, caption_text
 
     texts = [caption_text(m.caption, m.hashtags) for m in metas]
     embed = caption_embedder(device)
@@ -249,13 +249,13 @@ def _caption_inputs(bundle: ModelBundle, metas: list, device: str) -> Optional[d
 
 
 def _predict_from_videos(bundle, metas, videos, preds, why, cues_for, device, cancel) -> None:
-    """One row at a time, the way `score` does it: probe and measure the video, then the model's extra inputs.
-    Fills preds[i], or why[i] with the reason there is none."""
-    from . import media
-    from .cues import cue_values, measure_cues
+    """One row at a time, the way `score` does it: one pass over the video for its cues and the frames and sound
+    the model reads (engine.features.inputs). Fills preds[i], or why[i] with the reason there is none."""
+    from .cues import cue_values
     from .errors import MediaError
-    from .extract import bundle_inputs
+    from .features.inputs import bundle_inputs, measure_with_inputs
 
+    needs = bundle.manifest.get("inputs", {}) if bundle.extra_inputs else {}
     for i, path in enumerate(videos):
         if path is None:
             why[i] = VIDEO_ABSENT
@@ -263,14 +263,12 @@ def _predict_from_videos(bundle, metas, videos, preds, why, cues_for, device, ca
         cancel.raise_if_cancelled()
         try:
             cues = cues_for(path) if (bundle.uses_cues and cues_for is not None) else None
-            report = info = None
-            if (bundle.uses_cues and cues is None) or "audio" in bundle.extra_inputs:
-                info = media.probe(path)
-                report = measure_cues(path, info, device=device, cancel=cancel)
+            if (bundle.uses_cues and cues is None) or "audio" in needs:
+                report, extra, _ = measure_with_inputs(path, needs, metas[i], device=device, cancel=cancel)
                 cues = cue_values(report) if cues is None else cues
-            extra = (bundle_inputs(bundle.manifest, path, metas[i], report, info, device)
-                     if bundle.extra_inputs else None)
-            preds[i] = bundle.predict([metas[i]], [cues] if bundle.uses_cues else None, extra)[0]
+            else:
+                extra = bundle_inputs(bundle.manifest, path, metas[i], device=device) if needs else None
+            preds[i] = bundle.predict([metas[i]], [cues] if bundle.uses_cues else None, extra or None)[0]
         except MediaError:
             why[i] = UNREADABLE_VIDEO
         except InputError:
