@@ -41,6 +41,7 @@ from ..errors import BundleError, DataError, InputError
 from ..features import spec as fspec
 from ..features.spec import PostMeta
 from ..jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress, sub_progress
+from ..metrics import spearman
 
 MEMBERS = ("ridge", "forest", "boosting", "knn", "mlp")
 REGIMES = ("full", "followers_only", "no_account")
@@ -624,8 +625,9 @@ def _cross_validate(design: Design, rows: np.ndarray, cfg: EnsembleConfig, cance
         full = te_local[design.regime[rows[te_local]] == REGIMES.index("full")]
         if full.size > 2:
             rho = spearman(design.y[rows[full]], oof[full].mean(axis=1))
-            progress(lo + span * (k + 1), f"{label}: fold {k + 1}/{len(folds)} done, spearman={rho:.3f} on its "
-                                          "held-out posts (members averaged)")
+            if rho is not None:
+                progress(lo + span * (k + 1), f"{label}: fold {k + 1}/{len(folds)} done, spearman={rho:.3f} on its "
+                                              "held-out posts (members averaged)")
     ens = np.zeros(R)
     fold_weights = []
     for k in range(len(folds)):
