@@ -49,7 +49,7 @@ from typing import Callable, Iterator, Mapping, Optional, Sequence
 import numpy as np
 
 from ..errors import Cancelled, DataError, MediaError
-from ..jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress
+from ..jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress, sub_progress
 from .importers import SourceBatch, SourcePost, read_source
 from .posts_csv import Post, write_posts_csv
 
@@ -736,8 +736,7 @@ class Dataset:
 
         One transaction: on Cancelled, any error, or a kill, the store is left as it was.
         Raises DataError (unreadable source, busy or damaged store) or Cancelled."""
-        read_progress = lambda f, m: progress(None if f is None else 0.1 * f, m)  # noqa: E731
-        batch = read_source(path, format, read_progress, cancel)
+        batch = read_source(path, format, sub_progress(progress, 0.0, 0.1), cancel)
         return self.import_batch(batch, progress, cancel)
 
     def import_tiktok_items(
