@@ -34,7 +34,7 @@ from .features.inputs import (  # noqa: F401 (the per-video inputs live there; t
     caption_embedder, caption_key, caption_text, cue_array, cues_dict, embed_frames, embed_sampled, frame_embedder,
     frame_requests, frame_side, frame_times)
 from .features.spec import FEATURE_SPEC_VERSION
-from .jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress
+from .jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress, sub_progress
 
 #: Bump when anything below changes how a cached number is computed: old caches are then ignored.
 EXTRACT_VERSION = 1
@@ -158,7 +158,7 @@ def extract_dataset(
     if captions:
         progress(0.0, "embedding captions")
         res.captions, res.captions_extracted = extract_captions(
-            ds, device, cache_dir, lambda f, m: progress(None if f is None else 0.1 * f, m), cancel)
+            ds, device, cache_dir, sub_progress(progress, 0.0, 0.1), cancel)
     all_videos = ds.videos()
     res.videos = len(all_videos)
     if retry_failed:

@@ -22,7 +22,7 @@ from .features import inputs as per_video
 from .features.plausible import not_meaningful_reasons, out_of_range_note
 from .explain import advice_notes, assumed_lines, explain_inputs, summary_line
 from .features.spec import ACCOUNT_SOURCES, PostMeta
-from .jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress
+from .jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress, sub_progress
 from .models.bundle import ModelBundle, default_bundle_path
 from .personal.scoring import personal_part
 
@@ -219,14 +219,11 @@ def score_video(
     t_probe = time.perf_counter()
     cancel.raise_if_cancelled()
 
-    def cue_progress(fraction, message):
-        progress(0.05 + 0.9 * (fraction or 0.0), message)
-
     wanted = per_video.strip_requests(info, strip) if strip else []
     shared = per_video.shared_pass(_needs(bundle), info, wanted)
     if wanted and on_strip is not None:
         shared.on_frames = lambda frames: on_strip(frames[len(frames) - len(wanted):])
-    cues = measure_cues(path, info, progress=cue_progress, cancel=cancel, device=device,
+    cues = measure_cues(path, info, progress=sub_progress(progress, 0.05, 0.95), cancel=cancel, device=device,
                         also=shared if shared.requests or shared.audio else None)
     cancel.raise_if_cancelled()
     t_cues = time.perf_counter()
