@@ -420,13 +420,14 @@ def iter_frames(
 
 
 def audio_pieces(path: str | os.PathLike, rate: int = 16000, piece_s: float = 30.0,
-                 start_s: float = 0.0) -> Iterator[np.ndarray]:
+                 start_s: float = 0.0, gaps: Optional[list[tuple[float, float]]] = None) -> Iterator[np.ndarray]:
     """Decode the first audio stream from `start_s`, down-mixed to mono float32 at `rate` Hz (samples in
     [-1, 1]), in pieces of `piece_s` seconds (the last one shorter), so that hours of sound never sit in memory
     at once.
 
-    Yields nothing when the file has no audio. Stops quietly at a damaged tail (the video side reports
-    truncation)."""
+    Yields nothing when the file has no audio. A damaged packet is left out (the sound that follows still
+    decodes) and, when `gaps` is given, its (start, end) in seconds is appended to it. Stops quietly at a
+    damaged tail (the video side reports truncation)."""
     path = Path(path)
     _check_file(path)
     with _open(path) as container:
@@ -436,6 +437,7 @@ def audio_pieces(path: str | os.PathLike, rate: int = 16000, piece_s: float = 30
         stream.thread_type = "AUTO"
         stream.thread_count = thread_budget()
         resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+        tb = float(stream.time_base or Fraction(1, rate))
         size = max(1, int(piece_s * rate))
         chunks: list[np.ndarray] = []
         held = 0
@@ -454,7 +456,13 @@ def audio_pieces(path: str | os.PathLike, rate: int = 16000, piece_s: float = 30
 
         try:
             for packet in container.demux(stream):
-                for frame in packet.decode():
+                try:
+                    decoded = packet.decode()
+                except av.error.InvalidDataError:
+                    if gaps is not None and packet.pts is not None:
+                        gaps.append((packet.pts * tb, (packet.pts + (packet.duration or 0)) * tb))
+                    continue
+                for frame in decoded:
                     if skip is None:
                         first = float(frame.time) if frame.time is not None else start_s
                         skip = max(0, int(round((start_s - first) * rate)))
@@ -475,53 +483,23 @@ def decode_audio(
     path: str | os.PathLike, rate: int = 16000, max_seconds: Optional[float] = None,
     gaps: Optional[list[tuple[float, float]]] = None,
 ) -> np.ndarray:
-    """Decode the first audio stream, down-mixed to mono float32 at `rate` Hz, samples in [-1, 1].
+    """Decode the first audio stream, down-mixed to mono float32 at `rate` Hz, samples in [-1, 1]: audio_pieces,
+    joined (up to `max_seconds`).
 
     Returns an empty array when the file has no audio. A damaged packet is left out (the sound that
     follows still decodes) and, when `gaps` is given, its (start, end) in seconds is appended to it.
     Stops quietly at a damaged tail (the video side reports truncation).
     """
-    path = Path(path)
-    _check_file(path)
-    with _open(path) as container:
-        if not container.streams.audio:
-            return np.zeros(0, dtype=np.float32)
-        stream = container.streams.audio[0]
-        stream.thread_type = "AUTO"
-        stream.thread_count = thread_budget()
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
-        chunks: list[np.ndarray] = []
-        total = 0
-        limit = int(max_seconds * rate) if max_seconds else None
-
-        def take(frames) -> None:
-            nonlocal total
-            for rf in frames:
-                arr = rf.to_ndarray().reshape(-1)
-                chunks.append(arr)
-                total += arr.size
-
-        tb = float(stream.time_base or Fraction(1, rate))
-        try:
-            for packet in container.demux(stream):
-                try:
-                    decoded = packet.decode()
-                except av.error.InvalidDataError:
-                    if gaps is not None and packet.pts is not None:
-                        gaps.append((packet.pts * tb, (packet.pts + (packet.duration or 0)) * tb))
-                    continue
-                for frame in decoded:
-                    frame.pts = None  # let the resampler keep its own clock across gaps
-                    take(resampler.resample(frame))
-                if limit is not None and total >= limit:
-                    break
-            take(resampler.resample(None))
-        except av.error.FFmpegError:
-            pass
-    audio = np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(0, np.float32)
-    if limit is not None:
-        audio = audio[:limit]
-    return np.clip(audio, -1.0, 1.0)
+    limit = int(max_seconds * rate) if max_seconds else None
+    chunks: list[np.ndarray] = []
+    total = 0
+    for piece in audio_pieces(path, rate, piece_s=min(max_seconds or 60.0, 60.0), gaps=gaps):
+        chunks.append(piece)
+        total += piece.size
+        if limit is not None and total >= limit:
+            break
+    audio = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+    return audio[:limit] if limit is not None else audio
 
 
 def is_video_name(path: str | os.PathLike) -> bool:
