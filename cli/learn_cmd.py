@@ -83,8 +83,11 @@ def register(sub) -> None:
     src.add_argument("--dataset", metavar="D", help="a dataset (with --author)")
     src.add_argument("--posts", metavar="CSV", help="a posts CSV of the creator's posts")
     src.add_argument("--videos", metavar="DIR", help="a folder of the creator's videos (with --stats)")
-    src.add_argument("--stats", metavar="CSV", help="their stats: a posts CSV or YouTube Studio's Table data.csv; rows are matched to files by post "
-                     "id in the file name, a video_path column, or date and duration")
+    src.add_argument("--stats", metavar="CSV",
+                     help="their stats: a posts CSV or a platform's analytics export (TikTok Studio's Content export, "
+                          "Meta Business Suite's Instagram content export, YouTube Studio's Table data.csv); rows are "
+                          "matched to files by a video_path column, the post id (or the link's id) in the file name, "
+                          "or date and duration")
     src.add_argument("--user", metavar="@HANDLE", help="collect the account's posts with the collector's user source")
     p.add_argument("--author", metavar="ID", help="whose posts, when the source holds several authors")
     p.add_argument("--download", action="store_true", help="with --user: download the videos too (content cues)")

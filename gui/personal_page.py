@@ -169,7 +169,9 @@ class PersonalPage(QWidget):
             self.first.setText(path)
 
     def _browse_second(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Your posts' stats", "", "Posts CSV (*.csv)")
+        path, _ = QFileDialog.getOpenFileName(self, "Your posts' stats: a posts CSV or the analytics export of "
+                                              "TikTok Studio, Meta Business Suite (Instagram) or YouTube Studio",
+                                              "", "Stats table (*.csv)")
         if path:
             self.second.setText(path)
 
