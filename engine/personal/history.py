@@ -118,7 +118,26 @@ def make_history(creator: str, posts: Sequence[Post], base_dir: Path, source: st
     no_views = sum(1 for p in kept if p.views is None)
     if no_views:
         notes.append(f"{no_views} posts have no views: they are used as 'previous posts' only where known")
+    if not any(p.author_followers for p in kept):
+        account = _default_model_account()
+        if account:
+            notes.append("no post gives the account's follower count (the personal model never uses it), so the "
+                         f"general default model in the comparison assumed {account} for each")
     return History(creator=creator, posts=kept, base_dir=Path(base_dir), k=k, source=source, notes=notes)
+
+
+def _default_model_account() -> Optional[str]:
+    """Which account the general default model assumes when no follower count is given (explain.assumed_account)."""
+    import json
+
+    from ..explain import assumed_account, training_data_name
+    from ..models.active import default_bundle_path
+
+    try:
+        manifest = json.loads((default_bundle_path() / "manifest.json").read_text(encoding="utf-8"))
+        return assumed_account(manifest["feature_spec"], training_data_name(manifest))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _pick_author(posts: Sequence[Post], author: Optional[str], where: str) -> tuple[str, list[Post]]:
