@@ -260,19 +260,19 @@ def training_data_name(manifest: Mapping) -> Optional[str]:
 
 def assumed_account(spec: Mapping, data_name: Optional[str] = None) -> Optional[str]:
     """Which account the model stands in for one whose follower count is not given: the median account of its
-    training data, e.g. 'the median account of its training data (SMP-Video ...), about 70k followers'; None
+    training data, e.g. 'the median account of its training data, SMP-Video (...): about 70k followers'; None
     when the model does not read followers."""
     fill = _fills(spec)
     if "log_followers" not in fill:
         return None
-    return (f"the median account of its training data{f' ({data_name})' if data_name else ''}, about "
+    return (f"the median account of its training data{f', {data_name}:' if data_name else ','} about "
             f"{fmt_count(math.expm1(fill['log_followers']))} followers")
 
 
 def assumed_lines(spec: Mapping, meta: Optional[PostMeta], data_name: Optional[str] = None) -> list[str]:
     """One line for each input the post lacks that the model reads, naming the typical value put in its place
-    (the training median); e.g. 'no follower count: assumed the median account of its training data (SMP-Video
-    ...), about 70k followers ...; a smaller count usually lowers the score'. `data_name` names the training
+    (the training median); e.g. 'no follower count: assumed the median account of its training data, SMP-Video
+    (...): about 70k followers ...; a smaller count usually lowers the score'. `data_name` names the training
     data (the manifest's training_data.name). A model that also learned from posts with that input hidden is said
     to know it is missing."""
     raw = _raw(meta)

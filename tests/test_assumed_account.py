@@ -26,7 +26,7 @@ def _median_followers() -> str:
     return f"about {fmt_count(math.expm1(fill['log_followers']))} followers"
 
 
-WANT = "no follower count: assumed the median account of its training data (SMP-Video"
+WANT = "no follower count: assumed the median account of its training data, SMP-Video"
 
 
 def test_the_score_text_and_json_name_the_median_account_of_the_training_data(tmp_path):
@@ -54,7 +54,7 @@ def test_the_my_posts_comparison_says_which_account_the_default_model_assumed():
     posts = [Post(post_id=f"p{i}", post_time=t0 + timedelta(days=i), views=100.0) for i in range(5)]
     h = make_history("me", posts, Path("."), "test")
     note = next(n for n in h.notes if "follower count" in n)
-    assert "the general default model in the comparison assumed the median account of its training data " \
-           "(SMP-Video" in note and _median_followers() in note
+    assert "the general default model in the comparison assumed the median account of its training data, " \
+           "SMP-Video" in note and _median_followers() in note
     posts[2].author_followers = 5000.0
     assert not any("follower count" in n for n in make_history("me", posts, Path("."), "test").notes)

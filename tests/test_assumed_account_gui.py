@@ -16,6 +16,6 @@ def test_the_score_page_shows_it(window, qtbot, tmp_path):
     page = window.score_page
     _scored(qtbot, page, make_video(tmp_path / "s.mp4", seconds=1.0))
     text = page.why.assumed.text()
-    assert "No follower count: assumed the median account of its training data (SMP-Video" in text
+    assert "No follower count: assumed the median account of its training data, SMP-Video" in text
     assert page.why.assumed.isVisibleTo(page)
 

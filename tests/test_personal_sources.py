@@ -190,3 +190,12 @@ def test_learn_from_a_folder_and_a_tiktok_export_on_the_command_line(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "read as TikTok Studio (Content export)" in r.stdout
     assert "1 of 30 posts matched to a video" in r.stdout and "1 videos without a stats row: stray.mp4" in r.stdout
+
+
+def test_a_history_without_any_view_count_says_why_it_cannot_be_learned(tmp_path):
+    from engine.personal.history import make_history
+
+    posts = [Post(post_id=f"s{i}", author_id="USER1", post_time=T0 + timedelta(days=i), popularity=7.5)
+             for i in range(12)]
+    with pytest.raises(DataError, match="none of the 12 posts of 'USER1' has a view count .*SMP-Video's popularity"):
+        make_history("USER1", posts, tmp_path, "dataset smp.sqlite")

@@ -116,6 +116,11 @@ def make_history(creator: str, posts: Sequence[Post], base_dir: Path, source: st
     if not kept:
         raise DataError(f"{source}: no posts with a post time for '{creator}'; a history needs dated posts")
     no_views = sum(1 for p in kept if p.views is None)
+    if no_views == len(kept):
+        why = (" (it gives SMP-Video's popularity score, whose link to views is not stated, not views)"
+               if any(p.popularity is not None for p in kept) else "")
+        raise DataError(f"{source}: none of the {len(kept)} posts of '{creator}' has a view count{why}; the personal "
+                        "label compares each post's views with the creator's typical views, so it needs them")
     if no_views:
         notes.append(f"{no_views} posts have no views: they are used as 'previous posts' only where known")
     if not any(p.author_followers for p in kept):
