@@ -3,6 +3,8 @@ videos with a platform's stats export, one author of a dataset), and the Score p
 ranking cannot be told from chance: no verdict and no rank presented as a prediction."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 pytest.importorskip("pytestqt")
@@ -38,6 +40,8 @@ def test_a_folder_of_videos_and_a_tiktok_export_learn_and_list_what_was_not_matc
     assert "read as TikTok Studio (Content export)" in text and "1 of 30 posts matched to a video" in text
     assert "1 videos without a stats row: stray.mp4" in text and page.report["unmatched_videos"] == ["stray.mp4"]
     assert page.report["n_videos"] == 1 and page.active_button.isEnabled()
+    # the model is named after the creator the export names (@mak.er in its links), not the folder or the file
+    assert page._out_dir() is None and Path(page.report["bundle"]).name == "personal-mak.er"
 
 
 def test_one_author_of_a_dataset_in_the_window(qtbot, page, user_dirs):
