@@ -52,6 +52,9 @@ def learn_from_source(source: str, first: str, second: str, author: str, out_dir
     from engine.personal import history as hist
     from engine.personal.learn import learn_personal
 
+    from engine.jobs import NEVER_CANCELLED, no_progress
+
+    progress, cancel = progress or no_progress, cancel or NEVER_CANCELLED
     if source == "account" and out_dir is None:
         out_dir = model_dir_for(first)
 
@@ -67,6 +70,7 @@ def learn_from_source(source: str, first: str, second: str, author: str, out_dir
     elif source == "videos":
         if not second.strip():
             raise DataError("choose the stats CSV that goes with the videos")
+        progress(None, "reading your stats and matching them to your videos")
         h = hist.from_videos(first, second, author)
     else:
         h = hist.from_account(first, Path(str(out_dir) + ".dataset"), download=download,

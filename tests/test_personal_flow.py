@@ -32,3 +32,12 @@ def test_learn_from_one_author_of_a_dataset_then_score_says_it_is_not_a_predicti
     head = r.stdout.splitlines()[1]
     assert "not a prediction: see 'Your own posts'" in head and "ranks above" not in head
     assert "Against your own posts (maker): would rank above" in r.stdout
+
+
+def test_the_pages_job_runs_without_a_runner_and_names_the_model_after_the_creator(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    from gui.personal_page import learn_from_source
+
+    csv = write_posts_csv(tmp_path / "Table.csv", _history_posts(40, effect=0.6, seed=9, author="@maker"))
+    report = learn_from_source("posts", str(csv), "", "", None)  # no progress, no cancel token: the defaults
+    assert Path(report["bundle"]).name == "personal-maker" and (Path(report["bundle"]) / "model.onnx").exists()
