@@ -23,8 +23,6 @@ def _history(args):
             raise ValueError("--videos and --stats go together: the folder of your videos and their stats CSV")
         return hist.from_videos(args.videos, args.stats, args.author, k=args.k)
     if args.dataset:
-        if not args.author:
-            raise ValueError("--dataset needs --author: whose posts to learn from")
         return hist.from_dataset(args.dataset, args.author, k=args.k)
     if args.posts:
         return hist.from_posts_csv(args.posts, args.author, k=args.k)
@@ -80,7 +78,7 @@ def register(sub) -> None:
                                    "time order against their rolling median, caption length and the general default "
                                    "model, and write an ONNX bundle to score drafts with.")
     src = p.add_argument_group("where the history comes from (one of)")
-    src.add_argument("--dataset", metavar="D", help="a dataset (with --author)")
+    src.add_argument("--dataset", metavar="D", help="a dataset (with --author when it holds several creators' posts)")
     src.add_argument("--posts", metavar="CSV", help="a posts CSV of the creator's posts")
     src.add_argument("--videos", metavar="DIR", help="a folder of the creator's videos (with --stats)")
     src.add_argument("--stats", metavar="CSV",

@@ -64,8 +64,6 @@ def learn_from_source(source: str, first: str, second: str, author: str, out_dir
     if source == "posts":
         h = hist.from_posts_csv(first, author)
     elif source == "dataset":
-        if not author:
-            raise DataError("name the author whose posts to learn from")
         h = hist.from_dataset(first, author)
     elif source == "videos":
         if not second.strip():

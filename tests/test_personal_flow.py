@@ -22,6 +22,8 @@ def test_learn_from_one_author_of_a_dataset_then_score_says_it_is_not_a_predicti
     ds = tmp_path / "d.sqlite"
     assert run("dataset", "create", ds).returncode == 0
     assert run("dataset", "import", ds, csv).returncode == 0
+    r = run("learn", "--dataset", ds, "--out", tmp_path / "b")
+    assert r.returncode == 2 and r.stderr.startswith("error: ") and "2 authors (maker, other)" in r.stderr
     r = run("learn", "--dataset", ds, "--author", "maker", "--out", tmp_path / "b", "--boot", "200", "--no-default")
     assert r.returncode == 0, r.stderr
     assert "verdict: not enough posts yet" in r.stdout

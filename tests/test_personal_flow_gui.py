@@ -54,7 +54,7 @@ def test_one_author_of_a_dataset_in_the_window(qtbot, page, user_dirs):
     with Dataset.create(ds) as d:
         d.import_path(write_posts_csv(user_dirs / "two.csv", posts))
     _learn(qtbot, page, "dataset", str(ds), author="")
-    assert "name the author" in page.verdict.text()
+    assert "holds posts of 2 authors (maker, other); name the author" in page.verdict.text()
     _learn(qtbot, page, "dataset", str(ds), author="@maker")
     assert page.report is not None and page.report["creator"] == "maker" and page.report["n_posts"] == 60
     assert page._out_dir().name == "personal-maker"

@@ -199,3 +199,14 @@ def test_a_history_without_any_view_count_says_why_it_cannot_be_learned(tmp_path
              for i in range(12)]
     with pytest.raises(DataError, match="none of the 12 posts of 'USER1' has a view count .*SMP-Video's popularity"):
         make_history("USER1", posts, tmp_path, "dataset smp.sqlite")
+
+
+def test_a_dataset_of_one_creator_needs_no_author(tmp_path):
+    from engine.data.store import Dataset
+    from engine.personal.history import from_dataset
+
+    csv = write_posts_csv(tmp_path / "mine.csv", _posts(8))
+    with Dataset.create(tmp_path / "mine.sqlite") as ds:
+        ds.import_path(csv)
+    h = from_dataset(tmp_path / "mine.sqlite")
+    assert h.creator == "me" and len(h.posts) == 8

@@ -150,7 +150,7 @@ def _pick_author(posts: Sequence[Post], author: Optional[str], where: str) -> tu
     if author is None:
         if len(authors) > 1:
             raise DataError(f"{where} holds posts of {len(authors)} authors ({', '.join(authors[:5])}"
-                            f"{' ...' if len(authors) > 5 else ''}); name one with --author")
+                            f"{' ...' if len(authors) > 5 else ''}); name the author whose posts to learn from (--author)")
         return (authors[0] if authors else Path(where).stem), list(posts)
     wanted = author.lstrip("@").lower()
     mine = [p for p in posts if (p.author_id or "").lstrip("@").lower() == wanted]
@@ -364,8 +364,9 @@ def from_posts_csv(path: str | os.PathLike, author: Optional[str] = None, k: int
     return h
 
 
-def from_dataset(dataset: str | os.PathLike, author: str, k: int = DEFAULT_K) -> History:
-    """One author's posts from a dataset (the store); the videos it holds are used where present."""
+def from_dataset(dataset: str | os.PathLike, author: Optional[str] = None, k: int = DEFAULT_K) -> History:
+    """One author's posts from a dataset (the store); the videos it holds are used where present. `author` may be
+    left out when the dataset holds one author's posts (one collected with the user source, say)."""
     from ..data.store import Dataset, resolve_dataset_path
 
     path = resolve_dataset_path(dataset)
