@@ -388,11 +388,11 @@ def _tokens(s: str) -> list[str]:
     return [t for t in re.split(r"[\W_]+", folded) if t]
 
 
-def _names_id(stem_tokens: Sequence[str], pid: str) -> bool:
-    """True when the id's tokens appear, in a row, among the file name's (so 'p1' does not match 'clip_p10')."""
-    want = _tokens(pid)
+def _names_id(stem_tokens: Sequence[str], want: Sequence[str]) -> bool:
+    """True when an id's tokens (`want`, from _tokens) appear, in a row, among a file name's (so 'p1' does not
+    match 'clip_p10')."""
     n = len(want)
-    return bool(n) and any(list(stem_tokens[i:i + n]) == want for i in range(len(stem_tokens) - n + 1))
+    return bool(n) and any(list(stem_tokens[i:i + n]) == list(want) for i in range(len(stem_tokens) - n + 1))
 
 
 def _duration(path: Path) -> Optional[float]:
@@ -453,9 +453,16 @@ def match_videos(posts: Sequence[Post], folder: Path, csv_dir: Path, duration_to
             claim(i, next((v for v in videos if v.resolve() == f.resolve()), f))
             pending.remove(i)
     # 2. ids in file names: every row first looks for its candidates, so the outcome does not hang on row order
-    cands = {i: [v for v in videos if v not in claimed
-                 and any(_names_id(tokens[v], x) for x in [posts[i].post_id, *aliases.get(posts[i].post_id, ())])]
-             for i in pending}
+    having: dict[str, list[Path]] = {}  # token -> the unclaimed videos whose name has it
+    for v in videos:
+        if v not in claimed:
+            for t in set(tokens[v]):
+                having.setdefault(t, []).append(v)
+    cands = {}
+    for i in pending:
+        wants = [w for w in (_tokens(x) for x in [posts[i].post_id, *aliases.get(posts[i].post_id, ())]) if w]
+        cands[i] = [v for v in dict.fromkeys(v for w in wants for v in having.get(w[0], ()))
+                    if any(_names_id(tokens[v], w) for w in wants)]
     wanted_by: dict[Path, list[int]] = {}
     for i, vs in cands.items():
         for v in vs:
