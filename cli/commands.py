@@ -123,6 +123,8 @@ def render_report(report) -> str:
         f"{Path(r.path).name}",
         f"  Virality score   {r.score:.0f} / 100   (ranks above {r.score:.0f}% of the posts the model learned from)",
     ]
+    if getattr(r, "personal", None) and not r.personal.get("reliable"):  # chance-level: not presented as a rank
+        lines[1] = f"  Virality score   {r.score:.0f} / 100   (not a prediction: see 'Your own posts')"
     if r.not_meaningful:
         lines.append(f"  NOT MEANINGFUL   {'; '.join(r.not_meaningful)}")
     if getattr(r, "personal", None):

@@ -23,8 +23,6 @@ def _history(args):
             raise ValueError("--videos and --stats go together: the folder of your videos and their stats CSV")
         return hist.from_videos(args.videos, args.stats, args.author, k=args.k)
     if args.dataset:
-        if not args.author:
-            raise ValueError("--dataset needs --author: whose posts to learn from")
         return hist.from_dataset(args.dataset, args.author, k=args.k)
     if args.posts:
         return hist.from_posts_csv(args.posts, args.author, k=args.k)
@@ -80,11 +78,14 @@ def register(sub) -> None:
                                    "time order against their rolling median, caption length and the general default "
                                    "model, and write an ONNX bundle to score drafts with.")
     src = p.add_argument_group("where the history comes from (one of)")
-    src.add_argument("--dataset", metavar="D", help="a dataset (with --author)")
+    src.add_argument("--dataset", metavar="D", help="a dataset (with --author when it holds several creators' posts)")
     src.add_argument("--posts", metavar="CSV", help="a posts CSV of the creator's posts")
     src.add_argument("--videos", metavar="DIR", help="a folder of the creator's videos (with --stats)")
-    src.add_argument("--stats", metavar="CSV", help="their stats: a posts CSV or YouTube Studio's Table data.csv; rows are matched to files by post "
-                     "id in the file name, a video_path column, or date and duration")
+    src.add_argument("--stats", metavar="CSV",
+                     help="their stats: a posts CSV or a platform's analytics export (TikTok Studio's Content export, "
+                          "Meta Business Suite's Instagram content export, YouTube Studio's Table data.csv); rows are "
+                          "matched to files by a video_path column, the post id (or the link's id) in the file name, "
+                          "or date and duration")
     src.add_argument("--user", metavar="@HANDLE", help="collect the account's posts with the collector's user source")
     p.add_argument("--author", metavar="ID", help="whose posts, when the source holds several authors")
     p.add_argument("--download", action="store_true", help="with --user: download the videos too (content cues)")

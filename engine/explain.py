@@ -252,10 +252,29 @@ _ASSUMED = (
 KNOWN_MISSING = " (the model knows it is missing: it also learned from posts without it)"
 
 
-def assumed_lines(spec: Mapping, meta: Optional[PostMeta]) -> list[str]:
+def training_data_name(manifest: Mapping) -> Optional[str]:
+    """The name a bundle's manifest gives its training data (training_data.name), if any."""
+    td = manifest.get("training_data")
+    return str(td["name"]) if isinstance(td, Mapping) and td.get("name") else None
+
+
+def assumed_account(spec: Mapping, data_name: Optional[str] = None) -> Optional[str]:
+    """Which account the model stands in for one whose follower count is not given: the median account of its
+    training data, e.g. 'the median account of its training data, SMP-Video (...): about 70k followers'; None
+    when the model does not read followers."""
+    fill = _fills(spec)
+    if "log_followers" not in fill:
+        return None
+    return (f"the median account of its training data{f', {data_name}:' if data_name else ','} about "
+            f"{fmt_count(math.expm1(fill['log_followers']))} followers")
+
+
+def assumed_lines(spec: Mapping, meta: Optional[PostMeta], data_name: Optional[str] = None) -> list[str]:
     """One line for each input the post lacks that the model reads, naming the typical value put in its place
-    (the training median); e.g. 'no follower count: assumed a typical account in the training data, about 71k
-    followers'. A model that also learned from posts with that input hidden is said to know it is missing."""
+    (the training median); e.g. 'no follower count: assumed the median account of its training data, SMP-Video
+    (...): about 70k followers ...; a smaller count usually lowers the score'. `data_name` names the training
+    data (the manifest's training_data.name). A model that also learned from posts with that input hidden is said
+    to know it is missing."""
     raw = _raw(meta)
     fill = _fills(spec)
     indicators = set(spec.get("indicators") or ())
@@ -263,8 +282,8 @@ def assumed_lines(spec: Mapping, meta: Optional[PostMeta]) -> list[str]:
     known = lambda source: KNOWN_MISSING if f"missing_{source}" in indicators else ""  # noqa: E731
     lines = []
     if lacks("log_followers"):
-        lines.append("no follower count: assumed a typical account in the training data, about "
-                     f"{fmt_count(math.expm1(fill['log_followers']))} followers" + known("followers"))
+        lines.append(f"no follower count: assumed {assumed_account(spec, data_name)}" + known("followers")
+                     + "; giving a smaller count usually lowers the score, a larger one raises it")
     more = [(src, name, value.format(fmt_count(math.expm1(fill[feat])))) for src, feat, name, value in _ACCOUNT_MORE
             if lacks(feat)]
     if more:

@@ -20,7 +20,7 @@ from .cues import CueReport, cue_values, measure_cues
 from .errors import Cancelled, EngineError, InputError
 from .features import inputs as per_video
 from .features.plausible import not_meaningful_reasons, out_of_range_note
-from .explain import advice_notes, assumed_lines, explain_inputs, summary_line
+from .explain import advice_notes, assumed_lines, explain_inputs, summary_line, training_data_name
 from .features.spec import ACCOUNT_SOURCES, PostMeta
 from .jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress, sub_progress
 from .models.bundle import ModelBundle, default_bundle_path
@@ -314,7 +314,7 @@ def _verdict(bundle: ModelBundle, path, full_meta: PostMeta, cues: CueReport, in
                        "far": o.far} for o in found],
         contributions=why.contributions,
         typical_score=why.typical_score,
-        assumed=assumed_lines(spec, full_meta),
+        assumed=assumed_lines(spec, full_meta, training_data_name(bundle.manifest)),
         advice=advice,
         summary=summary_line(why.contributions, advice),
         model_inputs=extra,

@@ -36,12 +36,27 @@ SOURCES = (
 )
 
 
-def learn_from_source(source: str, first: str, second: str, author: str, out_dir: Path, download: bool = True,
-                      progress=None, cancel=None) -> dict:
-    """The page's job: read (or collect) the history, then learn_personal into out_dir."""
+def model_dir_for(name: str) -> Path:
+    """Where the page writes the personal model of `name` (a creator, a handle): <models>/personal-<name>."""
+    from engine.models.active import models_dir
+
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name.strip().lstrip("@")) or "me"
+    return models_dir() / f"personal-{safe}"
+
+
+def learn_from_source(source: str, first: str, second: str, author: str, out_dir: Optional[Path],
+                      download: bool = True, progress=None, cancel=None) -> dict:
+    """The page's job: read (or collect) the history, then learn_personal into out_dir (None: the folder named
+    after the creator the history turns out to be, model_dir_for)."""
     from engine.errors import DataError
     from engine.personal import history as hist
     from engine.personal.learn import learn_personal
+
+    from engine.jobs import NEVER_CANCELLED, no_progress
+
+    progress, cancel = progress or no_progress, cancel or NEVER_CANCELLED
+    if source == "account" and out_dir is None:
+        out_dir = model_dir_for(first)
 
     author = author.strip() or None
     if not first.strip():
@@ -49,19 +64,18 @@ def learn_from_source(source: str, first: str, second: str, author: str, out_dir
     if source == "posts":
         h = hist.from_posts_csv(first, author)
     elif source == "dataset":
-        if not author:
-            raise DataError("name the author whose posts to learn from")
         h = hist.from_dataset(first, author)
     elif source == "videos":
         if not second.strip():
             raise DataError("choose the stats CSV that goes with the videos")
+        progress(None, "reading your stats and matching them to your videos")
         h = hist.from_videos(first, second, author)
     else:
         h = hist.from_account(first, Path(str(out_dir) + ".dataset"), download=download,
                               progress=lambda f, m: progress(None if f is None else 0.3 * f, m), cancel=cancel)
         inner = progress
         progress = lambda f, m: inner(None if f is None else 0.3 + 0.7 * f, m)  # noqa: E731
-    return learn_personal(h, out_dir, progress=progress, cancel=cancel)
+    return learn_personal(h, out_dir or model_dir_for(h.creator), progress=progress, cancel=cancel)
 
 
 class PersonalPage(QWidget):
@@ -169,18 +183,22 @@ class PersonalPage(QWidget):
             self.first.setText(path)
 
     def _browse_second(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Your posts' stats", "", "Posts CSV (*.csv)")
+        path, _ = QFileDialog.getOpenFileName(self, "Your posts' stats: a posts CSV or the analytics export of "
+                                              "TikTok Studio, Meta Business Suite (Instagram) or YouTube Studio",
+                                              "", "Stats table (*.csv)")
         if path:
             self.second.setText(path)
 
     # ---- the job
 
-    def _out_dir(self) -> Path:
-        from engine.models.active import models_dir
-
-        name = (self.author.text().strip() or Path(self.first.text().strip() or "me").stem).lstrip("@")
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "me"
-        return models_dir() / f"personal-{safe}"
+    def _out_dir(self) -> Optional[Path]:
+        """The model's folder when the form names whose posts (an author, an account); None: the creator's name
+        once the history is read (a file or folder name says little: 'Table data.csv', 'My videos')."""
+        if self.author.text().strip():
+            return model_dir_for(self.author.text())
+        if self.source.currentData() == "account" and self.first.text().strip():
+            return model_dir_for(self.first.text())
+        return None
 
     def start(self) -> None:
         if self.job is not None:

@@ -485,6 +485,9 @@ class ScorePage(DropTarget, QWidget):
                              f"{verdict(r.score)}</span><br>Ranks above {r.score:.0f}% of the posts the model"
                              " learned from")
         if getattr(r, "personal", None):  # a personal model: where the draft ranks among the creator's own posts
+            if not r.personal.get("reliable"):  # its ranking could not be told from chance: no verdict, no rank
+                self.meaning.setText("<span style='font-size:15px; font-weight:600; color:grey'>Not a prediction"
+                                     "</span>")
             self.meaning.setText(self.meaning.text() + f"<br><b>{html.escape(r.personal['line'])}</b>")
         if r.viral_probability is not None:
             self.odds.setText(f"Chance of the top quarter: <b>{100 * r.viral_probability:.0f}%</b>")

@@ -55,7 +55,7 @@ def test_cancel_stops_the_job_and_a_bad_source_says_why(qtbot, page, user_dirs):
     page.first.setText(str(user_dirs / "missing.sqlite"))
     qtbot.mouseClick(page.learn_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: page.job is None, timeout=30_000)
-    assert "name the author" in page.verdict.text() and "Traceback" not in page.verdict.text()
+    assert "no such dataset" in page.verdict.text() and "Traceback" not in page.verdict.text()
 
 
 def test_the_score_page_says_where_a_draft_ranks_among_your_own_posts(window, qtbot, tmp_path):
