@@ -66,6 +66,46 @@ def test_find_shows_bands_and_rows_then_exports_the_ticked(qtbot, page, tmp_path
     assert all((tmp_path / "out" / f).is_file() for f in result.files)
 
 
+def test_a_clicked_clip_plays_and_pauses_at_its_end_not_in_the_rest_of_the_video(qtbot, page, tmp_path):
+    """It used to play on past the clip into the rest of the video. The player's own position signal (Qt
+    Multimedia's where installed, the silent preview's otherwise) is what is checked."""
+    video = make_video(tmp_path / "long.mp4", seconds=12, cuts_at=[4, 8], audio=None)
+    page.count.setValue(2)
+    page.min_len.setValue(3)
+    page.max_len.setValue(4)
+    with qtbot.waitSignal(page.planned, timeout=120_000) as got:
+        page.find(str(video), cache_dir=str(tmp_path / "cache"))
+    plan = got.args[0]
+    player = page.player
+    if not player.multimedia:  # the silent preview decodes its frames in a worker first
+        qtbot.waitUntil(lambda: len(player._frames) > 0, timeout=60_000)
+    i = next(k for k, c in enumerate(plan.clips) if c.end_s < plan.analysis.duration_s - 2)  # the video goes on
+    clip = plan.clips[i]
+    seen: list[float] = []
+    player.position_changed.connect(seen.append)
+    # a click on the clip's row plays it (older code only moved there: then it is Play that starts it)
+    rect = page.list.visualItemRect(page.list.item(i))
+    qtbot.mouseClick(page.list.viewport(), Qt.LeftButton, pos=rect.center())
+    assert page.list.currentRow() == i
+    if not player.playing:
+        player.play_button.click()
+    assert player.playing and player.position() == pytest.approx(clip.start_s, abs=0.05)
+    qtbot.waitUntil(lambda: not player.playing or player.position() > clip.end_s + 0.3,
+                    timeout=int((clip.duration_s + 20) * 1000))
+    assert not player.playing, f"played on to {player.position():.2f} s past the clip's end {clip.end_s:.2f} s"
+    assert player.position() == pytest.approx(clip.end_s, abs=0.05)
+    assert max(seen) <= clip.end_s + 0.05 and min(seen) >= clip.start_s - 0.05
+    assert player.play_button.text() == "Play"
+    # Play plays the clip again from its start
+    player.play_button.click()
+    assert player.playing and player.position() == pytest.approx(clip.start_s, abs=0.05)
+    # a seek outside the clip (the slider) leaves it: the video plays on from there
+    player.slider.setValue(int((clip.end_s + 0.5) * 1000))
+    assert player.span is None and player.playing
+    qtbot.waitUntil(lambda: player.position() > clip.end_s + 0.8, timeout=20_000)
+    player.stop()
+
+
 def test_a_file_the_finder_did_not_write_is_never_overwritten(tmp_path):
     from engine.clips.job import clip_name, make_clips, plan_clips
     from engine.errors import EngineError
