@@ -99,6 +99,7 @@ class VideoPlayer(QWidget):
         self._pos = 0.0
         self.span: Optional[tuple[float, float]] = None  # (start, end) play_span keeps to, or None: the whole video
         self._pausing = False
+        self._pending_ms: Optional[int] = None  # a seek asked for while Qt Multimedia was still loading the file
         self._frames: list = []  # fallback: [(time, RGB array)]
         self._times: list[float] = []
         self.job = None
@@ -120,6 +121,7 @@ class VideoPlayer(QWidget):
             self.media.positionChanged.connect(lambda ms: self._media_moved(ms / 1000.0))
             self.media.durationChanged.connect(lambda ms: ms > 0 and self._set_duration(ms / 1000.0))
             self.media.playbackStateChanged.connect(lambda _s: self._sync_button())
+            self.media.mediaStatusChanged.connect(self._media_status)
         else:
             self.view = _FrameView()
             self.view.setText("The video plays here.")
@@ -202,6 +204,11 @@ class VideoPlayer(QWidget):
         if self.span is not None and not self.span[0] - SPAN_SLACK <= t <= self.span[1] + SPAN_SLACK:
             self.span = None
         if self.multimedia:
+            from PySide6.QtMultimedia import QMediaPlayer
+
+            # while the file loads Qt drops a seek (and would play from 0): it is made once the file is loaded
+            loading = self.media.mediaStatus() == QMediaPlayer.LoadingMedia
+            self._pending_ms = int(t * 1000) if loading else None
             self.media.setPosition(int(t * 1000))
         self._moved(t)
 
@@ -268,8 +275,19 @@ class VideoPlayer(QWidget):
             nxt = end
         self._moved(nxt)
 
+    def _media_status(self, status) -> None:
+        from PySide6.QtMultimedia import QMediaPlayer
+
+        if self._pending_ms is not None and status != QMediaPlayer.LoadingMedia:
+            ms, self._pending_ms = self._pending_ms, None
+            if status in (QMediaPlayer.LoadedMedia, QMediaPlayer.BufferingMedia, QMediaPlayer.BufferedMedia):
+                self.media.setPosition(ms)
+
     def _media_moved(self, t: float) -> None:
-        """Qt Multimedia's position while it plays: past the span's end, pause there."""
+        """Qt Multimedia's position while it plays: past the span's end, pause there. Until a seek asked for while
+        the file loaded has been made, the position reported stays the one asked for."""
+        if self._pending_ms is not None:
+            return
         end = self._bounds()[1]
         if self.span is not None and t >= end - 1e-3 and self.playing and not self._pausing:
             self._pausing = True  # setPosition reports the position again, maybe before the state has changed
