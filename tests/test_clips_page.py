@@ -23,14 +23,19 @@ def page(qtbot):
     runner.shutdown()
 
 
-def test_find_shows_bands_and_rows_then_exports_the_ticked(qtbot, page, tmp_path):
-    video = make_video(tmp_path / "long.mp4", seconds=40, cuts_at=[6, 13, 21, 27, 34], audio=None)
-    page.count.setValue(3)
-    page.min_len.setValue(5)
-    page.max_len.setValue(12)
+def _found(qtbot, page, tmp_path, seconds, cuts_at, count, length):
+    """The plan the page shows for a made video (no sound) with shot cuts at `cuts_at`."""
+    video = make_video(tmp_path / "long.mp4", seconds=seconds, cuts_at=cuts_at, audio=None)
+    page.count.setValue(count)
+    page.min_len.setValue(length[0])
+    page.max_len.setValue(length[1])
     with qtbot.waitSignal(page.planned, timeout=120_000) as got:
         page.find(str(video), cache_dir=str(tmp_path / "cache"))
-    plan = got.args[0]
+    return got.args[0]
+
+
+def test_find_shows_bands_and_rows_then_exports_the_ticked(qtbot, page, tmp_path):
+    plan = _found(qtbot, page, tmp_path, 40, [6, 13, 21, 27, 34], count=3, length=(5, 12))
     assert 1 <= len(plan.clips) <= 3
     assert page.list.count() == len(plan.clips)
     assert page.timeline.spans == [(c.start_s, c.end_s) for c in plan.clips]
@@ -69,13 +74,7 @@ def test_find_shows_bands_and_rows_then_exports_the_ticked(qtbot, page, tmp_path
 def test_a_clicked_clip_plays_and_pauses_at_its_end_not_in_the_rest_of_the_video(qtbot, page, tmp_path):
     """It used to play on past the clip into the rest of the video. The player's own position signal (Qt
     Multimedia's where installed, the silent preview's otherwise) is what is checked."""
-    video = make_video(tmp_path / "long.mp4", seconds=12, cuts_at=[4, 8], audio=None)
-    page.count.setValue(2)
-    page.min_len.setValue(3)
-    page.max_len.setValue(4)
-    with qtbot.waitSignal(page.planned, timeout=120_000) as got:
-        page.find(str(video), cache_dir=str(tmp_path / "cache"))
-    plan = got.args[0]
+    plan = _found(qtbot, page, tmp_path, 12, [4, 8], count=2, length=(3, 4))
     player = page.player
     if not player.multimedia:  # the silent preview decodes its frames in a worker first
         qtbot.waitUntil(lambda: len(player._frames) > 0, timeout=60_000)
