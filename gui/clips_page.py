@@ -2,9 +2,10 @@
 
 Drop a video (or Open…): the analysis runs as a job with a progress bar and Cancel; then a timeline of the whole
 video shows the speech and the shot cuts with the chosen clips as numbered bands, best first, and a list beside
-it gives each clip's score, span and reasons. A click on a band or a row plays that clip; untick the ones you do
-not want and Export cuts the rest into a folder (with the 9:16 and captions options), through the same engine
-calls as `python main.py clips`.
+it gives each clip's score, span and reasons. A click on a band or a row plays that clip and pauses at its end
+(Play plays it again; a seek outside it plays on through the video), a nudge plays the moved edge; untick the
+ones you do not want and Export cuts the rest into a folder (with the 9:16 and captions options), through the
+same engine calls as `python main.py clips`.
 """
 from __future__ import annotations
 
@@ -255,7 +256,8 @@ class ClipsPage(DropTarget, QWidget):
             self.list.setCurrentRow(i)
         self.timeline.current = i
         self.timeline.update()
-        self.player.seek(self.plan.clips[i].start_s)
+        c = self.plan.clips[i]
+        self.player.play_span(c.start_s, c.end_s)  # it pauses at the clip's end, not in the rest of the video
 
     def nudge(self, edge: str, step: int) -> None:
         """Move the selected clip's start or end to the neighbouring boundary (snapping), and rescore it."""
@@ -269,7 +271,7 @@ class ClipsPage(DropTarget, QWidget):
         self.list.item(i).setText(_row_text(i + 1, c))
         self.timeline.spans[i] = (c.start_s, c.end_s)
         self.timeline.update()
-        self.player.seek(c.start_s if edge == "start" else max(c.start_s, c.end_s - 3.0))
+        self.player.play_span(c.start_s, c.end_s, at=c.start_s if edge == "start" else c.end_s - 3.0)
 
     def _ticked(self, _item) -> None:
         self.timeline.enabled = [self.list.item(i).checkState() == Qt.Checked for i in range(self.list.count())]

@@ -4,6 +4,7 @@ With Qt Multimedia (in PySide6-Addons, the optional `player` extra: `pip install
 plays the file with sound. Without it, the fallback steps through frames from our own decoder (engine.media),
 decoded once in a worker at up to FALLBACK_FPS frames a second, silent. Both answer seek(seconds), so a click on
 the cue timeline or on a frame of the strip jumps there, and both report the position for the timeline's marker.
+play_span(start, end) plays one part (a clip on the Clips page) and pauses at its end; Play plays it again.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from .widgets import to_pixmap
 FALLBACK_FPS = 10.0
 FALLBACK_MAX_FRAMES = 240
 FALLBACK_SIDE = 360
+SPAN_SLACK = 0.05  # s: a seek this close outside a span still keeps to it
 
 
 def multimedia_available() -> bool:
@@ -95,6 +97,9 @@ class VideoPlayer(QWidget):
         self.path: Optional[str] = None
         self.duration = 0.0
         self._pos = 0.0
+        self.span: Optional[tuple[float, float]] = None  # (start, end) play_span keeps to, or None: the whole video
+        self._pausing = False
+        self._pending_ms: Optional[int] = None  # a seek asked for while Qt Multimedia was still loading the file
         self._frames: list = []  # fallback: [(time, RGB array)]
         self._times: list[float] = []
         self.job = None
@@ -113,9 +118,10 @@ class VideoPlayer(QWidget):
             self.audio = QAudioOutput(self)
             self.media.setAudioOutput(self.audio)
             self.media.setVideoOutput(self.view)
-            self.media.positionChanged.connect(lambda ms: self._moved(ms / 1000.0))
+            self.media.positionChanged.connect(lambda ms: self._media_moved(ms / 1000.0))
             self.media.durationChanged.connect(lambda ms: ms > 0 and self._set_duration(ms / 1000.0))
             self.media.playbackStateChanged.connect(lambda _s: self._sync_button())
+            self.media.mediaStatusChanged.connect(self._media_status)
         else:
             self.view = _FrameView()
             self.view.setText("The video plays here.")
@@ -149,7 +155,7 @@ class VideoPlayer(QWidget):
     # ------------------------------------------------------------------ API
     def load(self, path: str, duration: float = 0.0) -> None:
         self.stop()
-        self.path, self._pos = str(path), 0.0
+        self.path, self._pos, self.span = str(path), 0.0, None
         self._frames, self._times = [], []
         self._set_duration(duration)
         if self.multimedia:
@@ -172,7 +178,7 @@ class VideoPlayer(QWidget):
         if self.job is not None and self.job.running:
             self.job.cancel()
         self.job = None
-        self.path, self._frames, self._times = None, [], []
+        self.path, self._frames, self._times, self.span = None, [], [], None
         self._set_duration(0.0)
         self.play_button.setEnabled(False)
         if self.multimedia:
@@ -193,8 +199,16 @@ class VideoPlayer(QWidget):
         return self._timer.isActive()
 
     def seek(self, seconds: float) -> None:
+        """Move to `seconds`; a move outside the span (the slider, say) lets the whole video play on."""
         t = max(0.0, min(float(seconds), self.duration or float(seconds)))
+        if self.span is not None and not self.span[0] - SPAN_SLACK <= t <= self.span[1] + SPAN_SLACK:
+            self.span = None
         if self.multimedia:
+            from PySide6.QtMultimedia import QMediaPlayer
+
+            # while the file loads Qt drops a seek (and would play from 0): it is made once the file is loaded
+            loading = self.media.mediaStatus() == QMediaPlayer.LoadingMedia
+            self._pending_ms = int(t * 1000) if loading else None
             self.media.setPosition(int(t * 1000))
         self._moved(t)
 
@@ -204,12 +218,24 @@ class VideoPlayer(QWidget):
         else:
             self.play()
 
+    def play_span(self, start: float, end: float, at: Optional[float] = None) -> None:
+        """Play from `at` (the start by default) and pause at `end`; Play then plays the span again."""
+        self.set_span(start, end)
+        self.seek(start if at is None else min(max(at, self.span[0]), self.span[1]))
+        self.play()
+
+    def set_span(self, start: float, end: float) -> None:
+        """Keep playback between start and end (seconds) from now on, without moving."""
+        start = max(0.0, float(start))
+        self.span = (start, max(start, float(end)))
+
     def play(self) -> None:
+        start, end = self._bounds()
+        if self._pos >= end - 1e-3 or self._pos < start - SPAN_SLACK:  # at the end (or before a span): again
+            self.seek(start)
         if self.multimedia:
             self.media.play()
         elif self._frames:
-            if self._pos >= self.duration - 1e-3:
-                self.seek(0.0)
             self._timer.start()
         self._sync_button()
 
@@ -221,6 +247,12 @@ class VideoPlayer(QWidget):
         self._sync_button()
 
     # ------------------------------------------------------------------ inside
+    def _bounds(self) -> tuple[float, float]:
+        """Where playback starts again and where it pauses: the span, or the whole video."""
+        if self.span is not None:
+            return self.span[0], min(self.span[1], self.duration) if self.duration > 0 else self.span[1]
+        return 0.0, self.duration
+
     def _set_duration(self, d: float) -> None:
         self.duration = max(0.0, float(d))
         self.slider.blockSignals(True)
@@ -235,12 +267,37 @@ class VideoPlayer(QWidget):
         self._moved(self._pos)
 
     def _tick(self) -> None:
+        end = self._bounds()[1]
         nxt = self._pos + 1.0 / FALLBACK_FPS
-        if nxt >= self.duration:
+        if nxt >= end:
             self._timer.stop()
             self._sync_button()
-            nxt = self.duration
+            nxt = end
         self._moved(nxt)
+
+    def _media_status(self, status) -> None:
+        from PySide6.QtMultimedia import QMediaPlayer
+
+        if self._pending_ms is not None and status != QMediaPlayer.LoadingMedia:
+            ms, self._pending_ms = self._pending_ms, None
+            if status in (QMediaPlayer.LoadedMedia, QMediaPlayer.BufferingMedia, QMediaPlayer.BufferedMedia):
+                self.media.setPosition(ms)
+
+    def _media_moved(self, t: float) -> None:
+        """Qt Multimedia's position while it plays: past the span's end, pause there. Until a seek asked for while
+        the file loaded has been made, the position reported stays the one asked for."""
+        if self._pending_ms is not None:
+            return
+        end = self._bounds()[1]
+        if self.span is not None and t >= end - 1e-3 and self.playing and not self._pausing:
+            self._pausing = True  # setPosition reports the position again, maybe before the state has changed
+            try:
+                self.media.pause()
+                self.media.setPosition(int(round(end * 1000)))
+            finally:
+                self._pausing = False
+            t = end
+        self._moved(t)
 
     def _moved(self, t: float) -> None:
         self._pos = t

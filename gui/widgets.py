@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSizePolicy,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -114,7 +115,11 @@ class ClickableFrame(QLabel):
 
 
 class FrameStrip(QScrollArea):
-    """A row of frames from the video, each with its time under it; clicking one emits frame_clicked(time)."""
+    """A row of frames from the video, each with its time under it; clicking one emits frame_clicked(time).
+
+    The cells (a picture and its caption) are made once and reused: a new set of frames updates them in place,
+    makes only the cells missing and hides the rest, so scoring video after video adds no widgets (each made
+    and deleted cell used to leave some 80 references to None behind)."""
 
     frame_clicked = Signal(float)
 
@@ -130,57 +135,63 @@ class FrameStrip(QScrollArea):
         self._row = QHBoxLayout(self._inner)
         self._row.setContentsMargins(0, 0, 0, 0)
         self._row.setSpacing(6)
+        self._message = QLabel()
+        self._message.setObjectName("muted")
+        self._message.setAlignment(Qt.AlignCenter)
+        self._row.addWidget(self._message, 1)
+        self._row.addStretch(1)  # after the cells, to keep them to the left (none under a message: it is centred)
+        self._cells: list[tuple[QWidget, ClickableFrame, QLabel]] = []  # (cell, picture, caption), shown or not
         self.setWidget(self._inner)
         self.setMinimumHeight(150)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
-        self.frames: list[QLabel] = []
+        self.frames: list[ClickableFrame] = []  # the pictures shown, in order
         self.set_message("Frames from the video appear here.")
 
-    def _clear(self) -> None:
-        while self._row.count():
-            item = self._row.takeAt(0)
-            if item.widget():
-                item.widget().hide()  # at once: deleteLater waits for the event loop
-                item.widget().deleteLater()
-        self.frames = []
-
     def set_message(self, text: str) -> None:
-        self._clear()
-        lab = QLabel(text)
-        lab.setObjectName("muted")
-        lab.setAlignment(Qt.AlignCenter)
-        self._row.addWidget(lab, 1)
+        self._show_cells(0)
+        self._row.setStretch(self._row.count() - 1, 0)
+        self._message.setText(text)
+        self._message.show()
+
+    def _show_cells(self, n: int) -> None:
+        """Show the first n cells (hide() at once: nothing waits for the event loop) and hide the others."""
+        for i, (cell, _, _) in enumerate(self._cells):
+            cell.setVisible(i < n)
+        self.frames = [pic for _, pic, _ in self._cells[:n]]
+
+    def _new_cell(self) -> tuple[QWidget, ClickableFrame, QLabel]:
+        cell = QWidget()
+        v = QVBoxLayout(cell)
+        v.setContentsMargins(0, 0, 0, 0)
+        v.setSpacing(2)
+        pic = ClickableFrame(0.0)
+        pic.clicked.connect(self.frame_clicked)
+        v.addWidget(pic, 0, Qt.AlignHCenter)
+        cap = QLabel()
+        cap.setObjectName("muted")
+        cap.setAlignment(Qt.AlignHCenter)
+        v.addWidget(cap)
+        self._row.insertWidget(self._row.count() - 1, cell)  # before the stretch
+        self._cells.append((cell, pic, cap))
+        return cell, pic, cap
 
     def set_frames(self, frames: list[tuple[float, np.ndarray]], height: int = 118) -> None:
-        self._clear()
+        self._message.hide()
+        self._row.setStretch(self._row.count() - 1, 1)
+        n = 0
         for t, image in frames:
             pm = to_pixmap(image)
             if pm is None:
                 continue
             pm = pm.scaledToHeight(height, Qt.SmoothTransformation)
-            cell = QWidget()
-            col = QHBoxLayout(cell)
-            col.setContentsMargins(0, 0, 0, 0)
-            pic = ClickableFrame(float(t))
-            pic.clicked.connect(self.frame_clicked)
+            _, pic, cap = self._cells[n] if n < len(self._cells) else self._new_cell()
+            pic.time_s = float(t)
             pic.setPixmap(pm)
             pic.setToolTip(f"{t:.1f} s: click to play from here")
             pic.setFixedSize(pm.size())
-            col.addWidget(pic)
-            wrap = QWidget()
-            from PySide6.QtWidgets import QVBoxLayout
-
-            v = QVBoxLayout(wrap)
-            v.setContentsMargins(0, 0, 0, 0)
-            v.setSpacing(2)
-            v.addWidget(cell)
-            cap = QLabel(f"{t:.1f} s")
-            cap.setObjectName("muted")
-            cap.setAlignment(Qt.AlignHCenter)
-            v.addWidget(cap)
-            self._row.addWidget(wrap)
-            self.frames.append(pic)
-        self._row.addStretch(1)
+            cap.setText(f"{t:.1f} s")
+            n += 1
+        self._show_cells(n)
 
 
 class JobBar(QWidget):

@@ -23,14 +23,19 @@ def page(qtbot):
     runner.shutdown()
 
 
-def test_find_shows_bands_and_rows_then_exports_the_ticked(qtbot, page, tmp_path):
-    video = make_video(tmp_path / "long.mp4", seconds=40, cuts_at=[6, 13, 21, 27, 34], audio=None)
-    page.count.setValue(3)
-    page.min_len.setValue(5)
-    page.max_len.setValue(12)
+def _found(qtbot, page, tmp_path, seconds, cuts_at, count, length):
+    """The plan the page shows for a made video (no sound) with shot cuts at `cuts_at`."""
+    video = make_video(tmp_path / "long.mp4", seconds=seconds, cuts_at=cuts_at, audio=None)
+    page.count.setValue(count)
+    page.min_len.setValue(length[0])
+    page.max_len.setValue(length[1])
     with qtbot.waitSignal(page.planned, timeout=120_000) as got:
         page.find(str(video), cache_dir=str(tmp_path / "cache"))
-    plan = got.args[0]
+    return got.args[0]
+
+
+def test_find_shows_bands_and_rows_then_exports_the_ticked(qtbot, page, tmp_path):
+    plan = _found(qtbot, page, tmp_path, 40, [6, 13, 21, 27, 34], count=3, length=(5, 12))
     assert 1 <= len(plan.clips) <= 3
     assert page.list.count() == len(plan.clips)
     assert page.timeline.spans == [(c.start_s, c.end_s) for c in plan.clips]
@@ -64,6 +69,42 @@ def test_find_shows_bands_and_rows_then_exports_the_ticked(qtbot, page, tmp_path
     assert [(r["start_s"], r["end_s"]) for r in written] == [(c.start_s, c.end_s) for c in page.plan.clips[1:]]
     assert written[0]["end_s"] == after.end_s
     assert all((tmp_path / "out" / f).is_file() for f in result.files)
+
+
+def test_a_clicked_clip_plays_and_pauses_at_its_end_not_in_the_rest_of_the_video(qtbot, page, tmp_path):
+    """It used to play on past the clip into the rest of the video. The player's own position signal (Qt
+    Multimedia's where installed, the silent preview's otherwise) is what is checked."""
+    plan = _found(qtbot, page, tmp_path, 12, [4, 8], count=2, length=(3, 4))
+    player = page.player
+    if not player.multimedia:  # the silent preview decodes its frames in a worker first
+        qtbot.waitUntil(lambda: len(player._frames) > 0, timeout=60_000)
+    i = next(k for k, c in enumerate(plan.clips) if c.end_s < plan.analysis.duration_s - 2)  # the video goes on
+    clip = plan.clips[i]
+    seen: list[float] = []
+    player.position_changed.connect(seen.append)
+    # a click on the clip's row plays it (older code only moved there: then it is Play that starts it)
+    rect = page.list.visualItemRect(page.list.item(i))
+    qtbot.mouseClick(page.list.viewport(), Qt.LeftButton, pos=rect.center())
+    assert page.list.currentRow() == i
+    if player.play_button.text() == "Play":
+        player.play_button.click()
+    assert player.position() == pytest.approx(clip.start_s, abs=0.05)
+    qtbot.waitUntil(lambda: player.playing, timeout=10_000)  # Qt Multimedia: once it has loaded the file
+    qtbot.waitUntil(lambda: not player.playing or player.position() > clip.end_s + 0.3,
+                    timeout=int((clip.duration_s + 20) * 1000))
+    assert not player.playing, f"played on to {player.position():.2f} s past the clip's end {clip.end_s:.2f} s"
+    assert player.position() == pytest.approx(clip.end_s, abs=0.05)
+    assert max(seen) <= clip.end_s + 0.05 and min(seen) >= clip.start_s - 0.05
+    assert player.play_button.text() == "Play"
+    # Play plays the clip again from its start
+    player.play_button.click()
+    assert player.position() == pytest.approx(clip.start_s, abs=0.05)
+    qtbot.waitUntil(lambda: player.playing, timeout=10_000)
+    # a seek outside the clip (the slider) leaves it: the video plays on from there
+    player.slider.setValue(int((clip.end_s + 0.5) * 1000))
+    assert player.span is None and player.playing
+    qtbot.waitUntil(lambda: player.position() > clip.end_s + 0.8, timeout=20_000)
+    player.stop()
 
 
 def test_a_file_the_finder_did_not_write_is_never_overwritten(tmp_path):

@@ -312,12 +312,13 @@ def test_soak_hundreds_of_scores_and_edits_in_one_process(window, qtbot, tmp_pat
     gc.collect()
     start = first = counts()
     edits = [0, 0, 0]  # the change of each count over the live re-scores (full scores apart: see below)
-    rescored = 0
+    rescored = full = 0
     for i in range(300):
         if i % 60 == 59:
             gc.collect()
             edits = [d + e - s for d, s, e in zip(edits, start, counts())]
             _scored(qtbot, page, videos[(i // 60 + 1) % len(videos)])
+            full += 1
             gc.collect()
             start = counts()
             continue
@@ -346,9 +347,10 @@ def test_soak_hundreds_of_scores_and_edits_in_one_process(window, qtbot, tmp_pat
     # a lost reference per Qt call would take thousands away; something kept per re-score or per job (a job
     # object, a Qt connection) would add hundreds: over the re-scores the counts stay put, give or take a few dozen
     assert all(abs(d) < 150 for d in edits), edits
-    # A full score adds references to None that are never given back (about 830 each here: PyAV's audio decoding
-    # about 90 per decode, a Qt connection and the widgets of every frame in the strip); never a loss.
+    # A full score adds references to None that are never given back (about 150 each here: PyAV's audio decoding
+    # about 90 per decode and a Qt connection; 830 while the strip made new widgets for every frame of every score)
     assert all(e - s > -200 for s, e in zip(first, end)), (first, end)
+    assert end[0] - first[0] - edits[0] < 400 * full, (first, end, edits, full)
     qtbot.waitUntil(lambda: no_job_threads(window) or not page.busy, timeout=30_000)
 
 
