@@ -140,10 +140,7 @@ def render_report(report) -> str:
     lines.append("  Content cues")
     advice = {a["cue"]: a for a in getattr(r, "advice", [])}
     for c in r.cues.cues:
-        if c.value is not None and c.unit == "ratio" and c.name != "aspect":
-            value = f"{100 * c.value:.0f} %"  # shares of frames or of the duration
-        else:
-            value = "-" if c.value is None else f"{_fmt_num(c.value)} {c.unit}".strip()
+        value = "-" if c.value is None else f"{_fmt_num(c.shown_value)} {c.shown_unit}".strip()  # a share in %
         lines.append(f"    {c.name:<15}{value:<14}{c.text}")
         if c.advice:
             lines.append(f"    {'':<15}{'':<14}-> {c.advice}")
