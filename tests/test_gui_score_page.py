@@ -16,7 +16,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 from media_factory import make_video
-from test_gui import LONG, drop, no_job_threads, user_dirs, window  # noqa: F401 (fixtures)
+from test_gui import LONG, drop, no_job_threads  # noqa: F401 (a fixture; user_dirs and window are in conftest)
 from test_gui_jobs import wait_for
 
 
