@@ -38,9 +38,9 @@ def cmd_clips(args) -> int:
     bundle = None
     if not args.no_model:
         try:
-            from cli.commands import _load_bundle
+            from cli.commands import load_bundle
 
-            bundle = _load_bundle(args)
+            bundle = load_bundle(args)
         except EngineError as exc:
             return fail(str(exc))
     result, code = run_job(args, lambda progress, cancel: make_clips(

@@ -92,7 +92,7 @@ def _model_path(args) -> Path:
     return args.model_path
 
 
-def _load_bundle(args):
+def load_bundle(args):
     """Load the model the command uses (see _model_path). Raises BundleError; for an active model that cannot
     be loaded, the message says it is the active one and how to choose another."""
     from engine.errors import BundleError
@@ -142,10 +142,7 @@ def render_report(report) -> str:
     lines.append("  Content cues")
     advice = {a["cue"]: a for a in getattr(r, "advice", [])}
     for c in r.cues.cues:
-        if c.value is not None and c.unit == "ratio" and c.name != "aspect":
-            value = f"{100 * c.value:.0f} %"  # shares of frames or of the duration
-        else:
-            value = "-" if c.value is None else f"{_fmt_num(c.value)} {c.unit}".strip()
+        value = "-" if c.value is None else f"{_fmt_num(c.shown_value)} {c.shown_unit}".strip()  # a share in %
         lines.append(f"    {c.name:<15}{value:<14}{c.text}")
         if c.advice:
             lines.append(f"    {'':<15}{'':<14}-> {c.advice}")
@@ -184,7 +181,7 @@ def cmd_score(args) -> int:
     start_loading(args.device)  # the cue models load while the model bundle is read and the file opened
 
     report, code = run_job(args, lambda progress, cancel: score_video(
-        args.video, _meta_from_args(args), bundle=_load_bundle(args), device=args.device,
+        args.video, _meta_from_args(args), bundle=load_bundle(args), device=args.device,
         progress=progress, cancel=cancel), Path(args.video).name, "stopped")
     if code is not None:
         return code
@@ -271,7 +268,7 @@ def cmd_batch(args) -> int:
         scan = scan_folder(args.folder, recursive=args.recursive)
         out = (check_output(args.out, "csv", inputs=scan.videos, force=args.force, what="--out")
                if args.out else None)  # before any work: a bad --out never fails at the end
-        bundle = _load_bundle(args)  # fail early on a bad model, before starting workers
+        bundle = load_bundle(args)  # fail early on a bad model, before starting workers
         check_executor(args.executor, args.address)  # and on --executor ray without Ray
         meta = _meta_from_args(args)
         if out and (scan.videos or scan.refused):
@@ -407,7 +404,7 @@ def cmd_evaluate(args) -> int:
     from engine.evaluate import evaluate
 
     try:
-        bundle = _load_bundle(args)
+        bundle = load_bundle(args)
         result = evaluate(args.posts, bundle)
     except EngineError as exc:
         return _fail(str(exc))

@@ -40,6 +40,8 @@ def needs(args: argparse.Namespace) -> tuple[Optional[str], tuple[str, ...]]:
         return "collect", ("TikTokApi", "playwright") + (("yt_dlp",) if getattr(args, "download", False) else ())
     if command == "refresh":
         return "collect", ("TikTokApi", "playwright")
+    if command == "learn":  # its report plots the drivers (matplotlib); --download also needs the collect extra
+        return "train", ("matplotlib",)
     return None, ()
 
 

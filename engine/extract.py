@@ -28,11 +28,8 @@ import numpy as np
 
 from . import media
 from .errors import DataError, InputError, MediaError
-from .features.inputs import (  # noqa: F401 (the per-video inputs live there; these names are read from here too)
-    AUDIO_CUES, AUDIO_DESCRIPTOR, AUDIO_DIM, AUDIO_INPUT_DIM, AUDIO_MAX_S, AUDIO_RATE, CAPTION_BACKBONE,
-    DEFAULT_FRAMES, FRAME_BACKBONES, FRAME_SHORT_SIDE, SILENT_DBFS, audio_descriptor, audio_vector, bundle_inputs,
-    caption_embedder, caption_key, caption_text, cue_array, cues_dict, embed_frames, embed_sampled, frame_embedder,
-    frame_requests, frame_side, frame_times)
+from .features.inputs import (CAPTION_BACKBONE, DEFAULT_FRAMES, FRAME_BACKBONES, audio_descriptor, caption_embedder,
+                              caption_key, caption_text, cue_array, embed_sampled, frame_embedder, frame_requests)
 from .features.spec import FEATURE_SPEC_VERSION
 from .jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress, sub_progress
 

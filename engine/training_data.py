@@ -10,9 +10,9 @@ from typing import Optional, Sequence
 import numpy as np
 
 from .errors import DataError, InputError
-from .extract import (DEFAULT_FRAMES, audio_vector, caption_text, cues_dict, load_caption_features,
-                      load_video_features, video_spec_version)
+from .extract import load_caption_features, load_video_features, video_spec_version
 from .features import spec as fspec
+from .features.inputs import DEFAULT_FRAMES, audio_vector, caption_text, cues_dict
 from .features.spec import PostMeta
 from .jobs import Progress, no_progress
 
@@ -200,7 +200,7 @@ def _caption_matrix(ds, posts, device: str, notes: list, progress: Progress) -> 
     cached = load_caption_features(ds, posts)
     missing = [p for p in posts if p.post_id not in cached]
     if missing:
-        from .extract import caption_embedder
+        from .features.inputs import caption_embedder
 
         progress(None, f"embedding {len(missing)} captions not cached (run 'dataset extract' to cache them)")
         emb = caption_embedder(device).embed([caption_text(p.caption, p.hashtags) for p in missing])

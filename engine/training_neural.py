@@ -9,8 +9,9 @@ from datetime import date
 
 import numpy as np
 
-from .extract import AUDIO_CUES, AUDIO_DESCRIPTOR, AUDIO_INPUT_DIM, CAPTION_BACKBONE, video_spec_version
+from .extract import video_spec_version
 from .features import spec as fspec
+from .features.inputs import AUDIO_CUES, AUDIO_DESCRIPTOR, AUDIO_INPUT_DIM, CAPTION_BACKBONE, FRAME_SHORT_SIDE
 from .metrics import spearman as fold_spearman
 from .jobs import CancelToken, Progress
 
@@ -237,8 +238,6 @@ def _train_neural(ts: TrainingSet, family: str, out_dir, name: str, cfg, backbon
 
 
 def _inputs_manifest(final, arrays, spec, backbone, frames, temporal) -> dict:
-    from .extract import FRAME_SHORT_SIDE
-
     out = {}
     for n in final.inputs:
         shape = ["N"] + list(arrays[n].shape[1:])
@@ -248,15 +247,15 @@ def _inputs_manifest(final, arrays, spec, backbone, frames, temporal) -> dict:
         elif n == "caption":
             out[n] = {"dtype": "float32", "shape": shape, "backbone": CAPTION_BACKBONE,
                       "what": "all-MiniLM-L6-v2 embedding of the caption followed by the hashtags (with '#'), "
-                              "engine.extract.caption_text"}
+                              "engine.features.inputs.caption_text"}
         elif n == "frames":
             out[n] = {"dtype": "float32", "shape": shape, "backbone": backbone, "frame_count": frames,
                       "spec_version": video_spec_version(frames),
                       "sampling": f"{frames} frames at the centres of {frames} equal slices of the video, decoded "
-                                  f"with the short side at {FRAME_SHORT_SIDE} px (engine.extract.embed_frames)",
+                                  f"with the short side at {FRAME_SHORT_SIDE} px (engine.features.inputs.embed_frames)",
                       "what": "per-frame embeddings in time order" if temporal else "mean of the per-frame embeddings"}
         elif n == "audio":
             out[n] = {"dtype": "float32", "shape": shape, "descriptor": AUDIO_DESCRIPTOR,
-                      "cues": list(AUDIO_CUES), "what": "engine.extract.audio_vector: the 40-number audio "
+                      "cues": list(AUDIO_CUES), "what": "engine.features.inputs.audio_vector: the 40-number audio "
                       f"descriptor then the audio cues ({AUDIO_INPUT_DIM} numbers)"}
     return out

@@ -6,8 +6,9 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .extract import DEFAULT_FRAMES, audio_vector, cues_dict, load_video_features
+from .extract import load_video_features
 from .features import spec as fspec
+from .features.inputs import DEFAULT_FRAMES, audio_vector, cues_dict
 from .jobs import no_progress
 from .training_data import TrainingSet, _caption_matrix
 

@@ -66,8 +66,10 @@ def compare_rows(a, b) -> list[tuple[str, str, str, str]]:
     cues_b = {c.name: c for c in b.cues.cues}
     for name in list(dict.fromkeys(list(cues_a) + list(cues_b))):
         x, y = cues_a.get(name), cues_b.get(name)
+        unit = (x or y).shown_unit
         rows.append((CUE_TITLES.get(name, name), x.text if x else "–", y.text if y else "–",
-                     _delta(x.value if x else None, y.value if y else None)))
+                     _delta(x.shown_value if x else None, y.shown_value if y else None,
+                            "{:+.3g}" + ("" if unit == "0-1" else f" {unit}"))))
     return rows
 
 

@@ -72,10 +72,10 @@ def key_cues(report) -> str:
     if a and a.value:
         parts.append("vertical" if a.value > 1.2 else "square" if a.value > 0.85 else "landscape")
     for name, fmt in (("cuts_per_min", "{:.0f} cuts/min"), ("hook_motion", "hook {:.2f}"),
-                      ("faces", "faces {:.0%}"), ("loudness", "{:.0f} LUFS")):
+                      ("faces", "faces {:.0f}%"), ("loudness", "{:.0f} LUFS")):
         c = cues.get(name)
         if c is not None and c.value is not None:
-            parts.append(fmt.format(c.value))
+            parts.append(fmt.format(c.shown_value))
     return " · ".join(parts)
 
 

@@ -1,5 +1,7 @@
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -64,3 +66,53 @@ def smp_dir():
     if not (SMP_DIR / "train").is_dir():
         pytest.skip(f"SMP-Video not found at {SMP_DIR} (../shared is absent in a plain clone)")
     return SMP_DIR
+
+
+def run_cli(*args, prefix=(), timeout=300, **kwargs) -> subprocess.CompletedProcess:
+    """`python main.py ARGS` from the repository root, its output captured as UTF-8 text; `prefix` goes before it
+    (`timeout 5`, say) and the other keywords to subprocess.run (env: the environment, PYTHONIOENCODING added)."""
+    env = dict(kwargs.pop("env", None) or os.environ, PYTHONIOENCODING="utf-8")
+    return subprocess.run([*prefix, sys.executable, str(ROOT / "main.py"), *map(str, args)], capture_output=True,
+                          text=True, encoding="utf-8", env=env, timeout=timeout, cwd=ROOT, **kwargs)
+
+
+@pytest.fixture
+def user_dirs(tmp_path, monkeypatch):
+    """Empty user data and settings folders for one test (the active model's choice, post details, Qt's
+    settings), here and in the commands it runs; the test's tmp_path is returned."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    try:
+        from PySide6.QtCore import QSettings
+    except ImportError:  # the engine and the CLI's tests run without Qt
+        pass
+    else:
+        QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "xdg-config"))
+    from engine.models import active
+
+    if not active.data_dir().is_relative_to(tmp_path):
+        pytest.skip("platformdirs does not follow XDG_DATA_HOME here")
+    return tmp_path
+
+
+@pytest.fixture
+def window(qtbot, user_dirs):
+    """The main window, shown, with its own user folders; its job runner is shut down after the test."""
+    from gui.app import MainWindow
+
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.runner.shutdown()
+
+
+@pytest.fixture(scope="session")
+def default_bundle():
+    """The built-in model, on the CPU."""
+    from engine.models.bundle import ModelBundle, default_bundle_path
+
+    path = default_bundle_path()
+    if not (path / "manifest.json").is_file():
+        pytest.fail(f"the default bundle is missing at {path}: run `python main.py train-default`")
+    return ModelBundle.load(path, device="cpu")

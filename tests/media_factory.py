@@ -71,18 +71,23 @@ def make_video(
                 mono = 0.3 * rng.standard_normal(total)
             else:
                 mono = np.zeros(total)
-            data = np.repeat(mono[None, :], audio_channels, axis=0).astype(np.float32)
-            step = 1024
-            for start in range(0, total, step):
-                chunk = np.ascontiguousarray(data[:, start : start + step])
-                af = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=a_stream.layout.name)
-                af.sample_rate = audio_rate
-                af.pts = start
-                for packet in a_stream.encode(af):
-                    out.mux(packet)
-            for packet in a_stream.encode():
-                out.mux(packet)
+            _mux_audio(out, a_stream, np.repeat(mono[None, :], audio_channels, axis=0), audio_rate)
     return path
+
+
+def _mux_audio(out, stream, data: np.ndarray, rate: int) -> None:
+    """Encode [channels, samples] into `stream` in frames of 1024 samples and mux them, then flush."""
+    data = data.astype(np.float32)
+    step = 1024
+    for start in range(0, data.shape[1], step):
+        chunk = np.ascontiguousarray(data[:, start : start + step])
+        af = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=stream.layout.name)
+        af.sample_rate = rate
+        af.pts = start
+        for packet in stream.encode(af):
+            out.mux(packet)
+    for packet in stream.encode():
+        out.mux(packet)
 
 
 def make_audio_only(path: Path, seconds: float = 2.0, rate: int = 44100) -> Path:
@@ -91,14 +96,7 @@ def make_audio_only(path: Path, seconds: float = 2.0, rate: int = 44100) -> Path
     with av.open(str(path), "w", format="mp4") as out:
         a = out.add_stream("aac", rate=rate, layout="mono")
         total = int(seconds * rate)
-        tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(total) / rate)).astype(np.float32)
-        for start in range(0, total, 1024):
-            af = av.AudioFrame.from_ndarray(tone[None, start : start + 1024].copy(), format="fltp", layout="mono")
-            af.sample_rate, af.pts = rate, start
-            for p in a.encode(af):
-                out.mux(p)
-        for p in a.encode():
-            out.mux(p)
+        _mux_audio(out, a, 0.3 * np.sin(2 * np.pi * 440 * np.arange(total) / rate)[None, :], rate)
     return path
 
 
@@ -146,14 +144,5 @@ def make_custom_video(
             padded = np.zeros((data.shape[0], total), np.float32)
             m = min(total, data.shape[1])
             padded[:, :m] = data[:, :m]
-            step = 1024
-            for start in range(0, total, step):
-                chunk = np.ascontiguousarray(padded[:, start : start + step])
-                af = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=a_stream.layout.name)
-                af.sample_rate = audio_rate
-                af.pts = start
-                for packet in a_stream.encode(af):
-                    out.mux(packet)
-            for packet in a_stream.encode():
-                out.mux(packet)
+            _mux_audio(out, a_stream, padded, audio_rate)
     return path

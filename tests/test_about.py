@@ -9,36 +9,12 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
 from engine import __version__
 
 DEFAULT_NAME = "virality-ensemble-smp-video"
-
-
-@pytest.fixture
-def user_dirs(tmp_path, monkeypatch):
-    """Keep the user's own data folder, active model and settings out of the test."""
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
-    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "xdg-config"))
-    from engine.models import active
-
-    if not str(active.data_dir()).startswith(str(tmp_path)):
-        pytest.skip("platformdirs does not follow XDG_DATA_HOME here")
-    return tmp_path
-
-
-@pytest.fixture
-def window(qtbot, user_dirs):
-    from gui.app import MainWindow
-
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.runner.shutdown()
 
 
 def shown_texts(dialog) -> str:

@@ -195,14 +195,6 @@ def test_rewrite_replaces_whole_and_failure_keeps_old(tmp_path, monkeypatch):
 # ------------------------------------------------------------------------------- the default bundle
 
 
-@pytest.fixture(scope="module")
-def default_bundle():
-    path = default_bundle_path()
-    if not (path / "manifest.json").is_file():
-        pytest.fail(f"the default bundle is missing at {path}: run `python main.py train-default`")
-    return ModelBundle.load(path, device="cpu")
-
-
 def test_default_bundle_is_small_and_documented(default_bundle):
     path = default_bundle_path()
     assert path == ROOT / "resources" / "models" / "default"

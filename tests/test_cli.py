@@ -10,19 +10,13 @@ from pathlib import Path
 import pytest
 
 from bad_inputs import make_bad_inputs, without_root_override
+from conftest import ROOT, run_cli
 from media_factory import make_video
 
-ROOT = Path(__file__).resolve().parent.parent
 CUE_NAMES = {
     "duration", "aspect", "resolution", "cuts_per_min", "hook_motion", "faces", "face_size", "onscreen_text",
     "brightness", "colourfulness", "loudness", "speech_share", "music_share", "silence_share",
 }
-
-
-def run_cli(*args, prefix=(), timeout=300):
-    env = dict(os.environ, PYTHONIOENCODING="utf-8")
-    return subprocess.run([*prefix, sys.executable, str(ROOT / "main.py"), *map(str, args)], capture_output=True,
-                          text=True, encoding="utf-8", env=env, timeout=timeout, cwd=ROOT)
 
 
 @pytest.fixture(scope="module")

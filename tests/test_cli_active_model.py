@@ -3,7 +3,6 @@ using it when no --model is given."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -11,28 +10,18 @@ from pathlib import Path
 
 import pytest
 
+from conftest import ROOT, run_cli
 from media_factory import make_video
 
-ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_NAME = "virality-ensemble-smp-video"
 
 
 @pytest.fixture
-def user_data(tmp_path, monkeypatch):
-    """An empty user data folder (XDG_DATA_HOME), here and in the subprocesses run_cli starts."""
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+def user_data(user_dirs):
+    """The test's empty user data folder, here and in the subprocesses run_cli starts."""
     from engine.models import active
 
-    if not str(active.data_dir()).startswith(str(tmp_path)):
-        pytest.skip("platformdirs does not follow XDG_DATA_HOME here")
     return active.data_dir()
-
-
-def run_cli(*args, timeout=300):
-    env = dict(os.environ, PYTHONIOENCODING="utf-8")
-    return subprocess.run([sys.executable, str(ROOT / "main.py"), *map(str, args)], capture_output=True, text=True,
-                          encoding="utf-8", env=env, timeout=timeout, cwd=ROOT)
 
 
 def copy_default(dest: Path, name: str) -> Path:

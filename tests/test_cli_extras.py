@@ -24,6 +24,7 @@ def run_without(modules, *argv):
     (["TikTokApi"], ["collect", "hashtag", "guitar", "--dataset", "{tmp}/d.db"], "collect", "TikTokApi"),
     (["yt_dlp"], ["collect", "hashtag", "guitar", "--dataset", "{tmp}/d.db", "--download"], "collect", "yt_dlp"),
     (["playwright"], ["refresh", "--dataset", "{tmp}/d.db"], "collect", "playwright"),
+    (["matplotlib"], ["learn", "--posts", "{tmp}/posts.csv", "--out", "{tmp}/b"], "train", "matplotlib"),
 ])
 def test_a_missing_extra_is_named_in_one_line_before_any_work(tmp_path, blocked, argv, extra, named):
     argv = [a.format(tmp=tmp_path) for a in argv]
@@ -68,5 +69,5 @@ def test_help_says_a_bare_path_opens_the_window_and_which_commands_need_an_extra
 
     text = main.build_parser().format_help()
     assert "a bare path (no COMMAND) opens the window" in text
-    assert "'virality-studio[train]' (train,\ntrain-default, dataset extract)" in text
+    assert "'virality-studio[train]' (train,\ntrain-default, dataset extract, learn)" in text
     assert "'virality-studio[collect]' (collect, refresh)" in text

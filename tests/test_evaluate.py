@@ -10,13 +10,6 @@ from engine.evaluate import evaluate
 from engine.models.bundle import ModelBundle, default_bundle_path
 
 
-@pytest.fixture(scope="module")
-def bundle():
-    if not (default_bundle_path() / "manifest.json").is_file():
-        pytest.fail("the default bundle is missing: run `python main.py train-default`")
-    return ModelBundle.load(default_bundle_path(), device="cpu")
-
-
 def _good_posts(n=30, label="popularity"):
     posts = []
     for i in range(n):
@@ -49,8 +42,8 @@ def _csv_with_bad_rows(path, label="popularity"):
     return path
 
 
-def test_counts_bad_rows_and_measures_the_rest(tmp_path, bundle):
-    r = evaluate(_csv_with_bad_rows(tmp_path / "posts.csv"), bundle)
+def test_counts_bad_rows_and_measures_the_rest(tmp_path, default_bundle):
+    r = evaluate(_csv_with_bad_rows(tmp_path / "posts.csv"), default_bundle)
     assert r["n"] == 31  # 30 good rows + the row with an unreadable follower count
     assert r["skipped"]["no_label"] == 3 and r["skipped"]["label_unreadable"] == 1
     assert r["skipped"]["unreadable_rows"] == 1  # the row without a post id
@@ -61,8 +54,8 @@ def test_counts_bad_rows_and_measures_the_rest(tmp_path, bundle):
     assert r["baseline_followers"]["n"] == 30
 
 
-def test_views_label_on_a_popularity_model_is_flagged(tmp_path, bundle):
-    r = evaluate(_csv_with_bad_rows(tmp_path / "views.csv", label="views"), bundle)
+def test_views_label_on_a_popularity_model_is_flagged(tmp_path, default_bundle):
+    r = evaluate(_csv_with_bad_rows(tmp_path / "views.csv", label="views"), default_bundle)
     assert r["label"]["csv"] == "ln(1 + views)" and not r["label"]["same_scale"]
     assert r["mae_log_views"] is None and "MAE is not" in r["note"]
     assert r["spearman"] is not None
@@ -117,15 +110,10 @@ def test_a_model_that_reads_the_video_reports_rows_without_one(tmp_path):
 
 
 def test_cli_evaluate_prints_a_table_and_fails_on_zero_rows(tmp_path):
-    import subprocess
-    import sys
-
-    from conftest import ROOT
+    from conftest import run_cli
 
     write_posts_csv(tmp_path / "posts.csv", _good_posts(30))
-    run = lambda csv: subprocess.run([sys.executable, str(ROOT / "main.py"), "evaluate", "--posts", str(csv),  # noqa: E731
-                                      "--model", str(default_bundle_path())], capture_output=True, text=True,
-                                     cwd=ROOT, timeout=300)
+    run = lambda csv: run_cli("evaluate", "--posts", csv, "--model", default_bundle_path())  # noqa: E731
     r = run(tmp_path / "posts.csv")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
@@ -159,11 +147,11 @@ def test_in_sample_rows_are_reported(tmp_path):
     assert r["in_sample"].startswith("10 of 30 rows were in this model's training data: these numbers are in-sample")
 
 
-def test_the_default_model_knows_it_was_trained_on_the_smp_posts(smp_dir, tmp_path, bundle):
+def test_the_default_model_knows_it_was_trained_on_the_smp_posts(smp_dir, tmp_path, default_bundle):
     from engine.data.smp import import_smp
 
     import_smp(smp_dir / "train", tmp_path / "smp.csv")
-    r = evaluate(tmp_path / "smp.csv", bundle)
+    r = evaluate(tmp_path / "smp.csv", default_bundle)
     assert r["n"] == 4000 and r["training_overlap"] == 4000
     assert r["in_sample"].startswith("4,000 of 4,000 rows were in this model's training data")
     assert "Spearman 0.6751" in r["in_sample"]  # the held-out figure from its manifest, beside the in-sample one

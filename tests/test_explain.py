@@ -4,25 +4,19 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 from datetime import datetime
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import run_cli
 from media_factory import make_video
 
-from engine.cues import measure_cues
-from engine.cues.measure import cue_values
 from engine.explain import GROUP_LABELS, assumed_lines, explain_inputs, shapley, typical_post
-from engine.features.spec import PostMeta, texts
-from engine.media import probe
+from engine.features.spec import PostMeta
 from engine.models.bundle import ModelBundle, default_bundle_path
 from engine.scoring import rescore, score_video
 
-ROOT = Path(__file__).resolve().parent.parent
 
 METAS = [
     PostMeta(),
@@ -34,18 +28,13 @@ METAS = [
 
 
 @pytest.fixture(scope="module")
-def bundle():
-    return ModelBundle.load(default_bundle_path(), device="cpu")
-
-
-@pytest.fixture(scope="module")
 def clip(tmp_path_factory):
     return make_video(tmp_path_factory.mktemp("why") / "clip.mp4", seconds=3.0, size=(360, 640), cuts_at=(1.5,))
 
 
 @pytest.fixture(scope="module")
-def report(clip, bundle):
-    return score_video(clip, METAS[1], bundle=bundle, device="cpu")
+def report(clip, default_bundle):
+    return score_video(clip, METAS[1], bundle=default_bundle, device="cpu")
 
 
 def test_shapley_is_exact_on_known_games():
@@ -59,24 +48,24 @@ def test_shapley_is_exact_on_known_games():
 
 
 @pytest.mark.parametrize("i", range(len(METAS)))
-def test_contributions_add_up_to_the_distance_from_the_typical_post(report, bundle, i):
-    r = rescore(report, METAS[i], bundle, device="cpu")
+def test_contributions_add_up_to_the_distance_from_the_typical_post(report, default_bundle, i):
+    r = rescore(report, METAS[i], default_bundle, device="cpu")
     total = sum(c.points for c in r.contributions)
     assert total == pytest.approx(r.score - r.typical_score, abs=1e-6)
     assert [c.group for c in r.contributions] == ["account", "caption", "time", "sound", "format"]
     assert all(c.label == GROUP_LABELS[c.group] for c in r.contributions)
     # the shown score is still the model's own prediction for the post (the batched row equals predict())
-    pred = bundle.predict([PostMeta(**{**METAS[i].__dict__, "duration_s": r.info.duration_s,
+    pred = default_bundle.predict([PostMeta(**{**METAS[i].__dict__, "duration_s": r.info.duration_s,
                                        "width": r.info.width, "height": r.info.height})])[0]
     assert r.prediction == pytest.approx(pred, abs=1e-5)
-    assert r.score == pytest.approx(bundle.percentile(pred), abs=0.01)
+    assert r.score == pytest.approx(default_bundle.percentile(pred), abs=0.01)
 
 
-def test_typical_post_scores_its_stored_prediction_and_every_group_is_zero(bundle):
-    typ = bundle.manifest["typical"]
-    assert len(typ["num"]) == len(bundle.manifest["feature_spec"]["columns"]) and typ["text"]
+def test_typical_post_scores_its_stored_prediction_and_every_group_is_zero(default_bundle):
+    typ = default_bundle.manifest["typical"]
+    assert len(typ["num"]) == len(default_bundle.manifest["feature_spec"]["columns"]) and typ["text"]
     feeds = {"num": np.asarray(typ["num"], np.float32)[None], "text": np.array([[typ["text"]]], object)}
-    why = explain_inputs(bundle, feeds)
+    why = explain_inputs(default_bundle, feeds)
     assert why.prediction == pytest.approx(typ["prediction"], abs=1e-4)
     assert why.score == why.typical_score
     assert all(c.points == 0.0 for c in why.contributions)
@@ -90,24 +79,25 @@ def test_the_default_model_file_is_unchanged_by_storing_the_typical_post():
     assert manifest["typical"]["text_rule"].startswith("median effect among")
 
 
-def test_a_smaller_real_follower_count_is_explained_by_the_account_group(report, bundle):
-    none = rescore(report, PostMeta(caption="day 3 of learning guitar #guitar"), bundle, device="cpu")
-    small = rescore(report, PostMeta(caption="day 3 of learning guitar #guitar", followers=300), bundle, device="cpu")
+def test_a_smaller_real_follower_count_is_explained_by_the_account_group(report, default_bundle):
+    none = rescore(report, PostMeta(caption="day 3 of learning guitar #guitar"), default_bundle, device="cpu")
+    small = rescore(report, PostMeta(caption="day 3 of learning guitar #guitar", followers=300), default_bundle,
+                    device="cpu")
     assert small.score < none.score
     account = lambda r: next(c.points for c in r.contributions if c.group == "account")  # noqa: E731
     others = lambda r: sum(c.points for c in r.contributions if c.group != "account")  # noqa: E731
     assert account(small) < account(none)
     assert abs(others(small) - others(none)) < abs(account(small) - account(none))
     # the page can say what was assumed before the real count was entered
-    fill = {f["name"]: f["fill"] for f in bundle.manifest["feature_spec"]["features"]}
+    fill = {f["name"]: f["fill"] for f in default_bundle.manifest["feature_spec"]["features"]}
     typical = math.expm1(fill["log_followers"])
     line = next(a for a in none.assumed if a.startswith("no follower count"))
     assert f"about {typical / 1e3:.0f}k followers" in line and "knows it is missing" in line
     assert not any(a.startswith("no follower count") for a in small.assumed)
 
 
-def test_assumed_lines_name_each_missing_input_the_model_reads(bundle):
-    spec = bundle.manifest["feature_spec"]
+def test_assumed_lines_name_each_missing_input_the_model_reads(default_bundle):
+    spec = default_bundle.manifest["feature_spec"]
     lines = assumed_lines(spec, PostMeta())
     starts = [a.split(":")[0] for a in lines]
     assert starts == ["no follower count", "no following count, account likes and account video count",
@@ -122,9 +112,9 @@ def test_assumed_lines_name_each_missing_input_the_model_reads(bundle):
     assert not any(a.startswith("no post time") for a in assumed_lines(spec2, PostMeta()))
 
 
-def test_advice_says_whether_the_model_reads_it(tmp_path, bundle):
+def test_advice_says_whether_the_model_reads_it(tmp_path, default_bundle):
     low = make_video(tmp_path / "low.mp4", seconds=3.0, size=(176, 144), moving=False, audio="silence")
-    r = score_video(low, PostMeta(followers=1000), bundle=bundle, device="cpu")
+    r = score_video(low, PostMeta(followers=1000), bundle=default_bundle, device="cpu")
     about = {a["cue"]: a for a in r.advice}
     assert about["aspect"]["about"] == "model input" and about["resolution"]["about"] == "model input"
     fmt = next(c.points for c in r.contributions if c.group == "format")
@@ -151,23 +141,23 @@ def test_summary_names_the_biggest_mover_and_says_when_there_is_none():
     assert flat.startswith("This post scores about like the typical post")
 
 
-def test_typical_post_picks_the_median_effect_caption_and_mean_embeddings(bundle):
-    spec = bundle.manifest["feature_spec"]
+def test_typical_post_picks_the_median_effect_caption_and_mean_embeddings(default_bundle):
+    spec = default_bundle.manifest["feature_spec"]
     pool = ["cat", "dog dog", "funny cat video", "guitar lesson day", "wow"]
-    typ = typical_post(bundle.manifest, bundle.run, texts=pool)
+    typ = typical_post(default_bundle.manifest, default_bundle.run, texts=pool)
     num = np.repeat(np.asarray(typ["num"], np.float32)[None], len(pool), 0)
-    preds = bundle.run({"num": num, "text": np.array([[t] for t in sorted(pool)], object)})
+    preds = default_bundle.run({"num": num, "text": np.array([[t] for t in sorted(pool)], object)})
     assert typ["text"] == sorted(pool)[int(np.argsort(preds, kind="stable")[2])]
     assert typ["prediction"] == pytest.approx(float(np.median(preds)), abs=1e-5)
     assert len(typ["num"]) == len(spec["columns"]) and typ["num"][-1] == 0.0  # indicators: nothing missing
-    fake = dict(bundle.manifest, family="multimodal")
+    fake = dict(default_bundle.manifest, family="multimodal")
     got = typical_post(fake, lambda feeds: np.zeros(1), extra={"audio": np.array([[1.0, np.nan], [3.0, 4.0]])})
     assert got["extra"]["audio"] == [2.0, 4.0] and "text" not in got
 
 
 def test_score_json_and_text_carry_the_explanation(clip):
-    base = [sys.executable, str(ROOT / "main.py"), "score", str(clip), "--followers", "900", "--device", "cpu"]
-    r = subprocess.run(base + ["--json"], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    base = ["score", clip, "--followers", "900", "--device", "cpu"]
+    r = run_cli(*base, "--json")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert {c["group"] for c in out["contributions"]} == {"account", "caption", "time", "sound", "format"}
@@ -176,7 +166,7 @@ def test_score_json_and_text_carry_the_explanation(clip):
                                                                            abs=0.06)
     assert any(a.startswith("no caption:") for a in out["assumed"])
     assert all(a["about"] in ("model input", "general practice") for a in out["advice"])
-    t = subprocess.run(base, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    t = run_cli(*base)
     assert t.returncode == 0, t.stderr
     assert "Why this score" in t.stdout and "Assumed for what you did not give" in t.stdout
     assert out["summary"] and out["summary"] in t.stdout
@@ -203,10 +193,10 @@ def test_a_bundle_made_before_typical_posts_were_stored_still_adds_up(tmp_path, 
     assert not any("leave out" in n for n in r.notes)
 
 
-def test_an_input_without_a_stored_typical_value_keeps_the_posts_value(bundle):
+def test_an_input_without_a_stored_typical_value_keeps_the_posts_value(default_bundle):
     from engine.explain import _typical_feeds
 
-    manifest = dict(bundle.manifest, typical={"num": bundle.manifest["typical"]["num"]})
+    manifest = dict(default_bundle.manifest, typical={"num": default_bundle.manifest["typical"]["num"]})
     feeds = {"num": np.zeros((1, 3), np.float32), "frames": np.ones((1, 4), np.float32)}
     typical, kept = _typical_feeds(manifest, feeds)
     assert kept == ["frames"] and np.array_equal(typical["frames"], feeds["frames"])

@@ -16,6 +16,7 @@ from media_factory import make_video
 from engine import extract as ex
 from engine.data.store import Dataset
 from engine.errors import Cancelled
+from engine.features import inputs
 from engine.jobs import CancelToken
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,7 +70,7 @@ def test_extract_then_warm_run_decodes_nothing(tiny_ds, monkeypatch):
     for v in tiny_ds.videos():
         got = tiny_ds.cached_features(v.sha256, key, "efficientnet_lite0")
         assert got["frames"].shape == (FRAMES, 1280) and got["cues"].shape == (14,)
-        assert got["audio"].shape == (ex.AUDIO_DIM,) and got["audio"][-1] == float(v.has_audio)
+        assert got["audio"].shape == (inputs.AUDIO_DIM,) and got["audio"][-1] == float(v.has_audio)
         np.testing.assert_allclose(got["pooled"], got["frames"].mean(0), rtol=1e-5, atol=1e-6)
     assert tiny_ds.cached_features(v.sha256, ex.video_spec_version(8), "efficientnet_lite0") is None
     opens = _count_opens(monkeypatch)
@@ -135,13 +136,13 @@ def test_audio_descriptor_and_frame_times():
     t = np.arange(16000 * 2) / 16000.0
     tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
     noise = np.random.default_rng(0).uniform(-0.3, 0.3, t.size).astype(np.float32)
-    a, b = ex.audio_descriptor(tone), ex.audio_descriptor(noise)
-    assert a.shape == (ex.AUDIO_DIM,) and a[-1] == 1.0
+    a, b = inputs.audio_descriptor(tone), inputs.audio_descriptor(noise)
+    assert a.shape == (inputs.AUDIO_DIM,) and a[-1] == 1.0
     assert b[37] > a[37]  # noise is flatter than a tone
-    assert not ex.audio_descriptor(np.zeros(0, np.float32)).any()
-    assert ex.frame_times(10.0, 4, 25) == [1.25, 3.75, 6.25, 8.75]
-    assert max(ex.frame_times(1.0, 16, 25)) <= 0.96
-    assert ex.caption_text("Day 3", ["guitar", "#fyp"]) == "Day 3 #guitar #fyp"
+    assert not inputs.audio_descriptor(np.zeros(0, np.float32)).any()
+    assert inputs.frame_times(10.0, 4, 25) == [1.25, 3.75, 6.25, 8.75]
+    assert max(inputs.frame_times(1.0, 16, 25)) <= 0.96
+    assert inputs.caption_text("Day 3", ["guitar", "#fyp"]) == "Day 3 #guitar #fyp"
 
 
 def test_cli_dataset_extract(tiny_ds):

@@ -15,32 +15,12 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QTimer, QUrl
+from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDropEvent
 
 from media_factory import make_video
 
 LONG = 180_000  # ms: scoring starts worker processes, which import the decoders and models
-
-
-@pytest.fixture
-def user_dirs(tmp_path, monkeypatch):
-    """Keep the user's own data folder and settings out of the tests."""
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
-    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "xdg-config"))
-    return tmp_path
-
-
-@pytest.fixture
-def window(qtbot, user_dirs):
-    from gui.app import MainWindow
-
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.runner.shutdown()
 
 
 def drop(widget, *paths):

@@ -16,7 +16,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 from media_factory import make_video
-from test_gui import LONG, drop, no_job_threads, user_dirs, window  # noqa: F401 (fixtures)
+from test_gui import LONG, drop, no_job_threads  # noqa: F401 (a fixture; user_dirs and window are in conftest)
 from test_gui_jobs import wait_for
 
 
@@ -268,7 +268,7 @@ def test_compare_two_versions_side_by_side(window, qtbot, tmp_path):
     assert dlg.before is first and dlg.after.path.endswith("cut2.mp4")
     rows = {r[0]: r for r in dlg.rows}
     assert rows["Score"][1] == f"{first.score:.0f}" and rows["Score"][2] == f"{dlg.after.score:.0f}"
-    assert rows["Length"][3] == "+3"  # the duration cue, in seconds
+    assert rows["Length"][3] == "+3 s"  # the duration cue, with its unit
     assert rows["Cuts"][1] != rows["Cuts"][2]
     text = dlg.table.text()
     assert "cut1.mp4" in text and "cut2.mp4" in text

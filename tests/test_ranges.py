@@ -12,16 +12,10 @@ import pytest
 from engine.features import spec as fs
 from engine.features.plausible import impossible_values
 from engine.features.spec import PostMeta
-from engine.models.bundle import ModelBundle, default_bundle_path
 from engine.scoring import BatchItem, rank, score_video
 from media_factory import make_video
 
 SMP = Path(__file__).resolve().parents[2] / "shared" / "data" / "smp-video"
-
-
-@pytest.fixture(scope="module")
-def bundle():
-    return ModelBundle.load(default_bundle_path(), device="cpu")
 
 
 def _typical(**kw) -> PostMeta:
@@ -51,27 +45,29 @@ def test_out_of_range_values_are_clipped_and_listed():
     assert not found[2][0].far and found[0][0].far  # 2 past a width of 10 is near; 5 past is far
 
 
-def test_the_default_model_has_ranges_and_its_scores_are_unchanged_inside_them(bundle):
-    feats = bundle.manifest["feature_spec"]["features"]
+def test_the_default_model_has_ranges_and_its_scores_are_unchanged_inside_them(default_bundle):
+    feats = default_bundle.manifest["feature_spec"]["features"]
     assert all(len(f["range"]) == 2 and f["range"][0] <= f["fill"] <= f["range"][1] for f in feats)
     metas = [_typical(followers=10 ** k, author_likes=8 * 10 ** k, caption="word " * k) for k in range(1, 7)]
     metas.append(PostMeta())
-    inputs, found = bundle.model_inputs(metas)
+    inputs, found = default_bundle.model_inputs(metas)
     assert found == [[] for _ in metas]
-    unclipped = bundle._session.run(None, fs.build_inputs(metas, bundle.manifest["feature_spec"]))[0].ravel()
-    assert np.array_equal(bundle.predict(metas), unclipped.astype(np.float64))
+    spec = default_bundle.manifest["feature_spec"]
+    unclipped = default_bundle._session.run(None, fs.build_inputs(metas, spec))[0].ravel()
+    assert np.array_equal(default_bundle.predict(metas), unclipped.astype(np.float64))
 
 
 @pytest.mark.skipif(not (SMP / "train").is_dir(), reason="needs ../shared/data/smp-video")
-def test_the_default_model_scores_its_own_training_posts_as_before(bundle):
+def test_the_default_model_scores_its_own_training_posts_as_before(default_bundle):
     from engine.data.smp import load_smp
     from engine.models.ensemble import labelled_posts
 
     metas = labelled_posts(load_smp(SMP / "train")[0], None).metas
-    inputs, found = bundle.model_inputs(metas)
+    inputs, found = default_bundle.model_inputs(metas)
     assert not any(found)
-    unclipped = bundle._session.run(None, fs.build_inputs(metas, bundle.manifest["feature_spec"]))[0].ravel()
-    assert np.array_equal(bundle.run(inputs), unclipped.astype(np.float64))
+    spec = default_bundle.manifest["feature_spec"]
+    unclipped = default_bundle._session.run(None, fs.build_inputs(metas, spec))[0].ravel()
+    assert np.array_equal(default_bundle.run(inputs), unclipped.astype(np.float64))
 
 
 @pytest.mark.parametrize("meta, words", [
@@ -100,35 +96,36 @@ def _verdict(bundle, meta):
     (dict(caption="word " * 4000), "n_chars"),
     (dict(duration_s=3 * 3600.0, width=16, height=16), "log_duration"),
 ])
-def test_absurd_inputs_are_clipped_and_the_score_flagged(bundle, meta, far_input):
-    v = _verdict(bundle, _typical(**meta))
+def test_absurd_inputs_are_clipped_and_the_score_flagged(default_bundle, meta, far_input):
+    v = _verdict(default_bundle, _typical(**meta))
     assert v["not_meaningful"] and "not meaningful" in v["notes"][0]
     assert any(o["input"] == far_input and o["far"] for o in v["out_of_range"])
     assert sum("clipped to its edge" in n for n in v["notes"]) == 1  # one line for all clipped inputs
     # the prediction is the one for the clipped input: as if the value sat on the edge of the training range
     edge = {o["input"]: o["clipped_to"] for o in v["out_of_range"]}
     assert math.isfinite(v["prediction"]) and 0 <= v["score"] <= 100
-    assert edge[far_input] == max(f["range"] for f in bundle.manifest["feature_spec"]["features"]
+    assert edge[far_input] == max(f["range"] for f in default_bundle.manifest["feature_spec"]["features"]
                                   if f["name"] == far_input)[1]
 
 
-def test_a_typical_post_is_meaningful_and_carries_no_range_note(bundle):
-    v = _verdict(bundle, _typical())
+def test_a_typical_post_is_meaningful_and_carries_no_range_note(default_bundle):
+    v = _verdict(default_bundle, _typical())
     assert v["not_meaningful"] == [] and v["out_of_range"] == []
     assert not any("clipped" in n or "meaningful" in n for n in v["notes"])
 
 
-def test_a_slightly_outside_value_is_clipped_but_still_meaningful(bundle):
-    v = _verdict(bundle, _typical(followers=200_000_000))  # a little above SMP's largest account
+def test_a_slightly_outside_value_is_clipped_but_still_meaningful(default_bundle):
+    v = _verdict(default_bundle, _typical(followers=200_000_000))  # a little above SMP's largest account
     assert v["not_meaningful"] == []
     assert [o["input"] for o in v["out_of_range"]] == ["log_followers"]
     assert "200,000,000 followers" in v["notes"][0]
 
 
-def test_tiny_and_144p_landscape_videos_rank_after_normal_ones(tmp_path, bundle):
-    vertical = score_video(make_video(tmp_path / "phone.mp4", 2.0, size=(360, 640)), bundle=bundle, device="cpu")
-    qcif = score_video(make_video(tmp_path / "qcif.mp4", 2.0, size=(176, 144)), bundle=bundle, device="cpu")
-    tiny = score_video(make_video(tmp_path / "tiny.mp4", 1.0, size=(16, 16)), bundle=bundle, device="cpu")
+def test_tiny_and_144p_landscape_videos_rank_after_normal_ones(tmp_path, default_bundle):
+    vertical = score_video(make_video(tmp_path / "phone.mp4", 2.0, size=(360, 640)), bundle=default_bundle,
+                           device="cpu")
+    qcif = score_video(make_video(tmp_path / "qcif.mp4", 2.0, size=(176, 144)), bundle=default_bundle, device="cpu")
+    tiny = score_video(make_video(tmp_path / "tiny.mp4", 1.0, size=(16, 16)), bundle=default_bundle, device="cpu")
     assert vertical.meaningful
     assert not qcif.meaningful and "176x144" in qcif.not_meaningful[0]
     assert not tiny.meaningful and any("under 64" in r for r in tiny.not_meaningful)

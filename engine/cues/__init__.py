@@ -7,7 +7,9 @@
 Cues (CUE_NAMES, always all present, in this order): duration, aspect, resolution, cuts_per_min,
 hook_motion, faces, face_size, onscreen_text, brightness, colourfulness, loudness, speech_share,
 music_share, silence_share. A value is None only where it cannot be measured (loudness of a file
-without sound). The timeline holds series for plots: motion, cuts (a 1.0 at each cut), cut_score,
+without sound). A share (faces, face_size, onscreen_text and the three sound shares) has unit "share": its
+value is 0-1, as the models read it, and it is shown as a percentage (cue.shown_value, cue.shown_unit "%").
+The timeline holds series for plots: motion, cuts (a 1.0 at each cut), cut_score,
 faces, face_size, text, brightness, loudness, speech, music, silence.
 
 These are measurements, not a learned score: where a trained content model exists they feed it

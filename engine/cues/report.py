@@ -5,6 +5,10 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Optional
 
+#: The unit of a cue whose value is a share, 0-1 (of the sampled frames, of the sound, of the picture's area). The
+#: value stays 0-1, as the models read it; a person sees it as a percentage, with unit "%" (Cue.shown_value).
+SHARE = "share"
+
 
 @dataclass(frozen=True)
 class Cue:
@@ -20,6 +24,18 @@ class Cue:
     unit: str
     text: str
     advice: Optional[str] = None
+
+    @property
+    def shown_unit(self) -> str:
+        """The unit the value is shown in: "%" for a share, else the unit itself."""
+        return "%" if self.unit == SHARE else self.unit
+
+    @property
+    def shown_value(self) -> Optional[float]:
+        """The value in shown_unit: a share (0-1) as a percentage, to 0.1; the models still read `value`."""
+        if self.value is None or self.unit != SHARE or not math.isfinite(self.value):
+            return self.value
+        return round(100.0 * self.value, 1)
 
 
 @dataclass
@@ -46,12 +62,15 @@ class CueReport:
         raise KeyError(f"no cue named {name!r}")
 
     def as_dict(self) -> dict:
-        """JSON-ready: {"cues": [{name, value, unit, text, advice}], "timeline": {name: [times, values]}}.
+        """JSON-ready: {"cues": [{name, value, unit, shown_value, shown_unit, text, advice}], "timeline": {name:
+        [times, values]}}: `value` in `unit` as the models read it, `shown_value` in `shown_unit` as the text says it
+        (a share: 0.4 "share", 40 "%").
 
         Non-finite numbers become None so that json.dumps never writes NaN or Infinity.
         """
         return {
-            "cues": [{**asdict(c), "value": _finite(c.value)} for c in self.cues],
+            "cues": [{**asdict(c), "value": _finite(c.value), "shown_value": _finite(c.shown_value),
+                      "shown_unit": c.shown_unit} for c in self.cues],
             "undecoded_s": self.undecoded_s,
             "timeline": {
                 name: [[float(t) for t in ts], [_finite(v) for v in vs]]

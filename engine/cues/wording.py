@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from typing import Optional, Sequence
 
-from .report import Cue
+from .report import SHARE, Cue
 
 
 def _pct(x: float) -> str:
@@ -94,19 +94,19 @@ def faces(with_face: int, n: int) -> Cue:
         text = f"No face seen in {n} sampled frames"
     else:
         text = f"A face in {with_face} of {n} sampled frames"
-    return Cue("faces", round(share, 4), "ratio", text)
+    return Cue("faces", round(share, 4), SHARE, text)
 
 
 def face_size(share: float, any_face: bool) -> Cue:
     if not any_face:
-        return Cue("face_size", 0.0, "ratio", "No face to measure")
+        return Cue("face_size", 0.0, SHARE, "No face to measure")
     if share >= 0.06:
         text = f"Close-up: the largest face fills {_pct(share)} of the frame"
     elif share >= 0.015:
         text = f"Medium shot: the largest face fills {_pct(share)} of the frame"
     else:
         text = f"Faces are small: {share * 100:.1f}% of the frame"
-    return Cue("face_size", round(share, 5), "ratio", text)
+    return Cue("face_size", round(share, 5), SHARE, text)
 
 
 _QUOTES = "\"'`\u201c\u201d\u201e\u00ab\u00bb\u2018\u2019"
@@ -126,7 +126,7 @@ def onscreen_text(with_text: int, n: int, sample: Sequence[str]) -> Cue:
             if len(words) > 60:
                 words = words[:57].rstrip() + "..."
             text += f', e.g. "{words}"'
-    return Cue("onscreen_text", round(share, 4), "ratio", text)
+    return Cue("onscreen_text", round(share, 4), SHARE, text)
 
 
 def brightness(value: float) -> Cue:
@@ -166,29 +166,29 @@ def loudness(lufs: Optional[float]) -> Cue:
 
 def speech(share: float, has_audio: bool) -> Cue:
     if not has_audio:
-        return Cue("speech_share", 0.0, "ratio", "No speech: the file has no sound")
+        return Cue("speech_share", 0.0, SHARE, "No speech: the file has no sound")
     if share < 0.02:
-        return Cue("speech_share", round(share, 4), "ratio", "No speech heard")
-    return Cue("speech_share", round(share, 4), "ratio", f"Speech during {_pct(share)} of the video")
+        return Cue("speech_share", round(share, 4), SHARE, "No speech heard")
+    return Cue("speech_share", round(share, 4), SHARE, f"Speech during {_pct(share)} of the video")
 
 
 def music(share: float, has_audio: bool) -> Cue:
     if not has_audio:
-        return Cue("music_share", 0.0, "ratio", "No music: the file has no sound")
+        return Cue("music_share", 0.0, SHARE, "No music: the file has no sound")
     if share < 0.05:
         text = "No music recognised (a rough estimate)"
     else:
         text = f"Music in about {_pct(share)} of the video (a rough estimate)"
-    return Cue("music_share", round(share, 4), "ratio", text)
+    return Cue("music_share", round(share, 4), SHARE, text)
 
 
 def silence(share: float, has_audio: bool) -> Cue:
     if not has_audio:
-        return Cue("silence_share", 1.0, "ratio", "The file has no sound: silent throughout",
+        return Cue("silence_share", 1.0, SHARE, "The file has no sound: silent throughout",
                    "Adding sound (a voice-over or music) is the norm on short-video platforms.")
     if share >= 0.98:
-        return Cue("silence_share", round(share, 4), "ratio", "Silent throughout: the audio track carries no sound")
+        return Cue("silence_share", round(share, 4), SHARE, "Silent throughout: the audio track carries no sound")
     if share < 0.02:
-        return Cue("silence_share", round(share, 4), "ratio", "Sound all the way through")
+        return Cue("silence_share", round(share, 4), SHARE, "Sound all the way through")
     advice = "Long silent stretches may lose viewers; music or voice under them can help." if share >= 0.3 else None
-    return Cue("silence_share", round(share, 4), "ratio", f"Silent for {_pct(share)} of the video", advice)
+    return Cue("silence_share", round(share, 4), SHARE, f"Silent for {_pct(share)} of the video", advice)

@@ -247,7 +247,7 @@ CUE_UNITS: dict[str, str] = {
     "onscreen_text": "share of sampled frames with text, 0-1",
     "brightness": "mean luma, 0-1",
     "colourfulness": "Hasler-Susstrunk colourfulness",
-    "loudness": "dBFS (RMS)",
+    "loudness": "LUFS (integrated, ITU-R BS.1770)",
     "speech_share": "share of the audio with speech, 0-1",
     "music_share": "share of the audio with music, 0-1",
     "silence_share": "share of the audio that is silent, 0-1",

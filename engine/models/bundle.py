@@ -30,7 +30,7 @@ from ..features.spec import OutOfRange, PostMeta, check_spec, model_inputs
 BUNDLE_FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 FAMILIES = ("ensemble", "multimodal", "video", "personal")  # personal: engine.personal, one creator
-#: families whose ONNX graph also reads backbone embeddings / audio features (see engine.extract.bundle_inputs)
+#: families whose ONNX graph also reads backbone embeddings / audio features (see engine.features.inputs.bundle_inputs)
 NEURAL_FAMILIES = ("multimodal", "video")
 _ALLOWED_SUFFIXES = (".onnx", ".json")
 #: files kept beside the model for people (training report, plots): listed with their sha256, never loaded
