@@ -285,7 +285,7 @@ def _cue_list(info: MediaInfo, plan: FramePlan, pic: _Picture, sound: _Sound, un
         wording.cuts(len(pic.cuts.times), read_s, plan.cut_step_s),
         wording.hook_motion(pic.hook, min(HOOK_S, duration)),
         wording.faces(with_face, len(pic.face.counts)),
-        wording.face_size(float(np.median(face_sizes)) if face_sizes else 0.0, bool(face_sizes)),
+        wording.face_size(visual.median(face_sizes) if face_sizes else 0.0, bool(face_sizes)),
         wording.onscreen_text(sum(1 for n in pic.text.lines if n > 0), len(pic.text.lines), pic.text.sample),
         wording.brightness(float(luma.mean()) if luma.size else 0.0),
         wording.colourfulness(float(colour.mean()) if colour.size else 0.0),
