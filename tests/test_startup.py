@@ -78,3 +78,61 @@ def test_median_is_numpys(values):
     from engine.cues.visual import median
 
     assert median(values) == float(np.median(values))
+
+
+def _face_session_output(session) -> np.ndarray:
+    x = np.random.default_rng(1).random((1, 3, 64, 96), dtype=np.float32)
+    return session.run(None, {session.get_inputs()[0].name: x})[0]
+
+
+def test_a_cpu_model_is_loaded_from_its_optimised_copy_with_the_same_outputs(tmp_path, monkeypatch):
+    import onnxruntime as ort
+
+    from engine import runtime
+    from engine.cues.faces import centerface_path
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    monkeypatch.delenv(runtime.CACHE_ENV, raising=False)
+    copy = runtime.optimised_copy(str(centerface_path()))
+    assert copy is not None and copy.is_relative_to(tmp_path) and not copy.exists()
+    first, _ = runtime.make_session(centerface_path(), "cpu", threads=1)
+    assert copy.is_file() and not list(copy.parent.glob("*.part.onnx"))  # written by the first session
+    second, _ = runtime.make_session(centerface_path(), "cpu", threads=1)
+    opts = second.get_session_options()
+    assert opts.graph_optimization_level == ort.GraphOptimizationLevel.ORT_DISABLE_ALL  # the copy, not optimised again
+    monkeypatch.setenv(runtime.CACHE_ENV, "0")
+    assert runtime.optimised_copy(str(centerface_path())) is None
+    plain, _ = runtime.make_session(centerface_path(), "cpu", threads=1)
+    assert plain.get_session_options().graph_optimization_level == ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    np.testing.assert_allclose(_face_session_output(second), _face_session_output(plain), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(_face_session_output(first), _face_session_output(plain), rtol=1e-5, atol=1e-6)
+
+
+def test_a_damaged_or_unwritable_copy_still_gives_a_session(tmp_path, monkeypatch):
+    from engine import runtime
+    from engine.cues.faces import centerface_path
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    monkeypatch.delenv(runtime.CACHE_ENV, raising=False)
+    copy = runtime.optimised_copy(str(centerface_path()))
+    copy.parent.mkdir(parents=True)
+    copy.write_bytes(b"not a model")
+    session, _ = runtime.make_session(centerface_path(), "cpu", threads=1)
+    assert _face_session_output(session).shape[0] == 1
+    assert copy.stat().st_size > 1000  # made again
+    copy.unlink()
+    copy.parent.rmdir()
+    copy.parent.write_bytes(b"")  # a file where the folder should be: nothing can be written
+    session, _ = runtime.make_session(centerface_path(), "cpu", threads=1)
+    assert _face_session_output(session).shape[0] == 1
+
+
+def test_text_detection_does_not_wait_for_the_recogniser(monkeypatch):
+    from engine.cues import onscreen_text
+    from engine.media import SampledFrame
+
+    monkeypatch.setattr(onscreen_text, "_models", {})
+    scan = onscreen_text.TextScan("cpu")
+    scan.add(SampledFrame(0.0, 0.0, 0, np.zeros((64, 64, 3), np.uint8)))
+    assert [k[0] for k in onscreen_text._models] == ["det"]  # the recogniser is made when a sample is read
+    assert scan.result().lines == [0]

@@ -402,8 +402,11 @@ def start_loading(device: str = "auto") -> threading.Thread:
     whatever is still loading when it needs it; an error (a missing model) is left for measure_cues to raise."""
 
     def load() -> None:
-        for step in (lambda: onscreen_text._engine(device), face_cues.load,
-                     lambda: speech.speech_probabilities(np.zeros(speech.WINDOW, np.float32))):
+        # In the order they are needed: text detection is the longest of the per-frame cues; the recogniser
+        # reads one frame's lines at the end.
+        for step in (lambda: onscreen_text._model("det", device), face_cues.load,
+                     lambda: speech.speech_probabilities(np.zeros(speech.WINDOW, np.float32)),
+                     lambda: onscreen_text._model("rec", device)):
             try:
                 step()
             except Exception:  # measure_cues meets it again and reports it
