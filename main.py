@@ -110,7 +110,8 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    import multiprocessing
+    if getattr(sys, "frozen", False):  # batch's worker processes, in a frozen build (a no-op elsewhere)
+        import multiprocessing
 
-    multiprocessing.freeze_support()  # batch's worker processes, in a frozen build
+        multiprocessing.freeze_support()
     sys.exit(main())

@@ -13,10 +13,10 @@ from media_factory import make_video
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("numpy", "av", "onnxruntime", "PySide6", "torch", "sklearn")
-#: what a `score` with the built-in model has no use for: training and plotting libraries, Qt, OpenCV, and numpy's
-#: masked arrays (np.median imports numpy.ma for its NaN check: 12 ms of every cold score)
+#: what a `score` with the built-in model has no use for: training and plotting libraries, Qt, OpenCV, numpy's
+#: masked arrays (np.median imports numpy.ma for its NaN check: 12 ms of every cold score), and batch's process pool
 NOT_FOR_SCORE = ("numpy.ma", "scipy", "pandas", "sklearn", "torch", "torchvision", "matplotlib", "PySide6", "cv2",
-                 "PIL", "rapidocr", "tokenizers", "skl2onnx", "onnx")
+                 "PIL", "rapidocr", "tokenizers", "skl2onnx", "onnx", "multiprocessing", "concurrent.futures.process")
 
 
 def test_version_and_help_import_nothing_heavy():
