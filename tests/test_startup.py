@@ -58,13 +58,10 @@ def test_start_loading_swallows_a_bad_device_for_measure_cues_to_report():
 def test_a_score_of_the_built_in_model_imports_only_what_it_uses(tmp_path):
     clip = make_video(tmp_path / "clip.mp4", seconds=4.0, size=(360, 640), cuts_at=(1.0, 2.0, 3.0))
     code = (
-        "import sys, runpy, io, contextlib\n"
-        f"sys.argv = ['main.py', 'score', {str(clip)!r}, '--json', '--device', 'cpu']\n"
+        "import sys, io, contextlib\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
-        "    try:\n"
-        "        runpy.run_path('main.py', run_name='__main__')\n"
-        "    except SystemExit as exc:\n"
-        "        assert not exc.code, exc.code\n"
+        "    import main\n"
+        f"    assert main.main(['score', {str(clip)!r}, '--json', '--device', 'cpu']) == 0\n"
         f"print(sorted(m for m in {NOT_FOR_SCORE!r} if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
@@ -136,3 +133,31 @@ def test_text_detection_does_not_wait_for_the_recogniser(monkeypatch):
     scan.add(SampledFrame(0.0, 0.0, 0, np.zeros((64, 64, 3), np.uint8)))
     assert [k[0] for k in onscreen_text._models] == ["det"]  # the recogniser is made when a sample is read
     assert scan.result().lines == [0]
+
+
+def test_score_ends_without_the_teardown_once_its_output_and_model_copies_are_whole(tmp_path):
+    """A score's process ends at once after its output (main.QUICK_EXIT): the interpreter's teardown is skipped
+    (an atexit hook never runs), yet the JSON is complete and the optimised model copies that the first score
+    writes in its loader thread are whole (the thread is waited for)."""
+    import json
+    import os
+
+    clip = make_video(tmp_path / "clip.mp4", seconds=3.0, size=(360, 640), cuts_at=(1.5,))
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(
+        "import atexit, pathlib\n"
+        f"atexit.register(lambda: pathlib.Path({str(tmp_path / 'torn-down')!r}).write_text('yes'))\n")
+    env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "data"), PYTHONPATH=os.pathsep.join([str(hooks), str(ROOT)]))
+    env.pop("VIRALITY_ONNX_CACHE", None)
+    out = subprocess.run([sys.executable, str(ROOT / "main.py"), "score", str(clip), "--json", "-q"], cwd=ROOT,
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["cues"]
+    assert not (tmp_path / "torn-down").exists()
+    copies = sorted(p.name.rsplit("-", 1)[0] for p in (tmp_path / "data").rglob("*.onnx"))
+    assert copies == ["PP-OCRv6_det_small", "PP-OCRv6_rec_small", "centerface", "model", "silero_vad"], copies
+    assert not list((tmp_path / "data").rglob("*.part.onnx"))
+    version = subprocess.run([sys.executable, str(ROOT / "main.py"), "--version"], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert version.returncode == 0 and (tmp_path / "torn-down").read_text() == "yes"  # other commands end as usual
