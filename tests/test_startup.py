@@ -2,6 +2,7 @@
 (How long each takes is measured by benchmarks/bench_startup.py, not here.)"""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -63,10 +64,15 @@ def test_a_score_of_the_built_in_model_imports_only_what_it_uses(tmp_path):
         "    import main\n"
         f"    assert main.main(['score', {str(clip)!r}, '--json', '--device', 'cpu']) == 0\n"
         f"print(sorted(m for m in {NOT_FOR_SCORE!r} if m in sys.modules))\n"
+        "from threadpoolctl import threadpool_info\n"  # after the list: sklearn's dependency, not the score's
+        "print(sorted({p['num_threads'] for p in threadpool_info() if p['user_api'] == 'blas'}))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    env = {k: v for k, v in os.environ.items() if not k.endswith(("_NUM_THREADS", "_MAXIMUM_THREADS"))}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "[]", out.stdout
+    modules, blas = out.stdout.splitlines()
+    assert modules == "[]", modules
+    assert blas == "[1]", blas  # numpy's BLAS started no thread pool (one_blas_thread)
 
 
 @pytest.mark.parametrize("values", [[3.0], [1.0, 2.0], [5, 1, 4, 2, 3], np.arange(10, dtype=np.float32) ** 1.5,
@@ -140,7 +146,6 @@ def test_score_ends_without_the_teardown_once_its_output_and_model_copies_are_wh
     (an atexit hook never runs), yet the JSON is complete and the optimised model copies that the first score
     writes in its loader thread are whole (the thread is waited for)."""
     import json
-    import os
 
     clip = make_video(tmp_path / "clip.mp4", seconds=3.0, size=(360, 640), cuts_at=(1.5,))
     hooks = tmp_path / "hooks"
