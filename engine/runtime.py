@@ -96,8 +96,9 @@ def optimised_copy(model: str | bytes) -> Optional[Path]:
     """Where the graph-optimised copy of a CPU model is kept (<data>/cache/onnx/<name>-<key>.onnx), or None when
     the copies are turned off (CACHE_ENV=0) or the model is larger than MAX_CACHED_BYTES. ONNX Runtime spends
     most of a session's creation optimising the graph; loading the optimised copy without optimising again
-    makes the same session in about 40% of the time (text, face and speech models together: 646 ms -> 273 ms,
-    benchmarks/bench_startup.py --sessions), which a cold `score` pays before its first text detection.
+    makes the same session in about 40% of the time (the text, face and speech models together: 117 ms -> 50 ms
+    at load 3.7, 430 ms -> 192 ms at load 15; benchmarks/bench_startup.py --sessions), and session creation holds
+    the GIL, so a cold `score` pays it beside its imports and decoding rather than hiding it in a thread.
     The key covers the model (a file's path, size and time; bytes' sha256), ONNX Runtime's version and the
     processor, so a new model, runtime or machine makes a new copy."""
     if os.environ.get(CACHE_ENV, "1").strip() == "0":
