@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import NoReturn
 
 
 WINDOW_HELP = """\
@@ -73,7 +74,15 @@ def opens_window(argv: list[str], parser: argparse.ArgumentParser | None = None)
     return argv[0] not in _subcommands(parser or build_parser())
 
 
+#: Commands after which the process may end at once (os._exit) once its output is out: they write nothing but
+#: stdout and stderr and start no worker, and the interpreter's teardown (ONNX Runtime's sessions, the decoders,
+#: every module) is about a quarter of a cold `score`'s start-up cost (benchmarks/bench_startup.py).
+QUICK_EXIT = ("score",)
+_command: str | None = None  # the subcommand main() ran
+
+
 def main(argv: list[str] | None = None) -> int:
+    global _command
     argv = sys.argv[1:] if argv is None else argv
     if not argv:
         from gui.app import run_app
@@ -88,7 +97,38 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    _command = args.command
     return run_command(args)
+
+
+def finish(status: int) -> NoReturn:
+    """Exit with `status` once main() has returned: at once after a QUICK_EXIT command (exit_now), else as usual.
+    Every entry point ends this way: `python main.py`, the `virality-studio` script (run), the frozen launcher."""
+    if _command in QUICK_EXIT:
+        exit_now(status)
+    sys.exit(status)
+
+
+def run() -> NoReturn:
+    """The `virality-studio` console script."""
+    finish(main())
+
+
+def exit_now(code: int) -> None:
+    """End the process with `code` without the interpreter's teardown, once stdout and stderr are flushed and
+    the threads that are not daemons (the cue models' loader, which may be writing an optimised copy) are done.
+    Returns only when the output cannot be flushed (a closed pipe), for the usual exit to report it."""
+    import threading
+
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return
+    os._exit(code)
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -110,7 +150,8 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    import multiprocessing
+    if getattr(sys, "frozen", False):  # batch's worker processes, in a frozen build (a no-op elsewhere)
+        import multiprocessing
 
-    multiprocessing.freeze_support()  # batch's worker processes, in a frozen build
-    sys.exit(main())
+        multiprocessing.freeze_support()
+    finish(main())

@@ -174,6 +174,9 @@ def _why_lines(r) -> list[str]:
 
 
 def cmd_score(args) -> int:
+    from engine.executors import one_blas_thread
+
+    one_blas_thread()  # before numpy loads
     from engine.cues import start_loading
     from engine.outputs import printable, printable_tree
     from engine.scoring import score_video

@@ -55,6 +55,15 @@ def limit_threads(threads: int) -> None:
         os.environ[name] = str(threads)
 
 
+def one_blas_thread() -> None:
+    """Let numpy's BLAS start no thread pool, unless the user chose a size: call before numpy loads. OpenBLAS starts
+    one thread per core as numpy is imported, costing a cold `score` about 40 ms of CPU on 2 cores (numpy's import:
+    0.11 s of CPU, 0.07 s with one thread), and scoring gains nothing from it (its matrix products are small, and
+    the decoder and ONNX Runtime threads have the cores: the same CPU seconds for three shared clips either way)."""
+    for name in _BLAS_ENV:
+        os.environ.setdefault(name, "1")
+
+
 def check_executor(executor: str, address: Optional[str] = None) -> None:
     """Raise InputError for an unknown executor, an --address without Ray, or Ray not installed."""
     from .errors import InputError

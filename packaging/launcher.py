@@ -76,4 +76,6 @@ def run() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(run())
+    from main import finish
+
+    finish(run())  # a finished `score` ends without the interpreter's teardown (main.QUICK_EXIT)

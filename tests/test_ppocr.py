@@ -432,8 +432,8 @@ def test_sessions_are_created_once_per_provider_under_threads(monkeypatch):
         t.start()
     for t in threads:
         t.join()
-    assert len(got) == 4 and all(g is got[0] for g in got)
-    assert list(onscreen_text._models) == [("CPUExecutionProvider",)]
+    assert len(got) == 4 and all(g[0] is got[0][0] and g[1] is got[0][1] for g in got)
+    assert sorted(onscreen_text._models) == [("det", "CPUExecutionProvider"), ("rec", "CPUExecutionProvider")]
     det, rec = got[0]
     assert det.session.get_providers() == ["CPUExecutionProvider"]
     opts = det.session.get_session_options()

@@ -2,14 +2,22 @@
 (How long each takes is measured by benchmarks/bench_startup.py, not here.)"""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
+
+from media_factory import make_video
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("numpy", "av", "onnxruntime", "PySide6", "torch", "sklearn")
+#: what a `score` with the built-in model has no use for: training and plotting libraries, Qt, OpenCV, numpy's
+#: masked arrays (np.median imports numpy.ma for its NaN check: 12 ms of every cold score), and batch's process pool
+NOT_FOR_SCORE = ("numpy.ma", "scipy", "pandas", "sklearn", "torch", "torchvision", "matplotlib", "PySide6", "cv2",
+                 "PIL", "rapidocr", "tokenizers", "skl2onnx", "onnx", "multiprocessing", "concurrent.futures.process")
 
 
 def test_version_and_help_import_nothing_heavy():
@@ -46,3 +54,115 @@ def test_start_loading_swallows_a_bad_device_for_measure_cues_to_report():
     helper = measure.start_loading("tpu")
     helper.join(timeout=60)
     assert not helper.is_alive()
+
+
+def test_a_score_of_the_built_in_model_imports_only_what_it_uses(tmp_path):
+    clip = make_video(tmp_path / "clip.mp4", seconds=4.0, size=(360, 640), cuts_at=(1.0, 2.0, 3.0))
+    code = (
+        "import sys, io, contextlib\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    import main\n"
+        f"    assert main.main(['score', {str(clip)!r}, '--json', '--device', 'cpu']) == 0\n"
+        f"print(sorted(m for m in {NOT_FOR_SCORE!r} if m in sys.modules))\n"
+        "from threadpoolctl import threadpool_info\n"  # after the list: sklearn's dependency, not the score's
+        "print(sorted({p['num_threads'] for p in threadpool_info() if p['user_api'] == 'blas'}))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.endswith(("_NUM_THREADS", "_MAXIMUM_THREADS"))}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert out.returncode == 0, out.stderr
+    modules, blas = out.stdout.splitlines()
+    assert modules == "[]", modules
+    assert blas == "[1]", blas  # numpy's BLAS started no thread pool (one_blas_thread)
+
+
+@pytest.mark.parametrize("values", [[3.0], [1.0, 2.0], [5, 1, 4, 2, 3], np.arange(10, dtype=np.float32) ** 1.5,
+                                    np.random.default_rng(0).random(11), [0.1, 0.7, 0.2, 0.9]])
+def test_median_is_numpys(values):
+    from engine.cues.visual import median
+
+    assert median(values) == float(np.median(values))
+
+
+def _face_session_output(session) -> np.ndarray:
+    x = np.random.default_rng(1).random((1, 3, 64, 96), dtype=np.float32)
+    return session.run(None, {session.get_inputs()[0].name: x})[0]
+
+
+def test_a_cpu_model_is_loaded_from_its_optimised_copy_with_the_same_outputs(tmp_path, monkeypatch):
+    import onnxruntime as ort
+
+    from engine import runtime
+    from engine.cues.faces import centerface_path
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    monkeypatch.delenv(runtime.CACHE_ENV, raising=False)
+    copy = runtime.optimised_copy(str(centerface_path()))
+    assert copy is not None and copy.is_relative_to(tmp_path) and not copy.exists()
+    first, _ = runtime.make_session(centerface_path(), "cpu", threads=1)
+    assert copy.is_file() and not list(copy.parent.glob("*.part.onnx"))  # written by the first session
+    second, _ = runtime.make_session(centerface_path(), "cpu", threads=1)
+    opts = second.get_session_options()
+    assert opts.graph_optimization_level == ort.GraphOptimizationLevel.ORT_DISABLE_ALL  # the copy, not optimised again
+    monkeypatch.setenv(runtime.CACHE_ENV, "0")
+    assert runtime.optimised_copy(str(centerface_path())) is None
+    plain, _ = runtime.make_session(centerface_path(), "cpu", threads=1)
+    assert plain.get_session_options().graph_optimization_level == ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    np.testing.assert_allclose(_face_session_output(second), _face_session_output(plain), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(_face_session_output(first), _face_session_output(plain), rtol=1e-5, atol=1e-6)
+
+
+def test_a_damaged_or_unwritable_copy_still_gives_a_session(tmp_path, monkeypatch):
+    from engine import runtime
+    from engine.cues.faces import centerface_path
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    monkeypatch.delenv(runtime.CACHE_ENV, raising=False)
+    copy = runtime.optimised_copy(str(centerface_path()))
+    copy.parent.mkdir(parents=True)
+    copy.write_bytes(b"not a model")
+    session, _ = runtime.make_session(centerface_path(), "cpu", threads=1)
+    assert _face_session_output(session).shape[0] == 1
+    assert copy.stat().st_size > 1000  # made again
+    copy.unlink()
+    copy.parent.rmdir()
+    copy.parent.write_bytes(b"")  # a file where the folder should be: nothing can be written
+    session, _ = runtime.make_session(centerface_path(), "cpu", threads=1)
+    assert _face_session_output(session).shape[0] == 1
+
+
+def test_text_detection_does_not_wait_for_the_recogniser(monkeypatch):
+    from engine.cues import onscreen_text
+    from engine.media import SampledFrame
+
+    monkeypatch.setattr(onscreen_text, "_models", {})
+    scan = onscreen_text.TextScan("cpu")
+    scan.add(SampledFrame(0.0, 0.0, 0, np.zeros((64, 64, 3), np.uint8)))
+    assert [k[0] for k in onscreen_text._models] == ["det"]  # the recogniser is made when a sample is read
+    assert scan.result().lines == [0]
+
+
+def test_score_ends_without_the_teardown_once_its_output_and_model_copies_are_whole(tmp_path):
+    """A score's process ends at once after its output (main.QUICK_EXIT): the interpreter's teardown is skipped
+    (an atexit hook never runs), yet the JSON is complete and the optimised model copies that the first score
+    writes in its loader thread are whole (the thread is waited for)."""
+    import json
+
+    clip = make_video(tmp_path / "clip.mp4", seconds=3.0, size=(360, 640), cuts_at=(1.5,))
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(
+        "import atexit, pathlib\n"
+        f"atexit.register(lambda: pathlib.Path({str(tmp_path / 'torn-down')!r}).write_text('yes'))\n")
+    env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "data"), PYTHONPATH=os.pathsep.join([str(hooks), str(ROOT)]))
+    env.pop("VIRALITY_ONNX_CACHE", None)
+    out = subprocess.run([sys.executable, str(ROOT / "main.py"), "score", str(clip), "--json", "-q"], cwd=ROOT,
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["cues"]
+    assert not (tmp_path / "torn-down").exists()
+    copies = sorted(p.name.rsplit("-", 1)[0] for p in (tmp_path / "data").rglob("*.onnx"))
+    assert copies == ["PP-OCRv6_det_small", "PP-OCRv6_rec_small", "centerface", "model", "silero_vad"], copies
+    assert not list((tmp_path / "data").rglob("*.part.onnx"))
+    version = subprocess.run([sys.executable, str(ROOT / "main.py"), "--version"], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert version.returncode == 0 and (tmp_path / "torn-down").read_text() == "yes"  # other commands end as usual

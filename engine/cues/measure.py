@@ -285,7 +285,7 @@ def _cue_list(info: MediaInfo, plan: FramePlan, pic: _Picture, sound: _Sound, un
         wording.cuts(len(pic.cuts.times), read_s, plan.cut_step_s),
         wording.hook_motion(pic.hook, min(HOOK_S, duration)),
         wording.faces(with_face, len(pic.face.counts)),
-        wording.face_size(float(np.median(face_sizes)) if face_sizes else 0.0, bool(face_sizes)),
+        wording.face_size(visual.median(face_sizes) if face_sizes else 0.0, bool(face_sizes)),
         wording.onscreen_text(sum(1 for n in pic.text.lines if n > 0), len(pic.text.lines), pic.text.sample),
         wording.brightness(float(luma.mean()) if luma.size else 0.0),
         wording.colourfulness(float(colour.mean()) if colour.size else 0.0),
@@ -402,8 +402,11 @@ def start_loading(device: str = "auto") -> threading.Thread:
     whatever is still loading when it needs it; an error (a missing model) is left for measure_cues to raise."""
 
     def load() -> None:
-        for step in (lambda: onscreen_text._engine(device), face_cues.load,
-                     lambda: speech.speech_probabilities(np.zeros(speech.WINDOW, np.float32))):
+        # In the order they are needed: text detection is the longest of the per-frame cues; the recogniser
+        # reads one frame's lines at the end.
+        for step in (lambda: onscreen_text._model("det", device), face_cues.load,
+                     lambda: speech.speech_probabilities(np.zeros(speech.WINDOW, np.float32)),
+                     lambda: onscreen_text._model("rec", device)):
             try:
                 step()
             except Exception:  # measure_cues meets it again and reports it

@@ -34,7 +34,8 @@ REC_LINES = 2  # lines read for the sample (about 30 ms each on one core)
 REC_MIN_SCORE = 0.75
 
 _lock = threading.Lock()  # guards the creation of the models; running them needs no lock
-_models: dict[tuple[str, ...], tuple[ppocr.TextDetector, ppocr.TextRecognizer]] = {}
+#: (kind, execution providers...) -> the TextDetector ("det") or TextRecognizer ("rec")
+_models: dict[tuple[str, ...], object] = {}
 
 
 def _model_dir() -> Path:
@@ -42,23 +43,26 @@ def _model_dir() -> Path:
     return ppocr.find_model(DET_MODEL).parent
 
 
-def _engine(device: str) -> tuple[ppocr.TextDetector, ppocr.TextRecognizer]:
-    """The detector and recogniser for `device`, created once per set of execution providers."""
-    key = tuple(providers_for(device))
+def _model(kind: str, device: str):
+    """The detector ("det") or the recogniser ("rec") for `device`, created once per set of execution providers:
+    each on its own, so that detection starts as soon as its model is there (a cold `score` creates the
+    recogniser, which only the sample at the end needs, while the first frames are detected)."""
+    key = (kind, *providers_for(device))
     with _lock:
-        models = _models.get(key)
-        if models is None:
-            det_path, rec_path = ppocr.find_model(DET_MODEL), ppocr.find_model(REC_MODEL)
+        model = _models.get(key)
+        if model is None:
             # One thread: ONNX Runtime's spinning thread pool loses badly when the cores are shared
             # (the picture and sound sides run side by side, batch jobs in parallel).
-            det, _ = make_session(det_path, device, threads=1)
-            rec, _ = make_session(rec_path, device, threads=1)
-            models = (
-                ppocr.TextDetector(det, limit_side_len=DET_LIMIT_SIDE, limit_type="max"),
-                ppocr.TextRecognizer(rec),
-            )
-            _models[key] = models
-    return models
+            session, _ = make_session(ppocr.find_model(DET_MODEL if kind == "det" else REC_MODEL), device, threads=1)
+            model = (ppocr.TextDetector(session, limit_side_len=DET_LIMIT_SIDE, limit_type="max") if kind == "det"
+                     else ppocr.TextRecognizer(session))
+            _models[key] = model
+    return model
+
+
+def _engine(device: str) -> tuple[ppocr.TextDetector, ppocr.TextRecognizer]:
+    """The detector and recogniser for `device`."""
+    return _model("det", device), _model("rec", device)
 
 
 def warm_up(device: str = "auto") -> None:
@@ -90,11 +94,12 @@ def _boxes(out, h: int, w: int) -> np.ndarray:
 
 class TextScan:
     """detect_text a frame at a time, so that frames can be handed over as they are decoded:
-    add() each frame (detection runs at once), then result(). Creating it loads the models."""
+    add() each frame (detection runs at once), then result(). Creating it loads the detector, result() the
+    recogniser (when reading)."""
 
     def __init__(self, device: str = "auto", read: bool = True) -> None:
-        self._det, self._rec = _engine(device)
-        self._read = read
+        self._det = _model("det", device)
+        self._device, self._read = device, read
         self.times: list[float] = []
         self.lines: list[int] = []
         self.coverage: list[float] = []
@@ -114,7 +119,7 @@ class TextScan:
 
     def result(self) -> TextResult:
         best = self._best
-        sample = _read(self._rec, best[1], best[2]) if (self._read and best is not None) else []
+        sample = _read(_model("rec", self._device), best[1], best[2]) if (self._read and best is not None) else []
         return TextResult(self.times, self.lines, self.coverage, sample)
 
 

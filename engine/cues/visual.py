@@ -156,10 +156,18 @@ def colourfulness(img: np.ndarray) -> float:
     return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
 
 
+def median(values) -> float:
+    """np.median of a non-empty sequence of finite numbers, the same value, without importing numpy.ma
+    (np.median's NaN check does, about 12 ms of a cold `score`)."""
+    s = np.sort(np.asarray(values).ravel())
+    k = s.size // 2
+    return float(s[k] if s.size % 2 else np.mean(s[k - 1 : k + 1]))
+
+
 def _local_median(x: np.ndarray, i: int, k: int) -> float:
     lo, hi = max(0, i - k), min(len(x), i + k + 1)
     others = np.concatenate([x[lo:i], x[i + 1 : hi]])
-    return float(np.median(others)) if others.size else 0.0
+    return median(others) if others.size else 0.0
 
 
 @dataclass(frozen=True)
