@@ -202,12 +202,12 @@ class ScorePage(DropTarget, QWidget):
         v.addWidget(self.views)
         self.model_label = label("", "muted", wrap=True)
         v.addWidget(self.model_label)
+        v.addWidget(self._build_personal_box())
         v.addStretch(1)
         vrow.addWidget(ring_col)
         # beside the ring: what moved the score
         self.why = ContributionsChart()
         vrow.addWidget(self.why, 1)
-        vrow.addWidget(self._build_personal_box())
         top.addWidget(verdict_card, 0)
 
         player_card = card()
@@ -311,12 +311,11 @@ class ScorePage(DropTarget, QWidget):
         self._clear_result()
 
     def _build_personal_box(self) -> QWidget:
-        """Beside what moved the general score: the active personal model's reading ("Your own posts"), hidden
-        when none is active."""
+        """Under the general score, beside what moved it: the active personal model's reading ("Your own posts"),
+        hidden when none is active."""
         self.personal_box = QWidget()
-        self.personal_box.setFixedWidth(260)
         col = QVBoxLayout(self.personal_box)
-        col.setContentsMargins(0, 0, 0, 0)
+        col.setContentsMargins(0, 10, 0, 0)
         col.addWidget(label("Your own posts", "h2"))
         self.personal_line = label("", wrap=True)
         self.personal_line.setTextFormat(Qt.RichText)
@@ -324,7 +323,6 @@ class ScorePage(DropTarget, QWidget):
         self.personal_drivers = label("", wrap=True)
         self.personal_drivers.setTextFormat(Qt.RichText)
         col.addWidget(self.personal_drivers)
-        col.addStretch(1)
         self.personal_model_label = label("", "muted", wrap=True)
         col.addWidget(self.personal_model_label)
         self.stop_personal_button = QPushButton("Stop using")

@@ -73,8 +73,11 @@ def _detail(key: str, cols, post: Mapping[str, np.ndarray], typical: Mapping[str
     from ..features.spec import ALL_FEATURES
 
     feat = next((f for f in ALL_FEATURES if f.name == key), None)
-    if feat is None or cols is None or len(cols) != 1 or "sin" in feat.unit or "cos" in feat.unit:
+    if feat is None or cols is None or "sin" in feat.unit or "cos" in feat.unit:
         return ""
+    n_feat = len(spec["features"])
+    if any(c >= n_feat and post["num"][0, c] >= 0.5 for c in cols):  # its missing-value indicator is on
+        return "not given"
     v, t = float(post["num"][0, cols[0]]), float(typical["num"][0, cols[0]])
     unit = feat.unit
     if unit == "0/1":
@@ -83,6 +86,8 @@ def _detail(key: str, cols, post: Mapping[str, np.ndarray], typical: Mapping[str
         v, t, unit = float(np.expm1(v)), float(np.expm1(t)), unit[len("ln(1 + "):-1]
     elif unit.startswith("ln("):
         return ""
+    if unit.startswith("share"):  # a share 0-1: in per cent
+        return f"{100 * v:.0f}% (typical {100 * t:.0f}%)"
     return f"{v:.3g} {unit} (typical {t:.3g})"
 
 
