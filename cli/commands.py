@@ -86,7 +86,7 @@ def _model_path(args) -> Path:
     if getattr(args, "model_path", None) is None:
         from engine.models.active import active_model, default_bundle_path, is_personal_bundle
 
-        if args.model and getattr(args, "use_active_model", False) and is_personal_bundle(args.model):
+        if args.model and hasattr(args, "personal") and is_personal_bundle(args.model):  # score, batch
             if not args.personal:  # --model names the general model: a personal one goes beside it
                 args.personal = args.model
             print(f"note: {args.model} is a personal model: its reading goes beside the general score (say "

@@ -237,6 +237,7 @@ def score_video(
     cancel.raise_if_cancelled()
     t_cues = time.perf_counter()
     verdict = _verdict(bundle, path, _with_media(meta, info), cues, info, device, decoded=shared)
+    t_personal = time.perf_counter()
     if personal is not None:
         verdict.update(_personal_verdict(personal, path, _with_media(meta, info), cues, info, device,
                                          decoded=shared, frames_from=needs))
@@ -245,6 +246,8 @@ def score_video(
     timings = {"probe": t_probe - t0}
     timings.update(cues.timings)
     timings.update({"cues_total": t_cues - t_probe, "model": t_model - t_cues, "total": t_model - t0})
+    if personal is not None:
+        timings["personal"] = t_model - t_personal
     return ScoreReport(path=str(path), cues=cues, info=info, timings=timings, **verdict)
 
 

@@ -211,3 +211,23 @@ def test_the_score_page_shows_the_personal_box_beside_the_general_score_and_stop
     qtbot.waitUntil(lambda: page.shown is not shown and not page.rescoring and not page._rescore_timer.isActive(),
                     timeout=60_000)
     assert page.shown.personal is None and not page.personal_box.isVisibleTo(page)
+
+
+def test_the_personal_model_reads_what_the_one_pass_measured(personal, clip, monkeypatch):
+    """One decode: the cues are measured once and nothing decodes the file again for the personal model."""
+    import engine.scoring as scoring
+    from engine.features import inputs as per_video
+    from engine.models.bundle import ModelBundle, default_bundle_path
+
+    calls = []
+    real = scoring.measure_cues
+    monkeypatch.setattr(scoring, "measure_cues", lambda *a, **k: calls.append(1) or real(*a, **k))
+
+    def no_second_pass(*_a, **_k):
+        raise AssertionError("the file was decoded again")
+
+    monkeypatch.setattr(per_video, "bundle_inputs", no_second_pass)
+    monkeypatch.setattr(scoring.media, "sample_frames", no_second_pass)
+    r = scoring.score_video(clip, None, bundle=ModelBundle.load(default_bundle_path(), device="cpu"), device="cpu",
+                            personal=ModelBundle.load(personal, device="cpu"))
+    assert calls == [1] and r.personal is not None and "personal" in r.timings
