@@ -14,6 +14,7 @@ import pytest
 
 from engine.data.posts_csv import write_posts_csv
 from engine.features.spec import PostMeta
+from test_cli_active_model import user_data as data  # noqa: F401  (fixture: an empty user data folder)
 from test_gui import user_dirs  # noqa: F401  (fixture: the user folders kept out of the tests)
 from test_personal import _history_posts
 
@@ -37,17 +38,6 @@ def clip(tmp_path_factory) -> Path:
     from media_factory import make_video
 
     return make_video(tmp_path_factory.mktemp("clip") / "draft.mp4", seconds=2.0, size=(216, 384))
-
-
-@pytest.fixture
-def data(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
-    from engine.models import active
-
-    if not str(active.data_dir()).startswith(str(tmp_path)):
-        pytest.skip("platformdirs does not follow XDG_DATA_HOME here")
-    return active.data_dir()
 
 
 # ----------------------------------------------------------------------------- the two slots
