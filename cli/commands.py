@@ -58,6 +58,13 @@ def _add_model_args(p: argparse.ArgumentParser, active: bool = True) -> None:
     p.add_argument("--model", metavar="BUNDLE",
                    help=ACTIVE_MODEL_HELP if active else "a model bundle folder or .zip (default: the built-in model)")
     p.set_defaults(use_active_model=active)
+    if active:
+        p.add_argument("--personal", metavar="BUNDLE",
+                       help="a personal model (made by `learn` or the window's My posts page) whose reading goes "
+                            "beside the general score: where the video ranks among the creator's own posts and "
+                            "which of its inputs push it up or down (default: the personal model made active, if "
+                            "any). A personal model given to --model is taken as this, with a note")
+        p.add_argument("--no-personal", action="store_true", help="leave the active personal model out")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                    help="where ONNX Runtime runs (default: CUDA when available, else CPU)")
 
@@ -77,12 +84,22 @@ def _model_path(args) -> Path:
     """--model when given; else the active model (score, batch) or the built-in one. Worked out once per command:
     a note on stderr says when the model made active has gone and the built-in one is used instead."""
     if getattr(args, "model_path", None) is None:
-        from engine.models.active import active_model, default_bundle_path
+        from engine.models.active import active_model, default_bundle_path, is_personal_bundle
 
+        if args.model and hasattr(args, "personal") and is_personal_bundle(args.model):  # score, batch
+            if not args.personal:  # --model names the general model: a personal one goes beside it
+                args.personal = args.model
+            print(f"note: {args.model} is a personal model: its reading goes beside the general score (say "
+                  "--personal BUNDLE; --model names the general model)", file=sys.stderr)
+            args.model = None
         if args.model:
             args.model_path, args.model_is_active = Path(args.model), False
         elif getattr(args, "use_active_model", False):
             active = active_model()
+            if active.moved is not None:
+                from engine.models.active import moved_note
+
+                print(f"note: {moved_note(active.moved)}", file=sys.stderr)
             if active.gone is not None:
                 print(f"note: the model made active, {active.gone}, has gone; using the built-in model",
                       file=sys.stderr)
@@ -90,6 +107,41 @@ def _model_path(args) -> Path:
         else:
             args.model_path, args.model_is_active = default_bundle_path(), False
     return args.model_path
+
+
+def _personal_path(args) -> Optional[Path]:
+    """The personal model whose reading goes beside the score: --personal, else (without --no-personal) the one
+    made active. Worked out once per command, after _model_path (which takes a personal --model as --personal)."""
+    _model_path(args)
+    if not hasattr(args, "personal_path"):
+        from engine.models.active import active_personal
+
+        args.personal_path = None
+        if getattr(args, "personal", None):
+            args.personal_path = Path(args.personal)
+        elif getattr(args, "use_active_model", False) and not getattr(args, "no_personal", False):
+            chosen = active_personal()
+            if chosen.gone is not None:
+                print(f"note: the personal model made active, {chosen.gone}, has gone; scoring without it",
+                      file=sys.stderr)
+            args.personal_path = chosen.path
+    return args.personal_path
+
+
+def _load_personal(args):
+    """The personal bundle (see _personal_path) loaded, or None. Raises BundleError saying what is wrong."""
+    from engine.errors import BundleError
+    from engine.models.active import is_personal_bundle
+    from engine.models.bundle import ModelBundle
+
+    path = _personal_path(args)
+    if path is None:
+        return None
+    bundle = ModelBundle.load(path, device=args.device)
+    if not is_personal_bundle(path):
+        raise BundleError(f"{path}: not a personal model (family {bundle.family}); make one with `learn` or the "
+                          "window's My posts page, or pass it to --model")
+    return bundle
 
 
 def load_bundle(args):
@@ -123,12 +175,17 @@ def render_report(report) -> str:
         f"{Path(r.path).name}",
         f"  Virality score   {r.score:.0f} / 100   (ranks above {r.score:.0f}% of the posts the model learned from)",
     ]
-    if getattr(r, "personal", None) and not r.personal.get("reliable"):  # chance-level: not presented as a rank
+    own = getattr(r, "personal", None)
+    if own and own.get("model") is None and not own.get("reliable"):  # scored by a chance-level personal model
         lines[1] = f"  Virality score   {r.score:.0f} / 100   (not a prediction: see 'Your own posts')"
     if r.not_meaningful:
         lines.append(f"  NOT MEANINGFUL   {'; '.join(r.not_meaningful)}")
-    if getattr(r, "personal", None):
-        lines.append(f"  Your own posts   {r.personal['line']}")
+    if own:
+        from engine.personal.scoring import driver_lines
+
+        lines.append(f"  Your own posts   {own['line']}")
+        for side, text in driver_lines(own):
+            lines.append(f"    {'pushes it ' + side:<16}{text}")
     if r.viral_probability is not None:
         odds = "under 1%" if r.viral_probability < 0.01 else f"about {100 * r.viral_probability:.0f}%"
         lines.append(f"  Top-quarter odds {odds}: that share of past posts with a prediction like this reached the top quarter")
@@ -185,7 +242,7 @@ def cmd_score(args) -> int:
 
     report, code = run_job(args, lambda progress, cancel: score_video(
         args.video, _meta_from_args(args), bundle=load_bundle(args), device=args.device,
-        progress=progress, cancel=cancel), Path(args.video).name, "stopped")
+        progress=progress, cancel=cancel, personal=_load_personal(args)), Path(args.video).name, "stopped")
     if code is not None:
         return code
     if args.json:
@@ -236,14 +293,17 @@ def write_ranked_csv(path: Path, records: list[dict], cue_names: list[str]) -> N
             w.writerow(safe_row(rec["row"] | {"rank": n if rec["score"] is not None else ""}))
 
 
-def _run_key(model_path, meta) -> str:
-    """The model and the post details a batch scores with: a journal made with others is not reused."""
+def _run_key(model_path, meta, personal_path=None) -> str:
+    """The models and the post details a batch scores with: a journal made with others is not reused."""
     import hashlib
     from dataclasses import asdict
 
     from engine.journal import bundle_key
 
-    text = json.dumps({"model": bundle_key(model_path), "meta": asdict(meta)}, sort_keys=True, default=str)
+    key = {"model": bundle_key(model_path), "meta": asdict(meta)}
+    if personal_path is not None:
+        key["personal"] = bundle_key(personal_path)
+    text = json.dumps(key, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -272,10 +332,11 @@ def cmd_batch(args) -> int:
         out = (check_output(args.out, "csv", inputs=scan.videos, force=args.force, what="--out")
                if args.out else None)  # before any work: a bad --out never fails at the end
         bundle = load_bundle(args)  # fail early on a bad model, before starting workers
+        personal = _load_personal(args)
         check_executor(args.executor, args.address)  # and on --executor ray without Ray
         meta = _meta_from_args(args)
         if out and (scan.videos or scan.refused):
-            journal = BatchJournal(out, _run_key(_model_path(args), meta))
+            journal = BatchJournal(out, _run_key(_model_path(args), meta, _personal_path(args)))
     except EngineError as exc:
         return _fail(str(exc))
     if not scan.videos and not scan.refused:
@@ -301,7 +362,7 @@ def cmd_batch(args) -> int:
     try:
         for item in (score_many(todo, meta, bundle_path=_model_path(args), device=args.device,
                                 workers=args.workers, progress=bar, cancel=token, executor=args.executor,
-                                address=args.address) if todo else ()):
+                                address=args.address, personal_path=_personal_path(args)) if todo else ()):
             rec = _record(item)
             records.append(rec)
             if journal:  # keep finished work on disk as it comes, so a kill loses nothing scored
@@ -335,13 +396,19 @@ def cmd_batch(args) -> int:
             "scored": [r["report"] | {"rank": n + 1} for n, r in enumerate(good)],
             "skipped": [{"path": r["path"], "reason": r["error"]} for r in bad],
             "not_videos": scan.skipped_count, "stopped": stopped, "model": bundle.name, "reused": reused,
+            "personal_model": None if personal is None else personal.name,
         }), ensure_ascii=False, indent=2))
         return 130 if stopped else 0 if good else 1
     lines = [f"Ranked {len(good)} of {len(scan.videos) + len(scan.refused)} videos with {bundle.name}"
              f" on {bundle.provider.replace('ExecutionProvider', '')}" + (" (stopped early)" if stopped else "")
              + (f" ({reused} reused from the interrupted run)" if reused else "")]
+    if personal is not None:
+        creator = (personal.manifest.get("personal") or {}).get("creator") or personal.name
+        lines.append(f"  (own: where each ranks among the posts of {creator}, by {personal.name})")
     for n, r in enumerate(good[: args.top], 1):
-        lines.append(f"  {n:>3}. {r['score']:5.1f}  {_rel(r['path'], args.folder)}")
+        own = (r["report"] or {}).get("personal")
+        own = (f"  own {own['percentile']:5.1f}" + ("" if own.get("reliable") else " (not a prediction)")) if own else ""
+        lines.append(f"  {n:>3}. {r['score']:5.1f}{own}  {_rel(r['path'], args.folder)}")
     if len(good) > args.top:
         lines.append(f"  ... {len(good) - args.top} more" + (f" in {out}" if out else ""))
     if bad:

@@ -66,7 +66,7 @@ def cmd_learn(args) -> int:
         return 0
     print("\n".join(report_lines(report)))
     print(f"Wrote {report['bundle']} (report.json{', drivers.png' if report['drivers'] else ''} inside); "
-          f"score with it: main.py score VIDEO --model {report['bundle']}")
+          f"score with it: main.py score VIDEO --personal {report['bundle']}")
     return 0
 
 

@@ -84,13 +84,14 @@ def check_executor(executor: str, address: Optional[str] = None) -> None:
 # ------------------------------------------------------------------------------------------- local pool
 
 
-def local_worker_init(threads: int, bundle_path: str, device: str, parent_pid: Optional[int]) -> None:
-    """A local batch worker's start: its thread budget first (before anything loads numpy), then the model,
-    once. This module imports nothing heavy, so unpickling this initializer in the new process loads none."""
+def local_worker_init(threads: int, bundle_path: str, device: str, parent_pid: Optional[int],
+                      personal_path: Optional[str] = None) -> None:
+    """A local batch worker's start: its thread budget first (before anything loads numpy), then the model (and
+    the personal one), once. This module imports nothing heavy, so unpickling this initializer loads none."""
     limit_threads(threads)
     from . import scoring
 
-    scoring._worker_init(bundle_path, device, parent_pid)
+    scoring._worker_init(bundle_path, device, parent_pid, personal_path)
 
 
 # ------------------------------------------------------------------------------------------- Ray

@@ -22,7 +22,7 @@ from .explain import advice_notes, assumed_lines, explain_inputs, summary_line, 
 from .features.spec import ACCOUNT_SOURCES, PostMeta
 from .jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress, sub_progress
 from .models.bundle import ModelBundle, default_bundle_path
-from .personal.scoring import personal_part
+from .personal.scoring import personal_part, personal_reading
 
 #: A folder scan stops listing skipped names past this many (they are still counted).
 MAX_LISTED_SKIPS = 20
@@ -76,8 +76,11 @@ class ScoreReport:
     summary: str = ""
     #: the per-video inputs of a multimodal or video bundle, reused by rescore (None for other bundles)
     model_inputs: Optional[VideoInputs] = field(default=None, repr=False, compare=False)
-    #: a personal bundle's reading: {creator, percentile, reliable, line} (engine.personal.scoring); else None
+    #: the active personal model's reading beside the general score: {creator, percentile, reliable, line, model,
+    #: drivers} (engine.personal.scoring; also when the scoring bundle itself is a personal one); else None
     personal: Optional[dict] = None
+    #: the personal bundle's per-video inputs, reused by rescore like model_inputs
+    personal_inputs: Optional[VideoInputs] = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict:
         cue_part = self.cues.as_dict()
@@ -202,9 +205,13 @@ def score_video(
     cancel: CancelToken = NEVER_CANCELLED,
     strip: int = 0,
     on_strip: Optional[Callable[[list[media.SampledFrame]], None]] = None,
+    personal: Optional[ModelBundle] = None,
 ) -> ScoreReport:
     """Score one video file. Raises a MediaError subclass for files that cannot be scored,
     BundleError for a bad model, Cancelled when `cancel` fires.
+
+    `personal`: a personal bundle (the active one) run on the same inputs, its reading in report.personal
+    beside the general score, which stays the `bundle`'s.
 
     The file is decoded once: the frames and the sound a multimodal or video bundle reads come with the cues'
     (engine.features.inputs), and so do `strip` small frames spread over the video for a window's preview,
@@ -217,8 +224,10 @@ def score_video(
     t_probe = time.perf_counter()
     cancel.raise_if_cancelled()
 
+    _check_personal(personal)
     wanted = per_video.strip_requests(info, strip) if strip else []
-    shared = per_video.shared_pass(_needs(bundle), info, wanted)
+    needs = _needs(bundle)
+    shared = per_video.shared_pass({**_needs(personal), **needs} if personal is not None else needs, info, wanted)
     if wanted and on_strip is not None:
         shared.on_frames = lambda frames: on_strip(frames[len(frames) - len(wanted):])
     cues = measure_cues(path, info, progress=sub_progress(progress, 0.05, 0.95), cancel=cancel, device=device,
@@ -226,15 +235,45 @@ def score_video(
     cancel.raise_if_cancelled()
     t_cues = time.perf_counter()
     verdict = _verdict(bundle, path, _with_media(meta, info), cues, info, device, decoded=shared)
+    t_personal = time.perf_counter()
+    if personal is not None:
+        verdict.update(_personal_verdict(personal, path, _with_media(meta, info), cues, info, device,
+                                         decoded=shared, frames_from=needs))
     t_model = time.perf_counter()
     progress(1.0, "done")
     timings = {"probe": t_probe - t0}
     timings.update(cues.timings)
     timings.update({"cues_total": t_cues - t_probe, "model": t_model - t_cues, "total": t_model - t0})
+    if personal is not None:
+        timings["personal"] = t_model - t_personal
     return ScoreReport(path=str(path), cues=cues, info=info, timings=timings, **verdict)
 
 
-def _needs(bundle: ModelBundle) -> dict:
+def _check_personal(personal: Optional[ModelBundle]) -> None:
+    from .errors import BundleError
+
+    if personal is not None and personal.family != "personal":
+        raise BundleError(f"{personal.name}: not a personal model (family {personal.family}); "
+                          "a personal model is made by `learn` or the My posts page")
+
+
+def _personal_verdict(personal: ModelBundle, path, full_meta: PostMeta, cues: CueReport, info: media.MediaInfo,
+                      device: str, have: Optional[VideoInputs] = None, decoded: Optional[media.SharedPass] = None,
+                      frames_from: Optional[dict] = None) -> dict:
+    """The personal bundle's part of a report (personal, personal_inputs), from the cues and the frames the
+    general model's pass decoded. `frames_from`: the general bundle's needs; when both read frames, the decoded
+    ones serve the personal bundle only if it asked for the same ones (else its frames are decoded again)."""
+    pneeds = _needs(personal)
+    if decoded is not None and "frames" in pneeds and "frames" in (frames_from or {}) \
+            and frames_from["frames"] != pneeds["frames"]:
+        decoded = None
+    extra = _video_inputs(personal, path, full_meta, cues, info, device, have, decoded)
+    inputs, _found = personal.model_inputs([full_meta], [cue_values(cues)] if personal.uses_cues else None,
+                                           None if extra is None else extra.arrays)
+    return dict(personal=personal_reading(personal, inputs), personal_inputs=extra)
+
+
+def _needs(bundle: Optional[ModelBundle]) -> dict:
     """The per-video inputs (caption, frames, audio) the bundle reads, from its manifest; {} for other bundles."""
     if not getattr(bundle, "extra_inputs", None):
         return {}
@@ -325,13 +364,18 @@ def reads_video(bundle: ModelBundle) -> bool:
     return bool(bundle.uses_cues) or any(n in ("frames", "audio") for n in getattr(bundle, "extra_inputs", ()))
 
 
-def rescore(report: ScoreReport, meta: Optional[PostMeta], bundle: ModelBundle, device: str = "auto") -> ScoreReport:
+def rescore(report: ScoreReport, meta: Optional[PostMeta], bundle: ModelBundle, device: str = "auto",
+            personal: Optional[ModelBundle] = None) -> ScoreReport:
     """`report` with the model run again for new metadata (a caption typed, a follower count changed): the
     file's cues and the bundle's per-video inputs (report.model_inputs) are reused, so nothing is decoded again;
     only the caption embedding is computed anew, when the caption changed. Takes milliseconds for a metadata
     model, tens of them with a caption embedding: the window runs it as a job."""
-    verdict = _verdict(bundle, report.path, _with_media(meta, report.info), report.cues, report.info, device,
-                       report.model_inputs)
+    full_meta = _with_media(meta, report.info)
+    verdict = _verdict(bundle, report.path, full_meta, report.cues, report.info, device, report.model_inputs)
+    if personal is not None:
+        _check_personal(personal)
+        verdict.update(_personal_verdict(personal, report.path, full_meta, report.cues, report.info, device,
+                                         report.personal_inputs))
     return replace(report, **verdict)
 
 
@@ -395,6 +439,7 @@ class BatchItem:
 
 # Each worker process loads the bundle once.
 _worker_bundle: Optional[ModelBundle] = None
+_worker_personal: Optional[ModelBundle] = None
 
 
 def die_with_parent(parent_pid: int, poll_s: float = 0.5) -> None:
@@ -438,16 +483,19 @@ def die_with_parent(parent_pid: int, poll_s: float = 0.5) -> None:
     threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
 
 
-def _worker_init(bundle_path: str, device: str, parent_pid: Optional[int] = None) -> None:
-    global _worker_bundle
+def _worker_init(bundle_path: str, device: str, parent_pid: Optional[int] = None,
+                 personal_path: Optional[str] = None) -> None:
+    global _worker_bundle, _worker_personal
     if parent_pid is not None:
         die_with_parent(parent_pid)
     _worker_bundle = ModelBundle.load(bundle_path, device=device)
+    _worker_personal = None if personal_path is None else ModelBundle.load(personal_path, device=device)
 
 
-def _score_one(path: str, meta: Optional[PostMeta], bundle: ModelBundle, device: str) -> BatchItem:
+def _score_one(path: str, meta: Optional[PostMeta], bundle: ModelBundle, device: str,
+               personal: Optional[ModelBundle] = None) -> BatchItem:
     try:
-        return BatchItem(path, report=score_video(path, meta, bundle=bundle, device=device))
+        return BatchItem(path, report=score_video(path, meta, bundle=bundle, device=device, personal=personal))
     except Cancelled:
         raise
     except EngineError as exc:
@@ -458,7 +506,7 @@ def _score_one(path: str, meta: Optional[PostMeta], bundle: ModelBundle, device:
 
 def _worker_score(path: str, meta: Optional[PostMeta], device: str) -> BatchItem:
     assert _worker_bundle is not None
-    return _score_one(path, meta, _worker_bundle, device)
+    return _score_one(path, meta, _worker_bundle, device, _worker_personal)
 
 
 def default_workers() -> int:
@@ -479,6 +527,7 @@ def score_many(
     cancel: CancelToken = NEVER_CANCELLED,
     executor: str = "local",
     address: Optional[str] = None,
+    personal_path: Optional[str | os.PathLike] = None,
 ) -> Iterator[BatchItem]:
     """Score files, yielding a BatchItem as each finishes (not in input order).
 
@@ -486,10 +535,15 @@ def score_many(
     are shared among worker processes (each with its share of the cores, engine.executors); with
     executor="ray", among the CPUs of a Ray cluster (`address`; None starts one on this machine). Cancel
     stops handing out files at once; files already being scored finish (about a second each).
+    `personal_path`: a personal bundle whose reading goes beside each score (not on a Ray cluster: InputError).
     """
     from . import executors
 
     executors.check_executor(executor, address)
+    if personal_path is not None and executor == "ray":
+        raise InputError("a personal model is not run on a Ray cluster yet: use --executor local, or score "
+                         "without it")
+    personal_path = None if personal_path is None else str(personal_path)
     paths = [str(p) for p in paths]
     bundle_path = str(bundle_path or default_bundle_path())
     workers = default_workers() if workers is None else max(1, workers)
@@ -509,9 +563,11 @@ def score_many(
         return
     if workers <= 1:
         bundle = ModelBundle.load(bundle_path, device=device)
+        personal = None if personal_path is None else ModelBundle.load(personal_path, device=device)
+        _check_personal(personal)
         for p in paths:
             cancel.raise_if_cancelled()
-            yield tick(_score_one(p, meta, bundle, device))
+            yield tick(_score_one(p, meta, bundle, device, personal))
         return
 
     # Here, not at the top: a `score` does without multiprocessing's imports (about 10 ms of a cold start).
@@ -521,7 +577,7 @@ def score_many(
     # spawn, not fork: forking a process that holds ONNX Runtime or decoder threads can deadlock.
     pool = ProcessPoolExecutor(
         max_workers=workers, mp_context=get_context("spawn"), initializer=executors.local_worker_init,
-        initargs=(executors.threads_per_worker(workers), bundle_path, device, os.getpid()),
+        initargs=(executors.threads_per_worker(workers), bundle_path, device, os.getpid(), personal_path),
     )
     pending: set = set()
     queue = list(reversed(paths))

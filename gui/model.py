@@ -1,12 +1,14 @@
-"""The active model in the window: which bundle the Score and Batch pages use (engine.models.active keeps the
-choice), loaded once and shared (thread-safe)."""
+"""The active models in the window: the general bundle the Score and Batch pages score with and, apart, the
+personal bundle whose reading the Score page shows beside it (engine.models.active keeps both choices), each
+loaded once and shared (thread-safe)."""
 from __future__ import annotations
 
 import threading
 from pathlib import Path
 from typing import Optional
 
-from engine.models.active import active_model_path, is_default_bundle, set_active_model
+from engine.models.active import (active_model_path, active_personal, is_default_bundle, is_personal_bundle,
+                                  set_active_model, set_active_personal)
 
 
 class ActiveModel:
@@ -19,6 +21,10 @@ class ActiveModel:
         self._lock = threading.Lock()
         self.path = Path(path) if path else active_model_path()
         self._bundle = None
+        self.personal_path: Optional[Path] = None if path else active_personal().path
+        self._personal = None
+        if is_personal_bundle(self.path):  # a personal bundle is never the general model: it goes beside it
+            self.personal_path, self.path = self.path, active_model_path()
 
     def get(self, progress=None, cancel=None):
         """The loaded bundle; loads it on first use (raises BundleError with a message)."""
@@ -39,9 +45,34 @@ class ActiveModel:
         """Whether the active bundle is the built-in one."""
         return is_default_bundle(self.path)
 
+    def get_personal(self, progress=None, cancel=None):
+        """The loaded personal bundle, None when none is active; loads it on first use (raises BundleError)."""
+        with self._lock:
+            if self._personal is None and self.personal_path is not None:
+                from engine.models.bundle import ModelBundle
+
+                self._personal = ModelBundle.load(self.personal_path)
+            return self._personal
+
+    @property
+    def loaded_personal(self):
+        """The personal bundle if one is active and loaded, else None (never blocks on loading)."""
+        return self._personal
+
+    def set_personal(self, path: Optional[Path], remember: bool = True) -> None:
+        """Make `path` the active personal model ("Make active" on My posts); None stops using one."""
+        with self._lock:
+            self.personal_path = None if path is None else Path(path)
+            self._personal = None
+        if remember:
+            set_active_personal(self.personal_path)
+
     def set_path(self, path: Path, remember: bool = True) -> None:
         """Switch to another bundle (loaded on next use); `remember` stores the choice for the next start and for
-        the command line's `score` and `batch`."""
+        the command line's `score` and `batch`. A personal bundle becomes the active personal model instead."""
+        if is_personal_bundle(path):
+            self.set_personal(path, remember)
+            return
         with self._lock:
             self.path = Path(path)
             self._bundle = None

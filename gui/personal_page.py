@@ -271,8 +271,9 @@ class PersonalPage(QWidget):
         if not self.report:
             return
         p = Path(self.report["bundle"])
-        self.model.set_path(p)
-        self.status.emit(f"Active model: {p.name}. The Score page now says where a draft ranks among your own posts.")
+        self.model.set_personal(p)
+        self.status.emit(f"Personal model: {p.name}. The Score page now says, beside the general score, where a draft "
+                         "ranks among your own posts.")
         self.active_model_changed.emit(p)
 
 

@@ -202,6 +202,7 @@ class ScorePage(DropTarget, QWidget):
         v.addWidget(self.views)
         self.model_label = label("", "muted", wrap=True)
         v.addWidget(self.model_label)
+        v.addWidget(self._build_personal_box())
         v.addStretch(1)
         vrow.addWidget(ring_col)
         # beside the ring: what moved the score
@@ -309,6 +310,59 @@ class ScorePage(DropTarget, QWidget):
             QWidget.setTabOrder(a, b)
         self._clear_result()
 
+    def _build_personal_box(self) -> QWidget:
+        """Under the general score, beside what moved it: the active personal model's reading ("Your own posts"),
+        hidden when none is active."""
+        self.personal_box = QWidget()
+        col = QVBoxLayout(self.personal_box)
+        col.setContentsMargins(0, 10, 0, 0)
+        col.addWidget(label("Your own posts", "h2"))
+        self.personal_line = label("", wrap=True)
+        self.personal_line.setTextFormat(Qt.RichText)
+        col.addWidget(self.personal_line)
+        self.personal_drivers = label("", wrap=True)
+        self.personal_drivers.setTextFormat(Qt.RichText)
+        col.addWidget(self.personal_drivers)
+        self.personal_model_label = label("", "muted", wrap=True)
+        col.addWidget(self.personal_model_label)
+        self.stop_personal_button = QPushButton("Stop using")
+        self.stop_personal_button.setToolTip("Stop showing this personal model beside the score (My posts' Make "
+                                             "active brings it back)")
+        self.stop_personal_button.clicked.connect(self.stop_personal)
+        col.addWidget(self.stop_personal_button, 0, Qt.AlignLeft)
+        self.personal_box.setVisible(False)
+        return self.personal_box
+
+    def _show_personal(self, own: Optional[dict]) -> None:
+        """The personal reading of the report shown, or the box hidden when there is none."""
+        self.personal_box.setVisible(bool(own))
+        if not own:
+            return
+        c = colors()
+        if own.get("reliable"):
+            self.personal_line.setText(f"<b>{html.escape(own['line'])}</b>")
+        else:  # its ranking could not be told from chance: said as such, never as a rank
+            self.personal_line.setText(f"<span style='color:{c.muted}; font-weight:600'>Not a prediction</span>"
+                                       f"<br>{html.escape(own['line'])}")
+        from engine.personal.scoring import driver_lines
+
+        rows = [f"<span style='color:{c.good if side == 'up' else c.bad}'>{'▲' if side == 'up' else '▼'}</span> "
+                f"{html.escape(text)}" for side, text in driver_lines(own)]
+        self.personal_drivers.setText(
+            ("For this creator, these push it up or down:<br>" + "<br>".join(rows)) if rows
+            else "None of this video's inputs moves it much from your typical post.")
+        self.personal_model_label.setText(f"Personal model: {html.escape(own.get('model') or '')}")
+
+    def stop_personal(self) -> None:
+        """"Stop using": no personal model beside the score from now on (remembered); the result shown loses it."""
+        self.model.set_personal(None)
+        self.personal_box.setVisible(False)
+        if self.shown is not None:
+            self.shown = replace(self.shown, personal=None, personal_inputs=None)
+        if self.report is not None:
+            self.report = replace(self.report, personal=None, personal_inputs=None)
+        self.status.emit("No personal model beside the score now (My posts' Make active brings one back)")
+
     # ------------------------------------------------------------------ gestures
     def handle_drop(self, paths: list[str]) -> None:
         files = [p for p in paths if Path(p).is_file()] or paths
@@ -406,7 +460,8 @@ class ScorePage(DropTarget, QWidget):
 
         bundle = self.model.get()
         return score_video(path, meta, bundle=bundle, progress=progress, cancel=cancel, strip=adapt.STRIP_FRAMES,
-                           on_strip=lambda frames: self.strip_decoded.emit(cancel, adapt.strip_images(frames)))
+                           on_strip=lambda frames: self.strip_decoded.emit(cancel, adapt.strip_images(frames)),
+                           personal=self.model.get_personal())
 
     def _strip_decoded(self, token, frames) -> None:
         if self.job is not None and self.job.token is token:
@@ -484,11 +539,10 @@ class ScorePage(DropTarget, QWidget):
         self.meaning.setText(f"<span style='font-size:15px; font-weight:600; color:{score_color(r.score)}'>"
                              f"{verdict(r.score)}</span><br>Ranks above {r.score:.0f}% of the posts the model"
                              " learned from")
-        if getattr(r, "personal", None):  # a personal model: where the draft ranks among the creator's own posts
-            if not r.personal.get("reliable"):  # its ranking could not be told from chance: no verdict, no rank
-                self.meaning.setText("<span style='font-size:15px; font-weight:600; color:grey'>Not a prediction"
-                                     "</span>")
-            self.meaning.setText(self.meaning.text() + f"<br><b>{html.escape(r.personal['line'])}</b>")
+        own = getattr(r, "personal", None)
+        if own and own.get("model") is None and not own.get("reliable"):  # scored by a chance-level personal model
+            self.meaning.setText("<span style='font-size:15px; font-weight:600; color:grey'>Not a prediction</span>")
+        self._show_personal(own)
         if r.viral_probability is not None:
             self.odds.setText(f"Chance of the top quarter: <b>{100 * r.viral_probability:.0f}%</b>")
             self.odds.setToolTip(f"Of past posts with a prediction like this one, {100 * r.viral_probability:.0f}%"
@@ -526,6 +580,7 @@ class ScorePage(DropTarget, QWidget):
         self.meaning.setText("Drop a video here, or use Open video…")
         for w in (self.odds, self.views, self.model_label, self.notes, self.meta_error):
             w.setText("")
+        self._show_personal(None)
         self.cues_label.setText("")
         self.why.set_report(None)
         self.timeline.set_timeline({}, 0.0)
@@ -558,7 +613,8 @@ class ScorePage(DropTarget, QWidget):
             return
         if self.rescore_job is not None:  # typed past: its answer would be stale
             self.rescore_job.cancel()
-        job = self.runner.submit(adapt.rescore, self.report, meta, bundle, name="re-scoring")
+        job = self.runner.submit(adapt.rescore, self.report, meta, bundle, personal=self.model.loaded_personal,
+                                 name="re-scoring")
         self.rescore_job = job
         job.on_result(lambda r, j=job: self._rescored(j, r))
         job.on_error(lambda msg, j=job: j is self.rescore_job and self.meta_error.setText(msg))
@@ -568,7 +624,7 @@ class ScorePage(DropTarget, QWidget):
             return  # a newer edit or another file came since
         self.rescore_job = None
         # keep the per-video inputs as last computed (the caption embedding of the caption now typed)
-        self.report = replace(self.report, model_inputs=report.model_inputs)
+        self.report = replace(self.report, model_inputs=report.model_inputs, personal_inputs=report.personal_inputs)
         self._show(report)
 
     # ------------------------------------------------------------------ compare two versions

@@ -20,17 +20,18 @@ def make_meta(caption: str = "", post_time: Optional[datetime] = None, followers
     return meta_from_fields(caption=caption, post_time=post_time, followers=followers, sound=sound)
 
 
-def rescore(report, meta: PostMeta, bundle, progress=None, cancel=None):
+def rescore(report, meta: PostMeta, bundle, progress=None, cancel=None, personal=None):
     """A copy of `report` with the model part re-run for new metadata; the cues and the per-video model inputs
     are reused as they are (only a changed caption is embedded again). A job function: the Score page runs it
-    through the job runner, so the GUI thread never waits on a model.
+    through the job runner, so the GUI thread never waits on a model. `personal`: the active personal bundle,
+    whose reading goes beside the score.
 
     Raises InputError for impossible metadata."""
     from engine import scoring
 
     if cancel is not None:
         cancel.raise_if_cancelled()
-    return scoring.rescore(report, meta, bundle)
+    return scoring.rescore(report, meta, bundle, personal=personal)
 
 
 #: frames in the Score page's strip, and their longer side in pixels

@@ -37,7 +37,7 @@ def personal_shots(w, wait, grab, clip: Path) -> None:
     sp.score_file(str(clip))  # opening a file gives it its own (empty) post details: fill them in after
     sp.caption_edit.setText("worst luck ever at the claw machine #fail #clawmachine")
     sp.sound_edit.setText("original")
-    wait(lambda: sp.shown is not None and sp.shown.model.startswith("personal") and not sp.busy
+    wait(lambda: sp.shown is not None and sp.shown.personal is not None and not sp.busy
          and sp.strip.frames and (sp.player.multimedia or sp.player._frames))
     sp.rescore_now()
     wait(lambda: not sp._rescore_timer.isActive() and not sp.rescoring)

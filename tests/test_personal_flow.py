@@ -31,9 +31,10 @@ def test_learn_from_one_author_of_a_dataset_then_score_says_it_is_not_a_predicti
 
     r = run("score", make_video(tmp_path / "draft.mp4", seconds=1.0, size=(96, 160)), "--model", tmp_path / "b")
     assert r.returncode == 0, r.stderr
+    assert "is a personal model: its reading goes beside the general score" in r.stderr
     head = r.stdout.splitlines()[1]
-    assert "not a prediction: see 'Your own posts'" in head and "ranks above" not in head
-    assert "Against your own posts (maker): would rank above" in r.stdout
+    assert "ranks above" in head and "of the posts the model learned from" in head  # the general model's score
+    assert "Against your own posts (maker): would rank above" in r.stdout and "not a prediction" in r.stdout
 
 
 def test_the_pages_job_runs_without_a_runner_and_names_the_model_after_the_creator(tmp_path, monkeypatch):

@@ -71,9 +71,11 @@ def test_an_unreliable_personal_model_is_not_presented_as_a_prediction(window, q
     assert not learn_personal(from_posts_csv(csv), bundle, n_boot=200, with_default=False)["reliable"]
     page = window.score_page
     first = _scored(qtbot, page, make_video(tmp_path / "s.mp4", seconds=2.0))
-    window.model.set_path(bundle)
+    window.model.set_path(bundle)  # offered as the general model: it goes beside it
+    assert window.model.personal_path == bundle and window.model.is_default
     window.personal_page.active_model_changed.emit(bundle)
     qtbot.waitUntil(lambda: not page.busy and page.shown is not None and page.shown is not first, timeout=120_000)
-    text = page.meaning.text()
-    assert text.startswith("<span") and "Not a prediction" in text and "Ranks above" not in text
+    assert f"Ranks above {first.score:.0f}%" in page.meaning.text()  # the general score is still said
+    text = page.personal_line.text()
+    assert "Not a prediction" in text and "ranks above" not in text
     assert "would rank above" in text and "this is not a prediction" in text

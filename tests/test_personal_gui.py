@@ -40,8 +40,9 @@ def test_learn_from_a_posts_csv_show_the_results_and_make_it_active(qtbot, page,
     assert not page.plot.pixmap().isNull()
     with qtbot.waitSignal(page.active_model_changed) as sig:
         qtbot.mouseClick(page.active_button, Qt.LeftButton)
-    assert sig.args[0].name == "personal-maker" and page.model.path == sig.args[0]
-    assert page.model.get().family == "personal"
+    assert sig.args[0].name == "personal-maker" and page.model.personal_path == sig.args[0]
+    assert page.model.get_personal().family == "personal"
+    assert page.model.get().family != "personal"  # the general model stays the general one
 
 
 def test_cancel_stops_the_job_and_a_bad_source_says_why(qtbot, page, user_dirs):
@@ -69,10 +70,14 @@ def test_the_score_page_says_where_a_draft_ranks_among_your_own_posts(window, qt
     assert learn_personal(from_posts_csv(csv), bundle, n_boot=200, with_default=False)["reliable"]
     page = window.score_page
     first = _scored(qtbot, page, make_video(tmp_path / "s.mp4", seconds=2.0))
-    assert "your own posts" not in page.meaning.text()  # the general model says nothing of the kind
-    window.model.set_path(bundle)
+    assert not page.personal_box.isVisibleTo(page)  # no personal model: no box
+    window.model.set_personal(bundle)
     window.personal_page.active_model_changed.emit(bundle)  # what its "Make active" emits
     qtbot.waitUntil(lambda: not page.busy and page.shown is not None and page.shown is not first, timeout=120_000)
-    assert page.shown.personal is not None
-    n = f"{page.shown.score:.0f}"
-    assert f"Against your own posts (maker): ranks above {n}% of them." in page.meaning.text()
+    assert page.shown.personal is not None and page.personal_box.isVisibleTo(page)
+    # the gauge and "Why this score" stay the general model's
+    assert page.shown.score == pytest.approx(first.score) and page.score_label.text() == f"{first.score:.0f}"
+    assert page.shown.contributions == first.contributions and page.shown.model == first.model
+    assert f"Ranks above {first.score:.0f}% of the posts the model learned from" in page.meaning.text()
+    n = f"{page.shown.personal['percentile']:.0f}"
+    assert f"Against your own posts (maker): ranks above {n}% of them." in page.personal_line.text()

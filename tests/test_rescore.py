@@ -176,11 +176,11 @@ def test_a_late_answer_for_older_fields_is_dropped(page, mm, monkeypatch):
     real = adapt.rescore
     slow_gate, started = threading.Event(), threading.Event()
 
-    def rescore(report, meta, b, progress=None, cancel=None):
+    def rescore(report, meta, b, progress=None, cancel=None, personal=None):
         if meta.caption == "old words":  # the first edit's job is slow
             started.set()
             assert slow_gate.wait(30)
-        return real(report, meta, b)  # no cancel check: a job that does not notice is dropped all the same
+        return real(report, meta, b, personal=personal)  # no cancel check: a job that does not notice is dropped all the same
 
     monkeypatch.setattr(adapt, "rescore", rescore)
     shows = []

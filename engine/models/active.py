@@ -1,10 +1,14 @@
 """The active model: the bundle that `score`, `batch` and the window's Score and Batch pages use when no other
 is named. The choice lives in the user data folder (platformdirs), beside the datasets and the trained bundles:
 
-    <data>/active_model.json     {"path": ...}: the bundle made active (the Train page's "Make active")
+    <data>/active_model.json     {"path": ...}: the general model made active (the Train page's "Make active")
+    <data>/active_personal.json  {"path": ...}: the personal model made active (My posts' "Make active"): its
+                                 reading of a draft against the creator's own posts is shown beside the general score
     <data>/models/<name>/        trained and exported bundles
 
-No choice, a damaged active_model.json, or a chosen bundle that has gone all mean the built-in default bundle.
+No choice, a damaged active_model.json, or a chosen bundle that has gone all mean the built-in default bundle;
+the same for active_personal.json mean no personal model. A personal bundle found in the general slot (made active
+there before the two were apart) is moved to the personal slot, with a note (ActiveModelChoice.moved).
 
 This module reads manifest.json only (from a bundle folder or a .zip): it imports neither numpy nor ONNX Runtime,
 so `virality-studio --version` can name the active model at once. Loading the model is engine.models.bundle's.
@@ -22,6 +26,8 @@ from ..errors import BundleError
 
 APP_NAME = "Virality Studio"
 ACTIVE_FILE = "active_model.json"
+PERSONAL_FILE = "active_personal.json"
+PERSONAL_FAMILY = "personal"
 MANIFEST = "manifest.json"
 
 
@@ -63,22 +69,63 @@ def _is_bundle(p: Path) -> bool:
 @dataclass(frozen=True)
 class ActiveModelChoice:
     """Which bundle is active. `path`: the bundle to use. `is_default`: it is the built-in one.
-    `gone`: the bundle that was made active when it no longer exists (`path` is then the built-in one)."""
+    `gone`: the bundle that was made active when it no longer exists (`path` is then the built-in one).
+    `moved`: a personal bundle that was the active general model (an older settings file): it has just been made
+    the active personal model instead, and `path` is the built-in one (moved_note() says so in words)."""
 
     path: Path
     is_default: bool
     gone: Optional[Path] = None
+    moved: Optional[Path] = None
+
+
+def moved_note(path: str | os.PathLike) -> str:
+    """What a person is told when a personal bundle is offered as the general model."""
+    return (f"{path} is a personal model: it is now the active personal model, shown beside the general score "
+            "(\"against your own posts\"), and the general score comes from the general model")
+
+
+def is_personal_bundle(path: str | os.PathLike) -> bool:
+    """Whether the bundle's manifest says family "personal" (False for anything unreadable)."""
+    try:
+        return read_manifest(path).get("family") == PERSONAL_FAMILY
+    except BundleError:
+        return False
+
+
+def _read_choice(name: str) -> Optional[Path]:
+    try:
+        return Path(json.loads((data_dir() / name).read_text(encoding="utf-8"))["path"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write_choice(name: str, path: Optional[str | os.PathLike]) -> None:
+    """Store `path` (resolved) under `name`, atomically: a crash leaves the previous choice; None clears it."""
+    f = data_dir() / name
+    f.parent.mkdir(parents=True, exist_ok=True)
+    if path is None:
+        f.unlink(missing_ok=True)
+        return
+    tmp = f.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"path": str(Path(path).resolve())}), encoding="utf-8")
+    os.replace(tmp, f)
 
 
 def active_model() -> ActiveModelChoice:
-    """The bundle made active, or the built-in default when none is (or the chosen one has gone). Never raises."""
-    chosen = None
-    try:
-        chosen = Path(json.loads((data_dir() / ACTIVE_FILE).read_text(encoding="utf-8"))["path"])
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
+    """The general bundle made active, or the built-in default when none is (or the chosen one has gone). A
+    personal bundle in that slot is moved to the personal one (`moved`). Never raises."""
+    chosen = _read_choice(ACTIVE_FILE)
     if chosen is not None and _is_bundle(chosen):
-        return ActiveModelChoice(chosen, is_default_bundle(chosen))
+        if not is_personal_bundle(chosen):
+            return ActiveModelChoice(chosen, is_default_bundle(chosen))
+        try:  # move it (unless a personal model is already active); the general slot goes back to the built-in one
+            if _read_choice(PERSONAL_FILE) is None:
+                set_active_personal(chosen)
+            _write_choice(ACTIVE_FILE, None)
+        except OSError:
+            pass  # a read-only data folder: moved for this run only
+        return ActiveModelChoice(default_bundle_path(), True, moved=chosen)
     return ActiveModelChoice(default_bundle_path(), True, gone=chosen)
 
 
@@ -86,17 +133,45 @@ def active_model_path() -> Path:
     return active_model().path
 
 
-def set_active_model(path: Optional[str | os.PathLike]) -> None:
-    """Make `path` the active bundle (stored resolved); None, or the built-in bundle, goes back to the default.
-    Written atomically: a crash leaves the previous choice."""
-    f = data_dir() / ACTIVE_FILE
-    f.parent.mkdir(parents=True, exist_ok=True)
-    if path is None or is_default_bundle(path):
-        f.unlink(missing_ok=True)
-        return
-    tmp = f.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"path": str(Path(path).resolve())}), encoding="utf-8")
-    os.replace(tmp, f)
+def set_active_model(path: Optional[str | os.PathLike]) -> Optional[str]:
+    """Make `path` the active general bundle (stored resolved); None, or the built-in bundle, goes back to the
+    default. A personal bundle becomes the active personal model instead (the general one is then the built-in
+    one when the personal bundle was it): returns the note saying so, else None."""
+    if path is not None and is_personal_bundle(path):
+        set_active_personal(path)
+        if _same_choice(_read_choice(ACTIVE_FILE), path):
+            _write_choice(ACTIVE_FILE, None)
+        return moved_note(path)
+    _write_choice(ACTIVE_FILE, None if path is None or is_default_bundle(path) else path)
+    return None
+
+
+def _same_choice(a: Optional[Path], b: str | os.PathLike) -> bool:
+    return a is not None and _same_path(a, Path(b))
+
+
+@dataclass(frozen=True)
+class ActivePersonal:
+    """The personal model made active: `path`, None when there is none (or it has gone: `gone` names it)."""
+
+    path: Optional[Path]
+    gone: Optional[Path] = None
+
+
+def active_personal() -> ActivePersonal:
+    """The personal bundle made active (My posts' "Make active"), apart from the general model. Never raises."""
+    chosen = _read_choice(PERSONAL_FILE)
+    if chosen is not None and _is_bundle(chosen):
+        return ActivePersonal(chosen)
+    moved = active_model().moved  # an older settings file's personal model in the general slot
+    if moved is not None:
+        return ActivePersonal(moved)
+    return ActivePersonal(None, gone=chosen)
+
+
+def set_active_personal(path: Optional[str | os.PathLike]) -> None:
+    """Make `path` the active personal model (stored resolved); None stops using one ("Stop using")."""
+    _write_choice(PERSONAL_FILE, path)
 
 
 # ----------------------------------------------------------------------------- the manifest's headline facts
@@ -229,4 +304,9 @@ def describe_active_model(active: Optional[ActiveModelChoice] = None) -> list[st
     else:
         which = "the built-in default" if active.is_default else "made active on the Train page"
     facts = [f"family {s.family}"] + [f"version {s.version}"] * bool(s.version) + [f"created {s.created}"] * bool(s.created)
-    return [f"Active model: {s.name} ({which})", "  " + ", ".join(facts), f"  {active.path}"]
+    lines = [f"Active model: {s.name} ({which})", "  " + ", ".join(facts), f"  {active.path}"]
+    personal = active_personal().path
+    if personal is not None:
+        p = read_bundle_summary(personal, is_default=False)
+        lines.append(f"Personal model: {p.name if p else personal.name} (beside the general score)  {personal}")
+    return lines

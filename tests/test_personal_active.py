@@ -1,0 +1,223 @@
+"""An active personal model beside the general one (issue 13, "Make active"): its own slot in the user data
+(an older settings file's personal model in the general slot is moved there), the report keeping the general
+score and adding the personal reading with the inputs that push the draft up or down, `score --personal` and
+`batch` showing both, and the Score page's "Your own posts" box with its "Stop using"."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.data.posts_csv import write_posts_csv
+from engine.features.spec import PostMeta
+from test_cli_active_model import user_data as data  # noqa: F401  (fixture: an empty user data folder)
+from test_gui import user_dirs  # noqa: F401  (fixture: the user folders kept out of the tests)
+from test_personal import _history_posts
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def personal(tmp_path_factory) -> Path:
+    """A reliable personal bundle of 'maker', whose posts do better with more exclamation marks."""
+    from engine.personal.history import from_posts_csv
+    from engine.personal.learn import learn_personal
+
+    d = tmp_path_factory.mktemp("personal")
+    csv = write_posts_csv(d / "maker.csv", _history_posts(90, effect=0.6, seed=13))
+    assert learn_personal(from_posts_csv(csv), d / "personal-maker", n_boot=200, with_default=False)["reliable"]
+    return d / "personal-maker"
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> Path:
+    from media_factory import make_video
+
+    return make_video(tmp_path_factory.mktemp("clip") / "draft.mp4", seconds=2.0, size=(216, 384))
+
+
+# ----------------------------------------------------------------------------- the two slots
+
+
+def test_a_personal_model_in_the_general_slot_is_moved_to_its_own(data, personal):
+    from engine.models import active
+
+    (data).mkdir(parents=True, exist_ok=True)
+    (data / active.ACTIVE_FILE).write_text(json.dumps({"path": str(personal)}), encoding="utf-8")  # an old file
+    choice = active.active_model()
+    assert choice.is_default and choice.moved == personal and choice.path == active.default_bundle_path()
+    assert not (data / active.ACTIVE_FILE).exists()  # moved, not left to be moved again
+    assert active.active_personal().path == personal.resolve()
+    assert active.active_model().moved is None  # said once
+    assert any(line.startswith("Personal model: personal-maker") for line in active.describe_active_model())
+
+
+def test_making_a_personal_model_active_keeps_the_general_one_and_stop_using_clears_it(data, personal, tmp_path):
+    from engine.models import active
+    from test_cli_active_model import copy_default
+
+    general = copy_default(tmp_path / "mine", "my-general")
+    assert active.set_active_model(general) is None
+    note = active.set_active_model(personal)  # e.g. an old caller activating a personal bundle as THE model
+    assert note and "is a personal model" in note
+    assert active.active_model().path == general.resolve()  # the general model made active stays
+    assert active.active_personal().path == personal.resolve()
+    active.set_active_personal(None)  # "Stop using"
+    assert active.active_personal().path is None and active.active_model().path == general.resolve()
+
+
+# ----------------------------------------------------------------------------- the report
+
+
+def test_the_general_score_is_unchanged_and_the_personal_reading_names_what_pushes_it(personal, clip):
+    from engine.models.bundle import ModelBundle, default_bundle_path
+    from engine.scoring import rescore, score_video
+
+    general = ModelBundle.load(default_bundle_path(), device="cpu")
+    mine = ModelBundle.load(personal, device="cpu")
+    meta = PostMeta(caption="shop tour!!!")
+    alone = score_video(clip, meta, bundle=general, device="cpu")
+    both = score_video(clip, meta, bundle=general, device="cpu", personal=mine)
+    assert alone.personal is None
+    assert both.score == pytest.approx(alone.score) and both.model == alone.model
+    assert [c.as_dict() for c in both.contributions] == [c.as_dict() for c in alone.contributions]
+    own = both.personal
+    assert own["model"] == "personal-maker" and own["reliable"]
+    assert own["line"] == f"Against your own posts (maker): ranks above {round(own['percentile'])}% of them."
+    up = {d["input"]: d for d in own["drivers"] if d["points"] > 0}
+    assert "n_exclaims" in up and up["n_exclaims"]["label"] == "exclamation marks in the caption"
+    assert up["n_exclaims"]["detail"].startswith("3 exclamation marks")
+    assert json.loads(json.dumps(both.as_dict()))["personal"]["drivers"]  # in the JSON too
+    # a caption typed later moves the personal reading; the drivers follow it
+    calm = rescore(both, PostMeta(caption="shop tour"), general, device="cpu", personal=mine)
+    assert calm.personal["percentile"] < own["percentile"]
+    assert all(d["input"] != "n_exclaims" or d["points"] < 0 for d in calm.personal["drivers"])
+    assert rescore(both, meta, general, device="cpu").personal is None  # no personal model given: none shown
+
+
+def test_a_bundle_that_is_not_personal_is_refused_as_the_personal_one(clip):
+    from engine.errors import BundleError
+    from engine.models.bundle import ModelBundle, default_bundle_path
+    from engine.scoring import score_video
+
+    general = ModelBundle.load(default_bundle_path(), device="cpu")
+    with pytest.raises(BundleError, match="not a personal model"):
+        score_video(clip, None, bundle=general, device="cpu", personal=general)
+
+
+# ----------------------------------------------------------------------------- the command line
+
+
+def run(*args, env=None):
+    return subprocess.run([sys.executable, str(ROOT / "main.py"), *map(str, args)], capture_output=True, text=True,
+                          encoding="utf-8", env=dict(os.environ, PYTHONIOENCODING="utf-8", **(env or {})),
+                          timeout=300, cwd=ROOT)
+
+
+def test_score_personal_shows_both_and_model_personal_is_redirected(personal, clip, tmp_path):
+    env = {"XDG_DATA_HOME": str(tmp_path / "xdg-data")}
+    plain = run("score", clip, "--caption", "tour!!!", "--json", "-q", env=env)
+    both = run("score", clip, "--caption", "tour!!!", "--json", "-q", "--personal", personal, env=env)
+    assert plain.returncode == 0 and both.returncode == 0, both.stderr
+    a, b = json.loads(plain.stdout), json.loads(both.stdout)
+    assert a["personal"] is None and b["score"] == a["score"] and b["model"] == a["model"]
+    assert b["personal"]["creator"] == "maker" and b["personal"]["drivers"]
+    text = run("score", clip, "--caption", "tour!!!", "-q", "--personal", personal, env=env)
+    lines = text.stdout.splitlines()
+    assert f"Virality score   {a['score']:.0f} / 100   (ranks above" in lines[1]
+    assert lines[2].startswith("  Your own posts   Against your own posts (maker): ranks above")
+    assert any(s.startswith("    pushes it up    exclamation marks in the caption: +") for s in lines)
+    old = run("score", clip, "--caption", "tour!!!", "--json", "-q", "--model", personal, env=env)
+    assert old.returncode == 0 and "is a personal model: its reading goes beside the general score" in old.stderr
+    assert json.loads(old.stdout)["score"] == a["score"] and json.loads(old.stdout)["personal"]["drivers"]
+    bad = run("score", clip, "-q", "--personal", clip.parent, env=env)
+    assert bad.returncode != 0 and bad.stderr.startswith("error: ") and "Traceback" not in bad.stderr
+
+
+def test_batch_uses_the_active_personal_model_and_no_personal_leaves_it_out(personal, clip, tmp_path):
+    import shutil
+
+    env = {"XDG_DATA_HOME": str(tmp_path / "xdg-data")}
+    folder = tmp_path / "drafts"
+    folder.mkdir()
+    for name in ("a.mp4", "b.mp4"):
+        shutil.copy(clip, folder / name)
+    data = tmp_path / "xdg-data" / "Virality Studio"
+    data.mkdir(parents=True)
+    (data / "active_personal.json").write_text(json.dumps({"path": str(personal)}), encoding="utf-8")
+    r = run("batch", folder, "--json", "-q", "--workers", "2", env=env)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["personal_model"] == "personal-maker"
+    assert all(s["personal"]["creator"] == "maker" for s in out["scored"])
+    r = run("batch", folder, "-q", "--workers", "1", env=env)
+    assert "own: where each ranks among the posts of maker" in r.stdout and " own " in r.stdout
+    r = run("batch", folder, "--json", "-q", "--no-personal", env=env)
+    assert json.loads(r.stdout)["personal_model"] is None
+    assert all(s["personal"] is None for s in json.loads(r.stdout)["scored"])
+
+
+# ----------------------------------------------------------------------------- the Score page
+
+
+@pytest.fixture
+def window_with_personal(qtbot, user_dirs, personal):
+    """The window started with `personal` made active earlier (My posts' "Make active", remembered)."""
+    pytest.importorskip("pytestqt")
+    from engine.models.active import set_active_personal
+    from gui.app import MainWindow
+
+    set_active_personal(personal)
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.runner.shutdown()
+
+
+def test_the_score_page_shows_the_personal_box_beside_the_general_score_and_stop_using_hides_it(
+        qtbot, window_with_personal, clip):
+    from PySide6.QtCore import Qt
+
+    from engine.models.active import active_personal
+    from test_gui_score_page import _scored
+
+    w = window_with_personal
+    page = w.score_page
+    shown = _scored(qtbot, page, clip)
+    assert w.model.is_default and shown.model == "virality-ensemble-smp-video"
+    assert page.personal_box.isVisibleTo(page) and shown.personal["creator"] == "maker"
+    assert page.score_label.text() == f"{shown.score:.0f}"  # the gauge is the general score
+    assert "Against your own posts (maker): ranks above" in page.personal_line.text()
+    assert "Personal model: personal-maker" in page.personal_model_label.text()
+    qtbot.mouseClick(page.stop_personal_button, Qt.LeftButton)
+    assert not page.personal_box.isVisibleTo(page) and page.shown.personal is None
+    assert active_personal().path is None and w.model.personal_path is None
+    page.caption_edit.setText("tour!!!")  # a re-score after "Stop using" brings no personal reading back
+    qtbot.waitUntil(lambda: page.shown is not shown and not page.rescoring and not page._rescore_timer.isActive(),
+                    timeout=60_000)
+    assert page.shown.personal is None and not page.personal_box.isVisibleTo(page)
+
+
+def test_the_personal_model_reads_what_the_one_pass_measured(personal, clip, monkeypatch):
+    """One decode: the cues are measured once and nothing decodes the file again for the personal model."""
+    import engine.scoring as scoring
+    from engine.features import inputs as per_video
+    from engine.models.bundle import ModelBundle, default_bundle_path
+
+    calls = []
+    real = scoring.measure_cues
+    monkeypatch.setattr(scoring, "measure_cues", lambda *a, **k: calls.append(1) or real(*a, **k))
+
+    def no_second_pass(*_a, **_k):
+        raise AssertionError("the file was decoded again")
+
+    monkeypatch.setattr(per_video, "bundle_inputs", no_second_pass)
+    monkeypatch.setattr(scoring.media, "sample_frames", no_second_pass)
+    r = scoring.score_video(clip, None, bundle=ModelBundle.load(default_bundle_path(), device="cpu"), device="cpu",
+                            personal=ModelBundle.load(personal, device="cpu"))
+    assert calls == [1] and r.personal is not None and "personal" in r.timings
