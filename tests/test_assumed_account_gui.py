@@ -6,7 +6,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from test_gui import no_job_threads, user_dirs, window  # noqa: E402,F401  (fixtures: user folders, window)
+from test_gui import no_job_threads  # noqa: E402,F401  (fixtures; user_dirs and window are in conftest)
 
 
 def test_the_score_page_shows_it(window, qtbot, tmp_path):

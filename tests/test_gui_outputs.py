@@ -12,7 +12,6 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from media_factory import make_video
-from test_gui import user_dirs, window  # noqa: F401  (fixtures)
 
 
 def test_batch_page_lists_refused_files_and_exports_safely(window, tmp_path, monkeypatch):  # noqa: F811

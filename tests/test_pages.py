@@ -12,7 +12,6 @@ from PySide6.QtCore import QPoint, Qt  # noqa: E402
 
 from engine.data.posts_csv import Post  # noqa: E402
 from media_factory import make_video  # noqa: E402
-from test_gui import user_dirs  # noqa: E402,F401  (the fixture: user data and settings in tmp_path)
 
 
 @pytest.fixture

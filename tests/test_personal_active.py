@@ -15,7 +15,7 @@ import pytest
 from engine.data.posts_csv import write_posts_csv
 from engine.features.spec import PostMeta
 from test_cli_active_model import user_data as data  # noqa: F401  (fixture: an empty user data folder)
-from test_gui import user_dirs  # noqa: F401  (fixture: the user folders kept out of the tests)
+
 from test_personal import _history_posts
 
 ROOT = Path(__file__).resolve().parent.parent

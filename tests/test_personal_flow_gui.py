@@ -12,7 +12,7 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import Qt  # noqa: E402
 
 from engine.data.posts_csv import write_posts_csv  # noqa: E402
-from test_gui import no_job_threads, user_dirs, window  # noqa: E402,F401  (fixtures: user folders, window)
+from test_gui import no_job_threads  # noqa: E402,F401  (fixtures; user_dirs and window are in conftest)
 from test_personal import _history_posts  # noqa: E402
 from test_personal_gui import page  # noqa: E402,F401  (fixture: the page with its runner)
 from test_personal_sources import _tiktok_rows, _video  # noqa: E402
