@@ -72,6 +72,14 @@ def check_executor(executor: str, address: Optional[str] = None) -> None:
     _check_reachable(address)
 
 
+def workers_note(executor: str, workers: Optional[int]) -> Optional[str]:
+    """The note for a --workers that the executor does not use (Ray runs one task per cluster CPU), else None."""
+    if executor == "ray" and workers is not None:
+        return (f"--workers {workers} is not used with --executor ray: the cluster runs one video per CPU it has "
+                "(start its nodes with `ray start --num-cpus N` to choose how many)")
+    return None
+
+
 # ------------------------------------------------------------------------------------------- local pool
 
 

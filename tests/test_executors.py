@@ -119,3 +119,11 @@ def test_the_bundle_travels_to_a_worker_and_loads_there(tmp_path):
     loaded = executors._bundle_here(bundle, "cpu")
     assert loaded.name and executors._bundle_here(bundle, "cpu") is loaded  # once per worker
     assert not loaded.path.exists()
+
+
+def test_workers_with_ray_is_named_as_unused():
+    """--workers means local processes; with --executor ray it is not used, and the note says so and what to do."""
+    note = executors.workers_note("ray", 3)
+    assert note and "--workers 3 is not used with --executor ray" in note and "--num-cpus" in note
+    assert executors.workers_note("ray", None) is None  # not given: nothing to say
+    assert executors.workers_note("local", 3) is None
