@@ -80,6 +80,20 @@ def workers_note(executor: str, workers: Optional[int]) -> Optional[str]:
     return None
 
 
+def largest_first(paths: list[str]) -> list[str]:
+    """`paths` in the order to hand them to parallel workers: the largest files (the longest to score, roughly)
+    first, so that the last to finish are short ones and no worker waits long at the end while another is still
+    on a long video (longest first). Ties keep their order; a file that cannot be read goes last (it fails at
+    once)."""
+    def size(p: str) -> int:
+        try:
+            return os.stat(p).st_size
+        except OSError:
+            return -1
+
+    return sorted(paths, key=size, reverse=True)
+
+
 # ------------------------------------------------------------------------------------------- local pool
 
 
@@ -263,7 +277,7 @@ def ray_map(fn: Callable, keys: Iterable[str], args: tuple, *, address: Optional
 def ray_score_many(paths: list[str], meta, bundle_path: str, device: str, address: Optional[str] = None,
                    cancel=None) -> Iterator:
     """BatchItems for `paths` scored on a Ray cluster, as they finish."""
-    for _, item in ray_map(_ray_score, [os.path.abspath(p) for p in paths],
+    for _, item in ray_map(_ray_score, largest_first([os.path.abspath(p) for p in paths]),
                            (meta, bundle_files(bundle_path), device), address=address, cancel=cancel):
         yield item
 

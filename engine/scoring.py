@@ -522,7 +522,7 @@ def score_many(
         initargs=(executors.threads_per_worker(workers), bundle_path, device, os.getpid()),
     )
     pending: set[Future] = set()
-    queue = list(reversed(paths))
+    queue = list(reversed(executors.largest_first(paths)))  # popped from the end: the largest go first
     try:
         while queue or pending:
             while queue and len(pending) < workers * 2 and not cancel.cancelled:

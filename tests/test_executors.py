@@ -127,3 +127,37 @@ def test_workers_with_ray_is_named_as_unused():
     assert note and "--workers 3 is not used with --executor ray" in note and "--num-cpus" in note
     assert executors.workers_note("ray", None) is None  # not given: nothing to say
     assert executors.workers_note("local", 3) is None
+
+
+def test_parallel_workers_get_the_largest_files_first(tmp_path, monkeypatch):
+    """Longest first: the last files to finish are the small ones, so no worker idles at the end while another is
+    on a long video. The pool is handed the files in that order (a file that cannot be read goes last)."""
+    from concurrent.futures import Future
+
+    from engine import scoring
+
+    sizes = {"small.mp4": 10, "big.mp4": 3000, "mid.mp4": 500, "mid2.mp4": 500}
+    for name, size in sizes.items():
+        (tmp_path / name).write_bytes(b"x" * size)
+    paths = [str(tmp_path / n) for n in ("small.mp4", "gone.mp4", "mid.mp4", "big.mp4", "mid2.mp4")]
+    want = [str(tmp_path / n) for n in ("big.mp4", "mid.mp4", "mid2.mp4", "small.mp4", "gone.mp4")]
+    assert executors.largest_first(paths) == want
+
+    handed: list[str] = []
+
+    class Pool:  # records what score_many hands out, in order, and answers at once
+        def __init__(self, *a, **k):
+            pass
+
+        def submit(self, fn, path, *args):
+            handed.append(path)
+            fut = Future()
+            fut.set_result(scoring.BatchItem(path, error="x"))
+            return fut
+
+        def shutdown(self, **k):
+            pass
+
+    monkeypatch.setattr(scoring, "ProcessPoolExecutor", Pool)
+    assert len(list(scoring.score_many(paths, workers=2, device="cpu"))) == len(paths)
+    assert handed == want
