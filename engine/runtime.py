@@ -65,12 +65,20 @@ def thread_budget() -> int:
         return 0
 
 
+#: In a batch worker served by an inference process (engine.executors.serve_sessions_from): (model, device) ->
+#: a session that runs there, or None for one this process opens itself.
+remote_sessions = None
+
+
 def make_session(model: str | os.PathLike | bytes, device: str = "auto", threads: int = 0):
     """An InferenceSession on the best provider for `device`; returns (session, provider name).
 
     threads=0 uses the process's thread budget (thread_budget()), else lets ONNX Runtime choose; batch
-    workers run under a budget so that parallel workers do not oversubscribe the cores.
+    workers run under a budget so that parallel workers do not oversubscribe the cores. In a worker whose
+    device sessions an inference process runs (one per GPU), a model file opened on that device is opened there.
     """
+    if remote_sessions is not None and (served := remote_sessions(model, device)) is not None:
+        return served, served.get_providers()[0]
     import onnxruntime as ort
 
     threads = threads or thread_budget()

@@ -481,13 +481,16 @@ def score_many(
     cancel: CancelToken = NEVER_CANCELLED,
     executor: str = "local",
     address: Optional[str] = None,
+    inference: Optional[str] = None,
 ) -> Iterator[BatchItem]:
     """Score files, yielding a BatchItem as each finishes (not in input order).
 
     Bad files become items with an `error`; they never stop the batch. With workers > 1 the files
     are shared among worker processes (each with its share of the cores, engine.executors); with
     executor="ray", among the CPUs of a Ray cluster (`address`; None starts one on this machine). Cancel
-    stops handing out files at once; files already being scored finish (about a second each).
+    stops handing out files at once; files already being scored finish (about a second each). `inference`:
+    "server" runs the workers' device sessions in one inference process that batches across them (the default
+    for device="cuda" with workers > 1), "worker" in each worker.
     """
     from . import executors
 
@@ -516,10 +519,15 @@ def score_many(
             yield tick(_score_one(p, meta, bundle, device))
         return
 
+    # One inference process for the device (one CUDA context, requests batched across workers): see
+    # engine.executors; `inference="server"` uses it on the CPU too (the tests compare it with the workers' own).
+    server = (executors.InferenceServer(device, executors.threads_per_worker(workers))
+              if inference == "server" or (inference is None and device == "cuda") else None)
     # spawn, not fork: forking a process that holds ONNX Runtime or decoder threads can deadlock.
     pool = ProcessPoolExecutor(
         max_workers=workers, mp_context=get_context("spawn"), initializer=executors.local_worker_init,
-        initargs=(executors.threads_per_worker(workers), bundle_path, device, os.getpid()),
+        initargs=(executors.threads_per_worker(workers), bundle_path, device, os.getpid(),
+                  server.client_args if server else None),
     )
     pending: set[Future] = set()
     queue = list(reversed(executors.largest_first(paths)))  # popped from the end: the largest go first
@@ -536,6 +544,8 @@ def score_many(
         for fut in pending:
             fut.cancel()
         pool.shutdown(wait=not cancel.cancelled, cancel_futures=True)
+        if server is not None:
+            server.close()
 
 
 #: The columns of a ranking CSV (batch --out, the window's Export CSV); a column per content cue follows them.

@@ -161,3 +161,57 @@ def test_parallel_workers_get_the_largest_files_first(tmp_path, monkeypatch):
     monkeypatch.setattr(scoring, "ProcessPoolExecutor", Pool)
     assert len(list(scoring.score_many(paths, workers=2, device="cpu"))) == len(paths)
     assert handed == want
+
+
+def test_batch_through_the_inference_process_equals_the_workers_own(tmp_path, monkeypatch):
+    """The GPU path's process layout (one inference process running the workers' device sessions, batching what
+    arrives together), exercised on the CPU provider: the same reports as each worker running its own."""
+    from media_factory import make_video
+
+    from engine.scoring import score_many
+
+    for i in range(4):
+        make_video(tmp_path / f"v{i}.mp4", seconds=1.0 + i % 2, size=(240, 320))
+    (tmp_path / "bad.mp4").write_bytes(b"not a video")
+    paths = sorted(str(p) for p in tmp_path.iterdir())
+    stats: list = []
+    close = executors.InferenceServer.close
+    monkeypatch.setattr(executors.InferenceServer, "close", lambda self: stats.append(close(self)) or stats[-1])
+    served = {i.path: i for i in score_many(paths, workers=2, device="cpu", inference="server")}
+    own = {i.path: i for i in score_many(paths, workers=2, device="cpu", inference="worker")}
+    assert stats and stats[0]["requests"] > 0  # the workers' sessions ran there
+    assert len(stats) == 1  # "worker" started none
+    assert served.keys() == own.keys() == set(paths)
+    assert not served[str(tmp_path / "bad.mp4")].ok and not own[str(tmp_path / "bad.mp4")].ok
+    for p in paths:
+        if p.endswith("bad.mp4"):
+            continue
+        a, b = served[p].report, own[p].report
+        assert a.score == pytest.approx(b.score, abs=1e-6)
+        assert [c.value for c in a.cues.cues] == pytest.approx([c.value for c in b.cues.cues], abs=1e-6)
+
+
+def test_requests_that_arrive_together_run_as_one_batch():
+    """Same model, same outputs, same shapes: one run of the concatenated feeds, answers split back equal to one
+    run each (to float tolerance); a model without a free batch axis runs them one by one."""
+    import numpy as np
+
+    from engine.cues import ppocr
+    from engine.cues.onscreen_text import DET_MODEL
+    from engine.runtime import make_session
+
+    session, _ = make_session(ppocr.find_model(DET_MODEL), "cpu", threads=1)
+    info = {"inputs": [executors._Arg(a) for a in session.get_inputs()],
+            "outputs": [executors._Arg(a) for a in session.get_outputs()]}
+    assert executors._batchable(info)
+    name = info["inputs"][0].name
+    rng = np.random.default_rng(0)
+    group = [(None, None, {name: rng.random((1, 3, 64, 96), np.float32)}) for _ in range(3)]
+    answers, runs = executors._run_group(session, info, group)
+    assert runs == 1 and len(answers) == 3
+    for (_, _, feeds), got in zip(group, answers):
+        np.testing.assert_allclose(got[0], session.run(None, feeds)[0], atol=1e-4)
+    fixed = {"inputs": [executors._Arg(a) for a in session.get_inputs()], "outputs": info["outputs"]}
+    fixed["inputs"][0].shape[0] = 1
+    answers, runs = executors._run_group(session, fixed, group)
+    assert runs == 3 and len(answers) == 3
