@@ -3,6 +3,7 @@
     python benchmarks/bench_scale.py                         # 1..cores workers, local pool and Ray
     python benchmarks/bench_scale.py --workers 1 2 4 8 16    # on a many-core machine
     python benchmarks/bench_scale.py --clips 24 --no-ray     # local pool only (Ray not installed)
+    python benchmarks/bench_scale.py --workers 16 --cuda     # a GPU machine: CUDA per worker vs one inference process
 
 Every local configuration runs as `batch` does, in a fresh process of its own (imports, pool start, model loads
 are part of its figure, and nothing is warm from an earlier run), after one untimed warm-up run that fills the OS
@@ -58,24 +59,28 @@ def children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def child_main(listing: str, workers: int, budget: bool) -> int:
-    """In the measured process: score the listed files as `batch --workers N` does, exit 1 on any failure."""
+def child_main(listing: str, workers: int, budget: bool, device: str, inference: str) -> int:
+    """In the measured process: score the listed files as `batch --workers N --device D` does, exit 1 on any
+    failure; prints the inference process's figures (JSON) when one ran."""
     from engine import executors
     from engine.scoring import score_many
 
     if not budget:  # as before the thread budgets: every worker's libraries start one thread per core
         executors.threads_per_worker = lambda workers, cores=None: 0
+    close = executors.InferenceServer.close
+    executors.InferenceServer.close = lambda self: print(json.dumps(close(self)), flush=True)
     paths = Path(listing).read_text().splitlines()
-    bad = [i for i in score_many(paths, workers=workers, device="cpu") if not i.ok]
+    bad = [i for i in score_many(paths, workers=workers, device=device, inference=inference) if not i.ok]
     if bad:
         print(f"error: {bad[0].error}", file=sys.stderr)
         return 1
     return 0
 
 
-def run_local(listing: Path, n_files: int, workers: int, one_core: bool = False, budget: bool = True
-              ) -> tuple[float, float]:
-    """(videos per minute, CPU seconds per video) of one fresh process scoring the listed files."""
+def run_local(listing: Path, n_files: int, workers: int, one_core: bool = False, budget: bool = True,
+              device: str = "cpu", inference: str = "worker") -> tuple[float, float, str]:
+    """(videos per minute, CPU seconds per video, the inference process's figures or "") of one fresh process
+    scoring the listed files."""
     from engine import executors
 
     env = dict(os.environ)
@@ -87,14 +92,15 @@ def run_local(listing: Path, n_files: int, workers: int, one_core: bool = False,
         pin = {cores[0]}
         for name in (executors._BLAS_ENV + ("VIRALITY_THREADS",)):  # every pool 1 thread, before anything loads
             env[name] = "1"
-    cmd = [sys.executable, __file__, "--child", str(listing), str(workers)] + ([] if budget else ["--no-budget"])
+    cmd = [sys.executable, __file__, "--child", str(listing), str(workers), device, inference] + (
+        [] if budget else ["--no-budget"])
     cpu, t = children_cpu(), time.perf_counter()
     r = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True,
                        preexec_fn=(lambda: os.sched_setaffinity(0, pin)) if pin else None)
     dt, cpu = time.perf_counter() - t, children_cpu() - cpu
     if r.returncode:
         sys.exit(r.stderr.strip().splitlines()[-1] if r.stderr.strip() else f"error: the run exited {r.returncode}")
-    return 60.0 * n_files / dt, cpu / n_files
+    return 60.0 * n_files / dt, cpu / n_files, r.stdout.strip()
 
 
 def run_ray(paths, n: int) -> float:
@@ -121,7 +127,7 @@ def load() -> str:
 
 def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        return child_main(sys.argv[2], int(sys.argv[3]), "--no-budget" not in sys.argv)
+        return child_main(*sys.argv[2:3], int(sys.argv[3]), "--no-budget" not in sys.argv, *sys.argv[4:6])
     from engine.executors import usable_cores
 
     cores = usable_cores()
@@ -132,15 +138,23 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=1, help="runs of each configuration, the best kept (default 1)")
     ap.add_argument("--no-ray", action="store_true", help="skip Ray")
     ap.add_argument("--no-unbudgeted", action="store_true", help="skip the local pool without thread budgets")
+    ap.add_argument("--cuda", action="store_true",
+                    help="also run --device cuda: 1 worker, and N workers each with its own CUDA session and through "
+                         "one inference process (on a GPU machine)")
     ap.add_argument("--plot", default="bench_scale.png", help="where to write the plot (default bench_scale.png)")
     args = ap.parse_args()
     pools = sorted({n for n in args.workers if n > 1})
     print(f"{cores} usable cores, {args.clips} clips a run, best of {args.repeat}; load average before: {load()}")
-    configs: dict[str, tuple[int, bool, bool]] = {ALL_CORES: (1, False, True), ONE_CORE: (1, True, True)}
+    configs: dict[str, tuple] = {ALL_CORES: (1, False, True), ONE_CORE: (1, True, True)}
     for n in pools:
         configs[f"{n} workers"] = (n, False, True)
         if not args.no_unbudgeted:
             configs[f"{n} workers, no thread budget"] = (n, False, False)
+    if args.cuda:
+        configs["1 worker, cuda"] = (1, False, True, "cuda", "worker")
+        for n in pools:
+            configs[f"{n} workers, cuda each"] = (n, False, True, "cuda", "worker")
+            configs[f"{n} workers, cuda server"] = (n, False, True, "cuda", "server")
     best: dict[str, tuple[float, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         paths = make_folder(args.clips, Path(tmp))
@@ -148,12 +162,12 @@ def main() -> int:
         listing.write_text("\n".join(map(str, paths)))
         run_local(listing, len(paths), 1)  # warm-up: the file cache, the exported models
         for r in range(args.repeat):
-            for name, (n, one_core, budget) in configs.items():
-                got = run_local(listing, len(paths), n, one_core, budget)
+            for name, config in configs.items():
+                got = run_local(listing, len(paths), *config)
                 if name not in best or got[0] > best[name][0]:
-                    best[name] = got
+                    best[name] = got[:2]
                 print(f"  run {r + 1}  {name:<32} {got[0]:6.1f} videos/min  {got[1]:5.2f} CPU s/video  "
-                      f"(load {load()})", flush=True)
+                      f"(load {load()}) {got[2]}", flush=True)
         ray_series: dict[int, float] = {}
         if not args.no_ray:
             try:
