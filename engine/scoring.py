@@ -495,6 +495,8 @@ def score_many(
     from . import executors
 
     executors.check_executor(executor, address)
+    if inference not in (None, "server", "worker"):
+        raise InputError(f"unknown inference '{inference}': choose server or worker")
     paths = [str(p) for p in paths]
     bundle_path = str(bundle_path or default_bundle_path())
     workers = default_workers() if workers is None else max(1, workers)

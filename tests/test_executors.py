@@ -215,3 +215,10 @@ def test_requests_that_arrive_together_run_as_one_batch():
     fixed["inputs"][0].shape[0] = 1
     answers, runs = executors._run_group(session, fixed, group)
     assert runs == 3 and len(answers) == 3
+
+
+def test_an_unknown_inference_choice_is_a_one_line_error():
+    from engine.scoring import score_many
+
+    with pytest.raises(InputError, match="unknown inference 'gpu': choose server or worker"):
+        list(score_many([], inference="gpu"))
