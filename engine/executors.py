@@ -359,13 +359,20 @@ class _InferenceClient:
     def call(self, request):
         from multiprocessing.connection import Client
 
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = Client(self._address, authkey=self._authkey)
-        conn.send(request)
-        status, answer = conn.recv()
+        from .errors import EngineError
+
+        try:
+            conn = getattr(self._local, "conn", None)
+            if conn is None:
+                conn = self._local.conn = Client(self._address, authkey=self._authkey)
+            conn.send(request)
+            status, answer = conn.recv()
+        except (OSError, EOFError) as exc:  # it has gone (killed, or the batch is ending)
+            self._local.conn = None
+            raise EngineError(f"the inference process for {self.device} has stopped ({type(exc).__name__}): run "
+                              "the batch again to score this file") from None
         if status != "ok":
-            raise RuntimeError(f"the inference process: {answer}")
+            raise EngineError(f"the inference process for {self.device}: {answer}")
         return answer
 
     def open(self, model, device: str):
@@ -513,11 +520,13 @@ class InferenceServer:
 
     def close(self) -> dict:
         """Stop the process; returns what it did ({"requests", "runs", "largest_batch"}), {} if it had gone."""
+        from .errors import EngineError
+
         stats = {}
         if self._process.is_alive():
             try:
                 stats = _InferenceClient(*self.client_args).call(("stop",))
-            except (OSError, EOFError, RuntimeError):
+            except EngineError:  # it went meanwhile
                 pass
         self._process.join(10)
         if self._process.is_alive():

@@ -222,3 +222,33 @@ def test_an_unknown_inference_choice_is_a_one_line_error():
 
     with pytest.raises(InputError, match="unknown inference 'gpu': choose server or worker"):
         list(score_many([], inference="gpu"))
+
+
+def test_a_batch_whose_inference_process_dies_ends_with_reasons_not_a_hang(tmp_path, monkeypatch):
+    """Killed mid-run, the inference process takes down the videos that needed it (each an item with its
+    reason), never the batch: every file comes back once."""
+    import signal
+
+    from media_factory import make_video
+
+    from engine.scoring import score_many
+
+    for i in range(6):
+        make_video(tmp_path / f"v{i}.mp4", seconds=1.0, size=(240, 320))
+    servers: list = []
+    init = executors.InferenceServer.__init__
+
+    def keep(self, *a, **k):
+        init(self, *a, **k)
+        servers.append(self)
+
+    monkeypatch.setattr(executors.InferenceServer, "__init__", keep)
+    paths = sorted(str(p) for p in tmp_path.iterdir())
+    items = []
+    for item in score_many(paths, workers=2, device="cpu", inference="server"):
+        if not items:
+            os.kill(servers[0]._process.pid, signal.SIGKILL)
+        items.append(item)
+    assert sorted(i.path for i in items) == paths
+    failed = [i for i in items if not i.ok]
+    assert failed and all(i.error.startswith("the inference process for cpu has stopped") for i in failed)
