@@ -318,7 +318,7 @@ def add_executor_args(p) -> None:
 
 def cmd_batch(args) -> int:
     from engine.errors import Cancelled, EngineError
-    from engine.executors import check_executor
+    from engine.executors import check_executor, workers_note
     from engine.jobs import CancelToken
     from engine.journal import BatchJournal
     from engine.outputs import check_output, printable, printable_tree
@@ -333,6 +333,8 @@ def cmd_batch(args) -> int:
         bundle = load_bundle(args)  # fail early on a bad model, before starting workers
         personal = _load_personal(args)
         check_executor(args.executor, args.address)  # and on --executor ray without Ray
+        if note := workers_note(args.executor, args.workers):
+            print(f"note: {note}", file=sys.stderr)
         meta = _meta_from_args(args)
         if out and (scan.videos or scan.refused):
             journal = BatchJournal(out, _run_key(_model_path(args), meta, _personal_path(args)))
@@ -533,7 +535,8 @@ def register(sub) -> None:
                         "when run again: CSV.partial keeps what was scored)")
     p.add_argument("--force", action="store_true",
                    help="let --out replace an existing file that is not a CSV (never an input of this run)")
-    p.add_argument("--workers", type=int, default=None, help="parallel worker processes (default: one per core)")
+    p.add_argument("--workers", type=int, default=None, help="parallel worker processes on this machine (default: one per core); not used "
+                        "with --executor ray, which runs one video per cluster CPU")
     add_executor_args(p)
     p.add_argument("--top", type=int, default=20, help="how many ranked videos to print (default 20)")
     p.add_argument("--json", action="store_true", help="print JSON instead of the table")

@@ -81,14 +81,41 @@ def check_executor(executor: str, address: Optional[str] = None) -> None:
     _check_reachable(address)
 
 
+def workers_note(executor: str, workers: Optional[int]) -> Optional[str]:
+    """The note for a --workers that the executor does not use (Ray runs one task per cluster CPU), else None."""
+    if executor == "ray" and workers is not None:
+        return (f"--workers {workers} is not used with --executor ray: the cluster runs one video per CPU it has "
+                "(start its nodes with `ray start --num-cpus N` to choose how many)")
+    return None
+
+
+def largest_first(paths: list[str]) -> list[str]:
+    """`paths` in the order to hand them to parallel workers: the largest files (the longest to score, roughly)
+    first, so that the last to finish are short ones and no worker waits long at the end while another is still
+    on a long video (longest first). Ties keep their order; a file that cannot be read goes last (it fails at
+    once)."""
+    def size(p: str) -> int:
+        try:
+            return os.stat(p).st_size
+        except OSError:
+            return -1
+
+    return sorted(paths, key=size, reverse=True)
+
+
 # ------------------------------------------------------------------------------------------- local pool
 
 
 def local_worker_init(threads: int, bundle_path: str, device: str, parent_pid: Optional[int],
-                      personal_path: Optional[str] = None) -> None:
-    """A local batch worker's start: its thread budget first (before anything loads numpy), then the model (and
-    the personal one), once. This module imports nothing heavy, so unpickling this initializer loads none."""
+                      personal_path: Optional[str] = None, inference: Optional[tuple] = None) -> None:
+    """A local batch worker's start: its thread budget first (before anything loads numpy), its device sessions
+    through the inference process when there is one (InferenceServer.client_args), then the model (and the
+    personal one), once. This module imports nothing heavy, so unpickling this initializer in the new process
+    loads none."""
     limit_threads(threads)
+    if inference is not None:
+        serve_sessions_from(*inference)
+        device = "cpu"  # the bundle's own model (under 1% of the time) here: no device context in a worker
     from . import scoring
 
     scoring._worker_init(bundle_path, device, parent_pid, personal_path)
@@ -265,7 +292,7 @@ def ray_map(fn: Callable, keys: Iterable[str], args: tuple, *, address: Optional
 def ray_score_many(paths: list[str], meta, bundle_path: str, device: str, address: Optional[str] = None,
                    cancel=None) -> Iterator:
     """BatchItems for `paths` scored on a Ray cluster, as they finish."""
-    for _, item in ray_map(_ray_score, [os.path.abspath(p) for p in paths],
+    for _, item in ray_map(_ray_score, largest_first([os.path.abspath(p) for p in paths]),
                            (meta, bundle_files(bundle_path), device), address=address, cancel=cancel):
         yield item
 
@@ -285,3 +312,242 @@ def shutdown() -> None:
     ray = sys.modules.get("ray")
     if ray is not None and ray.is_initialized():
         ray.shutdown()
+
+
+# ------------------------------------------------------------------------------------------- inference process
+# One process per GPU runs the sessions the workers open on the device (the on-screen text detector and
+# recogniser, a frame backbone, the face detector), batching requests that arrive together from different
+# workers: one CUDA context per GPU instead of one per worker. Workers reach it through RemoteSession, which
+# engine.runtime.make_session returns in a served worker. Frames travel pickled over a local socket.
+
+_BATCH_WAIT_S = 0.002  # after the first request, how long the server waits for others to batch with it
+
+
+class _Arg:
+    """A picklable stand-in for onnxruntime's NodeArg (what the callers read: name, shape, type)."""
+
+    def __init__(self, a) -> None:
+        self.name, self.shape, self.type = a.name, list(a.shape), a.type
+
+
+class _ModelMeta:
+    def __init__(self, custom_metadata_map: dict) -> None:
+        self.custom_metadata_map = custom_metadata_map
+
+
+class RemoteSession:
+    """The InferenceSession surface the cue and backbone code use, its `run` done by the inference process. Each
+    thread of the worker has its own connection, so the text and face threads wait on the server side by side."""
+
+    def __init__(self, client: "_InferenceClient", key: int, info: dict) -> None:
+        self._client, self._key, self._info = client, key, info
+
+    def get_inputs(self):
+        return self._info["inputs"]
+
+    def get_outputs(self):
+        return self._info["outputs"]
+
+    def get_modelmeta(self):
+        return _ModelMeta(self._info["meta"])
+
+    def get_providers(self):
+        return self._info["providers"]
+
+    def run(self, output_names, feeds, run_options=None):
+        return self._client.call(("run", self._key, output_names, feeds))
+
+
+class _InferenceClient:
+    def __init__(self, address, authkey: bytes, device: str) -> None:
+        import threading
+
+        self._address, self._authkey, self.device = address, authkey, device
+        self._local = threading.local()
+        self._sessions: dict = {}
+
+    def call(self, request):
+        from multiprocessing.connection import Client
+
+        from .errors import EngineError
+
+        try:
+            conn = getattr(self._local, "conn", None)
+            if conn is None:
+                conn = self._local.conn = Client(self._address, authkey=self._authkey)
+            conn.send(request)
+            status, answer = conn.recv()
+        except (OSError, EOFError) as exc:  # it has gone (killed, or the batch is ending)
+            self._local.conn = None
+            raise EngineError(f"the inference process for {self.device} has stopped ({type(exc).__name__}): run "
+                              "the batch again to score this file") from None
+        if status != "ok":
+            raise EngineError(f"the inference process for {self.device}: {answer}")
+        return answer
+
+    def open(self, model, device: str):
+        """A RemoteSession for a model file opened on the served device, or None (bytes models, other devices:
+        the worker opens those itself)."""
+        if isinstance(model, bytes) or (device or "auto") != self.device:
+            return None
+        path = os.path.abspath(os.fspath(model))
+        if path not in self._sessions:
+            key, info = self.call(("open", path))
+            self._sessions[path] = RemoteSession(self, key, info)
+        return self._sessions[path]
+
+
+def _batchable(info: dict) -> bool:
+    """Whether every input and output of a model has a free first (batch) axis."""
+    return all(a.shape and not isinstance(a.shape[0], int) for a in info["inputs"] + info["outputs"])
+
+
+def _run_group(session, info: dict, group: list) -> tuple[list, int]:
+    """(the answers, the runs made) to a group of run requests for one model with the same output names and
+    feed shapes: one run of the concatenated feeds where the model has a batch axis, else one run each."""
+    import numpy as np
+
+    outputs = group[0][1]
+    if len(group) > 1 and _batchable(info):
+        sizes = [next(iter(feeds.values())).shape[0] for _, _, feeds in group]
+        joined = {name: np.concatenate([feeds[name] for _, _, feeds in group]) for name in group[0][2]}
+        got = session.run(outputs, joined)
+        if all(g.shape[0] == sum(sizes) for g in got):
+            cuts = np.cumsum(sizes)[:-1]
+            return [list(parts) for parts in zip(*(np.split(g, cuts) for g in got))], 1
+    return [session.run(outputs, feeds) for _, _, feeds in group], len(group)
+
+
+def _serve(address, authkey: bytes, ready, device: str, threads: int, parent_pid: int) -> None:
+    """The inference process: accept worker connections, open the sessions they ask for, and answer their run
+    requests, a batch per (model, outputs, feed shapes) of whatever arrived together."""
+    import threading
+    from multiprocessing.connection import Listener, wait
+
+    limit_threads(threads)
+    from .runtime import make_session
+    from .scoring import die_with_parent
+
+    die_with_parent(parent_pid)
+    listener = Listener(address, authkey=authkey)
+    ready.send(True)
+    ready.close()
+    conns: list = []
+    lock = threading.Lock()
+
+    def accept() -> None:
+        while True:
+            try:
+                c = listener.accept()
+            except OSError:
+                return
+            with lock:
+                conns.append(c)
+
+    threading.Thread(target=accept, name="inference-accept", daemon=True).start()
+    by_path: dict[str, int] = {}
+    sessions: list = []  # key -> (session, info)
+    stats = {"requests": 0, "runs": 0, "largest_batch": 0}
+    while True:
+        with lock:
+            live = list(conns)
+        ready = wait(live, timeout=0.05) if live else []
+        if ready:
+            more = [c for c in live if c not in ready]
+            if more:
+                ready += wait(more, timeout=_BATCH_WAIT_S)
+        runs: dict = {}  # (key, outputs, shapes) -> [(conn, outputs, feeds)]
+        for conn in ready:
+            try:
+                req = conn.recv()
+            except (EOFError, OSError):  # the worker (or its thread) has gone
+                with lock:
+                    conns.remove(conn)
+                continue
+            try:
+                if req[0] == "stop":  # the driver's close(): how it went, then the end
+                    conn.send(("ok", stats))
+                    return
+                if req[0] == "open":
+                    path = req[1]
+                    if path not in by_path:
+                        session, _ = make_session(path, device)
+                        info = {"inputs": [_Arg(a) for a in session.get_inputs()],
+                                "outputs": [_Arg(a) for a in session.get_outputs()],
+                                "meta": dict(session.get_modelmeta().custom_metadata_map),
+                                "providers": session.get_providers()}
+                        by_path[path] = len(sessions)
+                        sessions.append((session, info))
+                    conn.send(("ok", (by_path[path], sessions[by_path[path]][1])))
+                    continue
+                _, key, outputs, feeds = req
+                shapes = tuple(sorted((n, tuple(a.shape[1:]), str(a.dtype)) for n, a in feeds.items()))
+                runs.setdefault((key, tuple(outputs or ()), shapes), []).append((conn, outputs, feeds))
+            except Exception as exc:  # a model that does not open: that worker's error, not the server's end
+                conn.send(("error", f"{type(exc).__name__}: {exc}"))
+        for (key, _, _), group in runs.items():
+            session, info = sessions[key]
+            try:
+                answers, runs = _run_group(session, info, group)
+                stats["requests"] += len(group)
+                stats["runs"] += runs
+                stats["largest_batch"] = max(stats["largest_batch"], len(group) if runs == 1 else 1)
+            except Exception as exc:
+                for conn, _, _ in group:
+                    conn.send(("error", f"{type(exc).__name__}: {exc}"))
+                continue
+            for (conn, _, _), answer in zip(group, answers):
+                conn.send(("ok", answer))
+
+
+class InferenceServer:
+    """The inference process of one device, started by the driver of a parallel batch; `client_args` go to each
+    worker (local_worker_init), which then opens its device sessions through it."""
+
+    def __init__(self, device: str, threads: int = 0, start_timeout_s: float = 60.0) -> None:
+        import secrets
+        from multiprocessing import connection, get_context
+
+        from .errors import EngineError
+
+        self.device = device
+        self.authkey = secrets.token_bytes(16)
+        self.address = connection.arbitrary_address(connection.default_family)  # a Unix socket, a pipe on Windows
+        ctx = get_context("spawn")
+        theirs, ours = ctx.Pipe(duplex=False)
+        self._process = ctx.Process(target=_serve, name="inference", daemon=True,
+                                    args=(self.address, self.authkey, ours, device, threads, os.getpid()))
+        self._process.start()
+        ours.close()
+        if not theirs.poll(start_timeout_s):
+            self.close()
+            raise EngineError(f"the inference process for {device} did not start within {start_timeout_s:.0f} s")
+        theirs.recv()
+
+    @property
+    def client_args(self) -> tuple:
+        return self.address, self.authkey, self.device
+
+    def close(self) -> dict:
+        """Stop the process; returns what it did ({"requests", "runs", "largest_batch"}), {} if it had gone."""
+        from .errors import EngineError
+
+        stats = {}
+        if self._process.is_alive():
+            try:
+                stats = _InferenceClient(*self.client_args).call(("stop",))
+            except EngineError:  # it went meanwhile
+                pass
+        self._process.join(10)
+        if self._process.is_alive():
+            self._process.terminate()
+            self._process.join(10)
+        self.stats = stats
+        return stats
+
+
+def serve_sessions_from(address, authkey: bytes, device: str) -> None:
+    """In a worker: open the sessions on `device` from model files through the inference process at `address`."""
+    from . import runtime
+
+    runtime.remote_sessions = _InferenceClient(address, authkey, device).open

@@ -121,14 +121,22 @@ def optimised_copy(model: str | bytes) -> Optional[Path]:
     return Path(user_data_dir("Virality Studio", appauthor=False)) / "cache" / "onnx" / f"{name}-{key}.onnx"
 
 
+#: In a batch worker served by an inference process (engine.executors.serve_sessions_from): (model, device) ->
+#: a session that runs there, or None for one this process opens itself.
+remote_sessions = None
+
+
 def make_session(model: str | os.PathLike | bytes, device: str = "auto", threads: int = 0):
     """An InferenceSession on the best provider for `device`; returns (session, provider name).
 
     threads=0 uses the process's thread budget (thread_budget()), else lets ONNX Runtime choose; batch
     workers run under a budget so that parallel workers do not oversubscribe the cores. On the CPU the session
     is made from the model's optimised copy when there is one (optimised_copy), and the first session of a model
-    writes that copy.
+    writes that copy. In a worker whose device sessions an inference process runs (one per GPU), a model file
+    opened on that device is opened there.
     """
+    if remote_sessions is not None and (served := remote_sessions(model, device)) is not None:
+        return served, served.get_providers()[0]
     import onnxruntime as ort
 
     threads = threads or thread_budget()

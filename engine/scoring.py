@@ -528,6 +528,7 @@ def score_many(
     executor: str = "local",
     address: Optional[str] = None,
     personal_path: Optional[str | os.PathLike] = None,
+    inference: Optional[str] = None,
 ) -> Iterator[BatchItem]:
     """Score files, yielding a BatchItem as each finishes (not in input order).
 
@@ -536,6 +537,8 @@ def score_many(
     executor="ray", among the CPUs of a Ray cluster (`address`; None starts one on this machine). Cancel
     stops handing out files at once; files already being scored finish (about a second each).
     `personal_path`: a personal bundle whose reading goes beside each score (not on a Ray cluster: InputError).
+    `inference`: "server" runs the workers' device sessions in one inference process that batches across them
+    (the default for device="cuda" with workers > 1), "worker" in each worker.
     """
     from . import executors
 
@@ -544,6 +547,8 @@ def score_many(
         raise InputError("a personal model is not run on a Ray cluster yet: use --executor local, or score "
                          "without it")
     personal_path = None if personal_path is None else str(personal_path)
+    if inference not in (None, "server", "worker"):
+        raise InputError(f"unknown inference '{inference}': choose server or worker")
     paths = [str(p) for p in paths]
     bundle_path = str(bundle_path or default_bundle_path())
     workers = default_workers() if workers is None else max(1, workers)
@@ -571,16 +576,21 @@ def score_many(
         return
 
     # Here, not at the top: a `score` does without multiprocessing's imports (about 10 ms of a cold start).
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
     from multiprocessing import get_context
 
+    # One inference process for the device (one CUDA context, requests batched across workers): see
+    # engine.executors; `inference="server"` uses it on the CPU too (the tests compare it with the workers' own).
+    server = (executors.InferenceServer(device, executors.threads_per_worker(workers))
+              if inference == "server" or (inference is None and device == "cuda") else None)
     # spawn, not fork: forking a process that holds ONNX Runtime or decoder threads can deadlock.
     pool = ProcessPoolExecutor(
         max_workers=workers, mp_context=get_context("spawn"), initializer=executors.local_worker_init,
-        initargs=(executors.threads_per_worker(workers), bundle_path, device, os.getpid(), personal_path),
+        initargs=(executors.threads_per_worker(workers), bundle_path, device, os.getpid(), personal_path,
+                  server.client_args if server else None),
     )
-    pending: set = set()
-    queue = list(reversed(paths))
+    pending: set[Future] = set()
+    queue = list(reversed(executors.largest_first(paths)))  # popped from the end: the largest go first
     try:
         while queue or pending:
             while queue and len(pending) < workers * 2 and not cancel.cancelled:
@@ -594,6 +604,8 @@ def score_many(
         for fut in pending:
             fut.cancel()
         pool.shutdown(wait=not cancel.cancelled, cancel_futures=True)
+        if server is not None:
+            server.close()
 
 
 #: The columns of a ranking CSV (batch --out, the window's Export CSV); a column per content cue follows them.

@@ -119,3 +119,136 @@ def test_the_bundle_travels_to_a_worker_and_loads_there(tmp_path):
     loaded = executors._bundle_here(bundle, "cpu")
     assert loaded.name and executors._bundle_here(bundle, "cpu") is loaded  # once per worker
     assert not loaded.path.exists()
+
+
+def test_workers_with_ray_is_named_as_unused():
+    """--workers means local processes; with --executor ray it is not used, and the note says so and what to do."""
+    note = executors.workers_note("ray", 3)
+    assert note and "--workers 3 is not used with --executor ray" in note and "--num-cpus" in note
+    assert executors.workers_note("ray", None) is None  # not given: nothing to say
+    assert executors.workers_note("local", 3) is None
+
+
+def test_parallel_workers_get_the_largest_files_first(tmp_path, monkeypatch):
+    """Longest first: the last files to finish are the small ones, so no worker idles at the end while another is
+    on a long video. The pool is handed the files in that order (a file that cannot be read goes last)."""
+    from concurrent.futures import Future
+
+    from engine import scoring
+
+    sizes = {"small.mp4": 10, "big.mp4": 3000, "mid.mp4": 500, "mid2.mp4": 500}
+    for name, size in sizes.items():
+        (tmp_path / name).write_bytes(b"x" * size)
+    paths = [str(tmp_path / n) for n in ("small.mp4", "gone.mp4", "mid.mp4", "big.mp4", "mid2.mp4")]
+    want = [str(tmp_path / n) for n in ("big.mp4", "mid.mp4", "mid2.mp4", "small.mp4", "gone.mp4")]
+    assert executors.largest_first(paths) == want
+
+    handed: list[str] = []
+
+    class Pool:  # records what score_many hands out, in order, and answers at once
+        def __init__(self, *a, **k):
+            pass
+
+        def submit(self, fn, path, *args):
+            handed.append(path)
+            fut = Future()
+            fut.set_result(scoring.BatchItem(path, error="x"))
+            return fut
+
+        def shutdown(self, **k):
+            pass
+
+    monkeypatch.setattr(scoring, "ProcessPoolExecutor", Pool)
+    assert len(list(scoring.score_many(paths, workers=2, device="cpu"))) == len(paths)
+    assert handed == want
+
+
+def test_batch_through_the_inference_process_equals_the_workers_own(tmp_path, monkeypatch):
+    """The GPU path's process layout (one inference process running the workers' device sessions, batching what
+    arrives together), exercised on the CPU provider: the same reports as each worker running its own."""
+    from media_factory import make_video
+
+    from engine.scoring import score_many
+
+    for i in range(4):
+        make_video(tmp_path / f"v{i}.mp4", seconds=1.0 + i % 2, size=(240, 320))
+    (tmp_path / "bad.mp4").write_bytes(b"not a video")
+    paths = sorted(str(p) for p in tmp_path.iterdir())
+    stats: list = []
+    close = executors.InferenceServer.close
+    monkeypatch.setattr(executors.InferenceServer, "close", lambda self: stats.append(close(self)) or stats[-1])
+    served = {i.path: i for i in score_many(paths, workers=2, device="cpu", inference="server")}
+    own = {i.path: i for i in score_many(paths, workers=2, device="cpu", inference="worker")}
+    assert stats and stats[0]["requests"] > 0  # the workers' sessions ran there
+    assert len(stats) == 1  # "worker" started none
+    assert served.keys() == own.keys() == set(paths)
+    assert not served[str(tmp_path / "bad.mp4")].ok and not own[str(tmp_path / "bad.mp4")].ok
+    for p in paths:
+        if p.endswith("bad.mp4"):
+            continue
+        a, b = served[p].report, own[p].report
+        assert a.score == pytest.approx(b.score, abs=1e-6)
+        assert [c.value for c in a.cues.cues] == pytest.approx([c.value for c in b.cues.cues], abs=1e-6)
+
+
+def test_requests_that_arrive_together_run_as_one_batch():
+    """Same model, same outputs, same shapes: one run of the concatenated feeds, answers split back equal to one
+    run each (to float tolerance); a model without a free batch axis runs them one by one."""
+    import numpy as np
+
+    from engine.cues import ppocr
+    from engine.cues.onscreen_text import DET_MODEL
+    from engine.runtime import make_session
+
+    session, _ = make_session(ppocr.find_model(DET_MODEL), "cpu", threads=1)
+    info = {"inputs": [executors._Arg(a) for a in session.get_inputs()],
+            "outputs": [executors._Arg(a) for a in session.get_outputs()]}
+    assert executors._batchable(info)
+    name = info["inputs"][0].name
+    rng = np.random.default_rng(0)
+    group = [(None, None, {name: rng.random((1, 3, 64, 96), np.float32)}) for _ in range(3)]
+    answers, runs = executors._run_group(session, info, group)
+    assert runs == 1 and len(answers) == 3
+    for (_, _, feeds), got in zip(group, answers):
+        np.testing.assert_allclose(got[0], session.run(None, feeds)[0], atol=1e-4)
+    fixed = {"inputs": [executors._Arg(a) for a in session.get_inputs()], "outputs": info["outputs"]}
+    fixed["inputs"][0].shape[0] = 1
+    answers, runs = executors._run_group(session, fixed, group)
+    assert runs == 3 and len(answers) == 3
+
+
+def test_an_unknown_inference_choice_is_a_one_line_error():
+    from engine.scoring import score_many
+
+    with pytest.raises(InputError, match="unknown inference 'gpu': choose server or worker"):
+        list(score_many([], inference="gpu"))
+
+
+def test_a_batch_whose_inference_process_dies_ends_with_reasons_not_a_hang(tmp_path, monkeypatch):
+    """Killed mid-run, the inference process takes down the videos that needed it (each an item with its
+    reason), never the batch: every file comes back once."""
+    import signal
+
+    from media_factory import make_video
+
+    from engine.scoring import score_many
+
+    for i in range(6):
+        make_video(tmp_path / f"v{i}.mp4", seconds=1.0, size=(240, 320))
+    servers: list = []
+    init = executors.InferenceServer.__init__
+
+    def keep(self, *a, **k):
+        init(self, *a, **k)
+        servers.append(self)
+
+    monkeypatch.setattr(executors.InferenceServer, "__init__", keep)
+    paths = sorted(str(p) for p in tmp_path.iterdir())
+    items = []
+    for item in score_many(paths, workers=2, device="cpu", inference="server"):
+        if not items:
+            os.kill(servers[0]._process.pid, signal.SIGKILL)
+        items.append(item)
+    assert sorted(i.path for i in items) == paths
+    failed = [i for i in items if not i.ok]
+    assert failed and all(i.error.startswith("the inference process for cpu has stopped") for i in failed)

@@ -163,8 +163,9 @@ def test_batch_on_two_nodes_equals_the_local_pool(cluster, folder, tmp_path):
     local = _run_cli("batch", folder, "--out", tmp_path / "local.csv", "--workers", "2", "-q", "--device", "cpu")
     assert local.returncode == 0, local.stderr
     on_ray = _run_cli("batch", folder, "--out", tmp_path / "ray.csv", "--executor", "ray", "--address",
-                      cluster.address, "-q", "--device", "cpu")
+                      cluster.address, "-q", "--device", "cpu", "--workers", "3")
     assert on_ray.returncode == 0, on_ray.stderr
+    assert "note: --workers 3 is not used with --executor ray" in on_ray.stderr  # said, not silently dropped
     assert not (tmp_path / "ray.csv.partial").exists()  # the one writer finished and removed its journal
     want, got = _rows(tmp_path / "local.csv"), _rows(tmp_path / "ray.csv")
     assert len(got) == N_VIDEOS + 1 and got == want
