@@ -158,7 +158,9 @@ def test_parallel_workers_get_the_largest_files_first(tmp_path, monkeypatch):
         def shutdown(self, **k):
             pass
 
-    monkeypatch.setattr(scoring, "ProcessPoolExecutor", Pool)
+    import concurrent.futures  # score_many imports the pool when it needs one (not at the top: start-up)
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", Pool)
     assert len(list(scoring.score_many(paths, workers=2, device="cpu"))) == len(paths)
     assert handed == want
 
