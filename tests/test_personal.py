@@ -264,3 +264,21 @@ def test_an_account_is_collected_with_the_user_source_then_learned(tmp_path, mon
     assert calls == [("user", "Maker", 40, False)]
     assert h.creator == "Maker" and len(h.posts) == 40  # the store keys posts by the numeric id, not the handle
     assert np.isfinite(h.labels).sum() == 37 and Dataset.is_dataset(tmp_path / "mine.sqlite")
+
+
+def test_the_drivers_never_show_the_same_words_twice(tmp_path):
+    """time of day and day of week are two inputs each (sine and cosine): each gets its own words."""
+    from engine.personal.evaluate import drivers
+
+    posts = _history_posts(80, effect=0.0, seed=11)
+    rng = np.random.default_rng(11)
+    for p in posts:  # posts spread over the whole clock and week
+        p.post_time = p.post_time.replace(hour=int(rng.integers(0, 24)))
+    h = make_history("maker", posts, tmp_path, "test")
+    rows = np.flatnonzero(np.isfinite(h.labels))
+    found = drivers(h, rows, n_boot=50)
+    names = {d["input"] for d in found}
+    assert {"hour_sin", "hour_cos", "dow_sin", "dow_cos"} <= names
+    words = [d["description"] for d in found]
+    assert len(words) == len(set(words)), words
+    assert all(w.startswith("time of day") for w in (d["description"] for d in found if d["input"].startswith("hour")))

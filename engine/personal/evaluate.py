@@ -32,6 +32,15 @@ MIN_TRAIN = 20
 MIN_EVALUATED = 30
 BOOTSTRAP = 1000
 METHODS = ("personal", "rolling_median", "caption_length", "default_model")
+#: the drivers' words for inputs whose spec description is shared with another input (the two halves of a
+#: cyclic time): each names the direction a larger value points to, so the list and the plot never show
+#: the same label twice
+DRIVER_WORDS = {
+    "hour_sin": "time of day: mornings (06:00) rather than evenings (18:00)",
+    "hour_cos": "time of day: nights (00:00) rather than middays (12:00)",
+    "dow_sin": "day of week: Tuesday-Wednesday rather than Saturday-Sunday",
+    "dow_cos": "day of week: Monday rather than Thursday-Friday",
+}
 METHOD_WORDS = {
     "personal": "personal model",
     "rolling_median": "rolling median (typical views)",
@@ -199,7 +208,7 @@ def drivers(history: History, rows: np.ndarray, n_boot: int = BOOTSTRAP, seed: i
         lo, hi = diff - z * se, diff + z * se
         f = FEATURE_BY_NAME[name]
         out.append({
-            "input": name, "group": f.group, "unit": f.unit, "description": f.description,
+            "input": name, "group": f.group, "unit": f.unit, "description": DRIVER_WORDS.get(name, f.description),
             "top_mean": round(float(a.mean()), 4), "bottom_mean": round(float(b.mean()), 4),
             "difference": round(diff, 4), "interval": [round(lo, 4), round(hi, 4)],
             "difference_sd": round(diff / sd, 3), "interval_sd": [round(lo / sd, 3), round(hi / sd, 3)],
