@@ -313,6 +313,21 @@ def test_the_caption_words_are_learned_in_time_order_and_run_in_onnx(tmp_path):
     fit = fit_ridge([metas[i] for i in keep], h.labels[keep], caption=cap[keep])
     np.testing.assert_allclose(bundle.predict(metas, extra={"caption": cap}), fit.predict(metas, caption=cap),
                                atol=1e-4)
+    # a draft without a caption gets the creator's typical caption (said in the assumed lines), not the
+    # embedding of an empty text, which would move the score
+    from media_factory import make_video
+
+    from engine.features.inputs import caption_embedder
+    from engine.scoring import score_video
+
+    video = make_video(tmp_path / "draft.mp4", seconds=1.0, size=(96, 160))
+    meta = PostMeta(caption=None, post_time=T0 + timedelta(days=121), duration_s=30.0)
+    r = score_video(video, meta, bundle=bundle, device="cpu")
+    typical = np.asarray([bundle.manifest["personal"]["typical_caption_embedding"]], np.float32)
+    want = bundle.predict([meta], extra={"caption": typical})[0]
+    empty = bundle.predict([meta], extra={"caption": caption_embedder("cpu").embed([""]).astype(np.float32)})[0]
+    assert r.prediction == pytest.approx(want, abs=1e-5) and abs(want - empty) > 1e-3
+    assert any(line.startswith("no caption: assumed") for line in r.assumed)
 
 
 def test_the_general_part_runs_inside_the_personal_onnx_graph(tmp_path):
