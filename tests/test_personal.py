@@ -351,3 +351,18 @@ def test_the_general_part_runs_inside_the_personal_onnx_graph(tmp_path):
     g = general.run(model_inputs(metas, fit.spec)[0]["num"], model_inputs(metas, fit.spec)[0]["text"],
                     *fit.general_map)
     assert np.ptp(g) > 0  # the general model reads each post's caption, time and format
+
+
+def test_learn_with_shrinkage_toward_the_general_model_writes_one_onnx_that_loads(tmp_path):
+    csv = write_posts_csv(tmp_path / "maker.csv", _history_posts(50, effect=0.5, seed=23))
+    out = tmp_path / "shrunk"
+    r = subprocess.run([sys.executable, str(ROOT / "main.py"), "learn", "--posts", str(csv), "--out", str(out),
+                        "--boot", "50", "--shrink-general", "--no-caption-words", "--json"],
+                       capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert r.returncode == 0, r.stderr
+    bundle = ModelBundle.load(out, device="cpu")
+    assert sorted(bundle.manifest["inputs"]) == ["num", "text"] and not bundle.extra_inputs
+    report = json.loads((out / "report.json").read_text())
+    assert report["general_model"]["model_sha256"] and report["caption_components"] == 0
+    h = from_posts_csv(csv)
+    assert np.isfinite(bundle.predict([meta_from_post(p) for p in h.posts])).all()
