@@ -211,6 +211,11 @@ def report_lines(report: dict) -> list[str]:
              f"{', ' + str(report['n_videos']) + ' videos measured' if report['n_videos'] else ''})",
              f"  label: {report['label']}",
              f"  verdict: {report['summary']}"]
+    if report.get("caption_components"):
+        lines.append(f"  the caption's words: {report['caption_components']} principal components of its MiniLM embedding")
+    if report.get("general_model"):
+        lines.append(f"  shrunk toward the general model '{report['general_model']['name']}' (weight "
+                     f"{report['general_model']['weight_sd']:+.3f} per sd of its prediction)")
     for target, title in (("relative", "against the creator's typical views (which draft does better)"),
                           ("absolute", "ln(1 + views), trend included")):
         block = ev.get(target) or {}
