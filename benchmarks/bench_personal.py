@@ -1,7 +1,7 @@
 """The personal model against three baselines, per creator and on average, on real single-creator histories.
 
     python benchmarks/bench_personal.py [--creators '/work/shared/data/creators/*.csv'] [--boot 1000]
-                                        [--min-train 20] [--k 10]
+                                        [--min-train 20] [--k 10] [--compare]
 
 Each creator's posts are predicted in time order (expanding window: a post is predicted by a model trained
 only on the posts before it). Two targets:
@@ -10,6 +10,9 @@ only on the posts before it). Two targets:
   absolute  ln(1 + views); the personal model adds its predicted difference to the rolling median.
 Spearman with 95% bootstrap intervals, and the paired interval of personal minus each baseline. The average
 row's interval pools the per-creator bootstrap draws (the mean of independent draws, one per creator).
+The personal model shrinks toward the general default model (its prediction is an input, penalised less);
+--compare also runs the previous personal model (the same ridge without the general model) in the same run,
+on the same posts and bootstrap draws, as the column 'previous' with the paired column 'personal - previous'.
 """
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 METHODS = ("personal", "rolling_median", "caption_length", "default_model")
 SHORT = {"personal": "personal", "rolling_median": "roll.median", "caption_length": "caption len",
-         "default_model": "default"}
+         "default_model": "default", "previous": "previous"}
 
 
 def _ci(v) -> str:
@@ -47,7 +50,10 @@ def main() -> None:
     ap.add_argument("--boot", type=int, default=1000)
     ap.add_argument("--min-train", type=int, default=20)
     ap.add_argument("--k", type=int, default=10)
+    ap.add_argument("--compare", action="store_true", help="also the previous personal model (no shrinkage)")
     args = ap.parse_args()
+    methods = METHODS + (("previous",) if args.compare else ())
+    bases = ("default_model", "rolling_median") + (("previous",) if args.compare else ())
     files = sorted(glob.glob(args.creators))
     if not files:
         sys.exit(f"error: no creator CSVs match {args.creators}")
@@ -57,7 +63,7 @@ def main() -> None:
         t0 = time.perf_counter()
         h = from_posts_csv(f, k=args.k)
         boots: dict = {}
-        r = evaluate_history(h, args.min_train, args.boot, boots_out=boots)
+        r = evaluate_history(h, args.min_train, args.boot, boots_out=boots, compare_previous=args.compare)
         results[Path(f).stem] = r
         for target in pooled:
             for key, draws in boots.get(target, {}).items():
@@ -67,18 +73,18 @@ def main() -> None:
     for target in ("relative", "absolute"):
         for metric in ("spearman", "auc_top25"):
             print(f"\n{target} target, {metric} (95% bootstrap interval):")
-            print(f"{'creator':26s}" + "".join(f"{SHORT[m]:>24s}" for m in METHODS)
-                  + f"{'personal - default':>26s}{'personal - roll.med':>26s}")
+            print(f"{'creator':26s}" + "".join(f"{SHORT[m]:>24s}" for m in methods)
+                  + "".join(f"{'personal - ' + SHORT[b]:>26s}" for b in bases))
             for name, r in results.items():
                 block = r.get(target) or {}
-                row = f"{name:26s}" + "".join(f"{_cell(block.get(m, {}), metric):>24s}" for m in METHODS)
-                for base in ("default_model", "rolling_median"):
+                row = f"{name:26s}" + "".join(f"{_cell(block.get(m, {}), metric):>24s}" for m in methods)
+                for base in bases:
                     b = block.get(base, {})
                     v = b.get(f"personal_minus_{metric}")
                     row += f"{'n/a' if v is None else f'{v:+.3f}':>9s} {_ci(b.get(f'personal_minus_{metric}_ci')):>16s}"
                 print(row)
             row = f"{'AVERAGE':26s}"
-            for m in METHODS:
+            for m in methods:
                 vals = [(r.get(target) or {}).get(m, {}).get(metric) for r in results.values()]
                 vals = [v for v in vals if v is not None]
                 draws = pooled[target].get((m, metric))
@@ -87,7 +93,7 @@ def main() -> None:
                     mean = np.nanmean(np.vstack(draws), axis=0)
                     ci = [float(np.quantile(mean, 0.025)), float(np.quantile(mean, 0.975))]
                 row += f"{_cell({metric: float(np.mean(vals)) if vals else None, metric + '_ci': ci}, metric):>24s}"
-            for base in ("default_model", "rolling_median"):
+            for base in bases:
                 p, b = pooled[target].get(("personal", metric)), pooled[target].get((base, metric))
                 if p and b and len(p) == len(b) == len(results):
                     d = np.nanmean(np.vstack(p), axis=0) - np.nanmean(np.vstack(b), axis=0)

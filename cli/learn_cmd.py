@@ -56,7 +56,8 @@ def cmd_learn(args) -> int:
             progress = (lambda p: (lambda f, m: p(None if f is None else 0.3 + 0.7 * f, m)))(progress)
         return learn_personal(h, args.out, name=args.name, measure_videos=not args.no_videos,
                               with_default=not args.no_default, min_train=args.min_train, n_boot=args.boot,
-                              device=args.device, progress=progress, cancel=cancel)
+                              device=args.device, progress=progress, cancel=cancel,
+                              with_caption=not args.no_caption_words, shrink_general=args.shrink_general)
 
     report, code = run_job(args, job, "learning", "stopped; any previous bundle is untouched")
     if code is not None:
@@ -101,6 +102,11 @@ def register(sub) -> None:
     p.add_argument("--boot", type=int, default=1000, help="bootstrap resamples for the intervals (default 1000)")
     p.add_argument("--no-videos", action="store_true", help="do not measure the videos (metadata only)")
     p.add_argument("--no-default", action="store_true", help="leave the general default model out of the comparison")
+    p.add_argument("--no-caption-words", action="store_true",
+                   help="leave out the caption's MiniLM embedding (the caption traits stay)")
+    p.add_argument("--shrink-general", action="store_true",
+                   help="shrink toward the general default model (its prediction an input inside the bundle's ONNX "
+                        "graph; on the shared creators it did not help on average)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu", help="where content cues are measured")
     p.add_argument("--json", action="store_true", help="print the whole report as JSON")
     p.add_argument("--progress", action="store_true", help="show progress even when not on a terminal")

@@ -299,6 +299,11 @@ def _video_inputs(bundle: ModelBundle, path, meta: PostMeta, cues: CueReport, in
         arrays.update(per_video.video_inputs(todo, meta, cue_values(cues), decoded, device))
     elif todo:
         arrays.update(per_video.bundle_inputs({"inputs": todo}, path, meta, cues, info, device))
+    typical = (bundle.manifest.get("personal") or {}).get("typical_caption_embedding")
+    if typical and text == "" and "caption" in arrays:  # no caption: the creator's typical one, as for every input
+        import numpy as np
+
+        arrays["caption"] = np.asarray([typical], np.float32)
     return VideoInputs(spec, arrays, text)
 
 

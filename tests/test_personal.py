@@ -16,7 +16,7 @@ from engine.data.posts_csv import Post, write_posts_csv
 from engine.errors import DataError
 from engine.features.spec import PostMeta, meta_from_post
 from engine.models.bundle import ModelBundle
-from engine.personal.evaluate import evaluate_history, expanding_predictions
+from engine.personal.evaluate import caption_embeddings, evaluate_history, expanding_predictions
 from engine.personal.history import from_dataset, from_posts_csv, from_videos, make_history, rolling_median
 from engine.personal.learn import learn_personal, report_lines
 from engine.personal.model import fit_ridge
@@ -116,10 +116,12 @@ def test_the_bundle_runs_in_onnx_runtime_as_the_numpy_fit_does(tmp_path):
     assert bundle.family == "personal" and bundle.manifest["label"]["transform"] == "log1p-minus-rolling-median"
     h = from_posts_csv(csv)
     keep = np.flatnonzero(np.isfinite(h.labels))
-    fit = fit_ridge([meta_from_post(h.posts[i]) for i in keep], h.labels[keep])
+    cap = caption_embeddings(h)
+    fit = fit_ridge([meta_from_post(h.posts[i]) for i in keep], h.labels[keep], caption=cap[keep])
     metas = [meta_from_post(p) for p in h.posts]
-    np.testing.assert_allclose(bundle.predict(metas), fit.predict(metas), atol=1e-4)
-    assert report["alpha"] == fit.alpha
+    extra = {"caption": cap} if "caption" in bundle.extra_inputs else None
+    np.testing.assert_allclose(bundle.predict(metas, extra=extra), fit.predict(metas, caption=cap), atol=1e-4)
+    assert report["alpha"] == fit.alpha and report["caption_components"] == fit.caption_components
     assert "followers" not in json.dumps(bundle.manifest["feature_spec"]["columns"])  # account stats are not inputs
 
 
@@ -264,3 +266,103 @@ def test_an_account_is_collected_with_the_user_source_then_learned(tmp_path, mon
     assert calls == [("user", "Maker", 40, False)]
     assert h.creator == "Maker" and len(h.posts) == 40  # the store keys posts by the numeric id, not the handle
     assert np.isfinite(h.labels).sum() == 37 and Dataset.is_dataset(tmp_path / "mine.sqlite")
+
+
+def test_the_drivers_never_show_the_same_words_twice(tmp_path):
+    """time of day and day of week are two inputs each (sine and cosine): each gets its own words."""
+    from engine.personal.evaluate import drivers
+
+    posts = _history_posts(80, effect=0.0, seed=11)
+    rng = np.random.default_rng(11)
+    for p in posts:  # posts spread over the whole clock and week
+        p.post_time = p.post_time.replace(hour=int(rng.integers(0, 24)))
+    h = make_history("maker", posts, tmp_path, "test")
+    rows = np.flatnonzero(np.isfinite(h.labels))
+    found = drivers(h, rows, n_boot=50)
+    names = {d["input"] for d in found}
+    assert {"hour_sin", "hour_cos", "dow_sin", "dow_cos"} <= names
+    words = [d["description"] for d in found]
+    assert len(words) == len(set(words)), words
+    assert all(w.startswith("time of day") for w in (d["description"] for d in found if d["input"].startswith("hour")))
+
+
+def test_the_caption_words_are_learned_in_time_order_and_run_in_onnx(tmp_path):
+    """A word (not a count the caption traits see) that lifts views: found through the MiniLM embedding's
+    components fitted on the earlier posts only, and the bundle (caption input) gives what numpy gives."""
+    rng = np.random.default_rng(21)
+    posts = []
+    for i in range(120):
+        cat = bool(rng.integers(0, 2))
+        subject = ["my cat sleeping on the sofa", "a kitten chasing a toy", "cat videos compilation"][i % 3] if cat else \
+            ["quarterly tax filing tips", "spreadsheet formulas explained", "how to read a balance sheet"][i % 3]
+        log_views = 8.0 + 1.0 * cat + 0.4 * rng.standard_normal()
+        posts.append(Post(post_id=f"w{i:03d}", author_id="maker", caption=subject, post_time=T0 + timedelta(days=i),
+                          duration_s=30.0, views=float(round(math.expm1(log_views)))))
+    h = make_history("maker", posts, tmp_path, "test")
+    cap = caption_embeddings(h)
+    with_words = evaluate_history(h, n_boot=100, with_default=False, caption=cap)
+    without = evaluate_history(h, n_boot=100, with_default=False, with_caption=False)
+    assert with_words["relative"]["personal"]["spearman_ci"][0] > 0.3
+    assert without["relative"]["personal"]["spearman"] < 0.3  # the counts alone cannot tell the subjects apart
+    out = tmp_path / "bundle"
+    learn_personal(h, out, n_boot=50, with_default=False)
+    bundle = ModelBundle.load(out, device="cpu")
+    assert bundle.extra_inputs == ["caption"]
+    keep = np.flatnonzero(np.isfinite(h.labels))
+    metas = [meta_from_post(p) for p in h.posts]
+    fit = fit_ridge([metas[i] for i in keep], h.labels[keep], caption=cap[keep])
+    np.testing.assert_allclose(bundle.predict(metas, extra={"caption": cap}), fit.predict(metas, caption=cap),
+                               atol=1e-4)
+    # a draft without a caption gets the creator's typical caption (said in the assumed lines), not the
+    # embedding of an empty text, which would move the score
+    from media_factory import make_video
+
+    from engine.features.inputs import caption_embedder
+    from engine.scoring import score_video
+
+    video = make_video(tmp_path / "draft.mp4", seconds=1.0, size=(96, 160))
+    meta = PostMeta(caption=None, post_time=T0 + timedelta(days=121), duration_s=30.0)
+    r = score_video(video, meta, bundle=bundle, device="cpu")
+    typical = np.asarray([bundle.manifest["personal"]["typical_caption_embedding"]], np.float32)
+    want = bundle.predict([meta], extra={"caption": typical})[0]
+    empty = bundle.predict([meta], extra={"caption": caption_embedder("cpu").embed([""]).astype(np.float32)})[0]
+    assert r.prediction == pytest.approx(want, abs=1e-5) and abs(want - empty) > 1e-3
+    assert any(line.startswith("no caption: assumed") for line in r.assumed)
+
+
+def test_the_general_part_runs_inside_the_personal_onnx_graph(tmp_path):
+    """Shrinkage toward the general model: its graph is composed into the personal one (one ONNX file), fed
+    from the personal inputs with the account fixed; ONNX Runtime gives what numpy + the general model give."""
+    from engine.features.spec import model_inputs
+    from engine.personal.model import GeneralPart, to_onnx
+    from engine.runtime import make_session
+
+    h = make_history("maker", _history_posts(60, effect=0.5, seed=22), tmp_path, "test")
+    keep = np.flatnonzero(np.isfinite(h.labels))
+    metas = [meta_from_post(p) for p in h.posts]
+    general = GeneralPart.default(metas)
+    assert general is not None and general.account["log_followers"] is None  # not given: its typical account
+    fit = fit_ridge([metas[i] for i in keep], h.labels[keep], general=general)
+    assert fit.general is not None and fit.spec["text"]
+    session = make_session(to_onnx(fit), device="cpu")[0]
+    assert sorted(i.name for i in session.get_inputs()) == ["num", "text"]
+    got = session.run(None, model_inputs(metas, fit.spec)[0])[0].reshape(-1)
+    np.testing.assert_allclose(got, fit.predict(metas), atol=1e-4)
+    g = general.run(model_inputs(metas, fit.spec)[0]["num"], model_inputs(metas, fit.spec)[0]["text"],
+                    *fit.general_map)
+    assert np.ptp(g) > 0  # the general model reads each post's caption, time and format
+
+
+def test_learn_with_shrinkage_toward_the_general_model_writes_one_onnx_that_loads(tmp_path):
+    csv = write_posts_csv(tmp_path / "maker.csv", _history_posts(50, effect=0.5, seed=23))
+    out = tmp_path / "shrunk"
+    r = subprocess.run([sys.executable, str(ROOT / "main.py"), "learn", "--posts", str(csv), "--out", str(out),
+                        "--boot", "50", "--shrink-general", "--no-caption-words", "--json"],
+                       capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert r.returncode == 0, r.stderr
+    bundle = ModelBundle.load(out, device="cpu")
+    assert sorted(bundle.manifest["inputs"]) == ["num", "text"] and not bundle.extra_inputs
+    report = json.loads((out / "report.json").read_text())
+    assert report["general_model"]["model_sha256"] and report["caption_components"] == 0
+    h = from_posts_csv(csv)
+    assert np.isfinite(bundle.predict([meta_from_post(p) for p in h.posts])).all()

@@ -31,7 +31,7 @@ BUNDLE_FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 FAMILIES = ("ensemble", "multimodal", "video", "personal")  # personal: engine.personal, one creator
 #: families whose ONNX graph also reads backbone embeddings / audio features (see engine.features.inputs.bundle_inputs)
-NEURAL_FAMILIES = ("multimodal", "video")
+NEURAL_FAMILIES = ("multimodal", "video", "personal")  # personal: its caption embedding, when it reads one
 _ALLOWED_SUFFIXES = (".onnx", ".json")
 #: files kept beside the model for people (training report, plots): listed with their sha256, never loaded
 _ATTACHMENT_SUFFIXES = (".json", ".png", ".md")

@@ -22,16 +22,25 @@ from typing import Optional, Sequence
 import numpy as np
 
 from ..evaluate import _auc, _spearman
-from ..features.spec import FEATURE_BY_NAME, meta_from_post, raw_matrix
+from ..features.spec import FEATURE_BY_NAME, meta_from_post, raw_matrix, texts
 from ..jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress
 from .history import History
-from .model import feature_names, fit_ridge
+from .model import CAPTION_DIM, GeneralPart, account_matrix, feature_names, fit_raw, latest_account
 
 MIN_TRAIN = 20
 #: fewer out-of-sample posts than this and no interval is trusted, whatever it says
 MIN_EVALUATED = 30
 BOOTSTRAP = 1000
 METHODS = ("personal", "rolling_median", "caption_length", "default_model")
+#: the drivers' words for inputs whose spec description is shared with another input (the two halves of a
+#: cyclic time): each names the direction a larger value points to, so the list and the plot never show
+#: the same label twice
+DRIVER_WORDS = {
+    "hour_sin": "time of day: mornings (06:00) rather than evenings (18:00)",
+    "hour_cos": "time of day: nights (00:00) rather than middays (12:00)",
+    "dow_sin": "day of week: Tuesday-Wednesday rather than Saturday-Sunday",
+    "dow_cos": "day of week: Monday rather than Thursday-Friday",
+}
 METHOD_WORDS = {
     "personal": "personal model",
     "rolling_median": "rolling median (typical views)",
@@ -41,30 +50,71 @@ METHOD_WORDS = {
 
 
 def expanding_predictions(history: History, min_train: int = MIN_TRAIN, refit_share: float = 0.025,
-                          progress: Progress = no_progress, cancel: CancelToken = NEVER_CANCELLED) -> dict:
+                          progress: Progress = no_progress, cancel: CancelToken = NEVER_CANCELLED,
+                          general: Optional[GeneralPart] = None, caption: Optional[np.ndarray] = None) -> dict:
     """Out-of-sample predictions of the creator-relative label, in time order.
 
     Returns {"rows": indices of the predicted posts (into history.posts), "pred": the predictions,
-    "alphas": the penalty each refit chose}. A post is predicted only when it has a label and at least
-    `min_train` labelled posts came before it."""
+    "alphas": the penalty each refit chose, "general_weights": the weight (per sd) each refit gave the
+    general model's prediction}. A post is predicted only when it has a label and at least `min_train`
+    labelled posts came before it. Every choice (inputs kept, fill values, penalty, the general model's
+    weight, the caption embedding's principal components) is made from the posts before the predicted one.
+    `general`: shrink toward the general model; `caption`: the posts' caption embeddings (caption_embeddings)."""
     y = history.labels
     metas = [meta_from_post(p) for p in history.posts]
     cues = history.cues
+    with_cues = bool(cues) and any(cues)
+    names = feature_names(with_cues)
+    raw = raw_matrix(metas, names, cues if with_cues else None)
+    text = texts(metas) if general is not None else None
+    account = account_matrix(metas) if general is not None else None
     labelled = np.flatnonzero(np.isfinite(y))
-    rows, preds, alphas = [], [], []
+    rows, preds, alphas, weights = [], [], [], []
     fit, fitted_at = None, -1
     targets = labelled[min_train:]
     for j, i in enumerate(targets):
         cancel.raise_if_cancelled()
         train = labelled[labelled < i]
         if fit is None or train.size - fitted_at >= max(1, int(refit_share * train.size)):
-            fit = fit_ridge([metas[t] for t in train], y[train], [cues[t] for t in train] if cues else None)
+            gen = None if general is None else general.with_account(latest_account(account[:i]))
+            fit = fit_raw(raw[train], names, None if text is None else text[train], y[train], general=gen,
+                          caption=None if caption is None else caption[train])
             fitted_at = train.size
             alphas.append(fit.alpha)
+            weights.append(round(fit.general_std_coef, 4))
             progress(j / max(1, targets.size), f"time-ordered evaluation: post {j + 1} of {targets.size}")
         rows.append(int(i))
-        preds.append(float(fit.predict([metas[i]], [cues[i]] if cues else None)[0]))
-    return {"rows": np.array(rows, int), "pred": np.array(preds, np.float64), "alphas": alphas}
+        preds.append(float(fit.predict_raw(raw[[i]], names, None if text is None else text[[i]],
+                                           fit.filled(None if caption is None else caption[[i]]))[0]))
+    return {"rows": np.array(rows, int), "pred": np.array(preds, np.float64), "alphas": alphas,
+            "general_weights": weights}
+
+
+def _one_thread():
+    """Numpy's BLAS limited to one thread: the many small fits here run far slower when its threads compete."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - it comes with scikit-learn
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(1)
+
+
+def caption_embeddings(history: History, device: str = "cpu") -> np.ndarray:
+    """Each post's MiniLM caption embedding (caption, then hashtags), float32 [N, 384]; a row of NaN where the
+    post has neither (filled with the creator's typical caption embedding by the model, as scoring does)."""
+    from ..features.inputs import caption_embedder, caption_text
+
+    text = [caption_text(p.caption, p.hashtags) for p in history.posts]
+    out = np.full((len(text), CAPTION_DIM), np.nan, np.float32)
+    have = [i for i, t in enumerate(text) if t.strip()]
+    if have:
+        emb = caption_embedder(device)
+        for j in range(0, len(have), 64):
+            rows = have[j:j + 64]
+            out[rows] = emb.embed([text[i] for i in rows])
+    return out
 
 
 def default_model_predictions(history: History, rows: np.ndarray) -> Optional[np.ndarray]:
@@ -199,7 +249,7 @@ def drivers(history: History, rows: np.ndarray, n_boot: int = BOOTSTRAP, seed: i
         lo, hi = diff - z * se, diff + z * se
         f = FEATURE_BY_NAME[name]
         out.append({
-            "input": name, "group": f.group, "unit": f.unit, "description": f.description,
+            "input": name, "group": f.group, "unit": f.unit, "description": DRIVER_WORDS.get(name, f.description),
             "top_mean": round(float(a.mean()), 4), "bottom_mean": round(float(b.mean()), 4),
             "difference": round(diff, 4), "interval": [round(lo, 4), round(hi, 4)],
             "difference_sd": round(diff / sd, 3), "interval_sd": [round(lo / sd, 3), round(hi / sd, 3)],
@@ -220,10 +270,17 @@ def driver_line(d: dict) -> str:
 
 def evaluate_history(history: History, min_train: int = MIN_TRAIN, n_boot: int = BOOTSTRAP, seed: int = 0,
                      with_default: bool = True, progress: Progress = no_progress,
-                     cancel: CancelToken = NEVER_CANCELLED, boots_out: Optional[dict] = None) -> dict:
+                     cancel: CancelToken = NEVER_CANCELLED, boots_out: Optional[dict] = None,
+                     general: Optional[GeneralPart] = None, compare_previous: bool = False,
+                     with_caption: bool = True, caption: Optional[np.ndarray] = None,
+                     shrink_general: bool = False) -> dict:
     """The whole evaluation of a creator's history: out-of-sample predictions, the four methods on both
     targets with intervals, the verdict, and the drivers. Fewer than min_train + 8 labelled posts gives a
-    result with `reliable` False and nothing measured."""
+    result with `reliable` False and nothing measured. With `with_default`, the general default model is a
+    baseline; with `shrink_general` too, the personal model shrinks toward it (`general`, loaded when not
+    given; measured on the shared creators it did not help on average, so it is off by default);
+    `with_caption`: the caption's MiniLM embedding is an input too (`caption`, computed when not given).
+    `compare_previous` adds the previous personal model (neither of those two) as the method 'previous'."""
     labelled = int(np.isfinite(history.labels).sum())
     result: dict = {"n_posts": len(history.posts), "n_labelled": labelled, "min_train": min_train, "k": history.k}
     if labelled < min_train + 8:
@@ -231,7 +288,15 @@ def evaluate_history(history: History, min_train: int = MIN_TRAIN, n_boot: int =
             f"not enough posts yet to learn anything reliable (n = {labelled} labelled posts; the time-ordered "
             f"evaluation needs at least {min_train + 8})"), relative={}, absolute={}, drivers=[], rows=[], pred=[])
         return result
-    ex = expanding_predictions(history, min_train, progress=lambda f, m: progress(0.8 * (f or 0), m), cancel=cancel)
+    if with_default and shrink_general and general is None:
+        general = GeneralPart.default([meta_from_post(p) for p in history.posts])
+    if with_caption and caption is None:
+        progress(0.0, "reading the captions (MiniLM)")
+        caption = caption_embeddings(history)
+    with _one_thread():
+        ex = expanding_predictions(history, min_train, progress=lambda f, m: progress(0.8 * (f or 0), m),
+                                   cancel=cancel, general=general if with_default and shrink_general else None,
+                                   caption=caption if with_caption else None)
     rows, rel_pred = ex["rows"], ex["pred"]
     typical = history.typical[rows]
     log_views = history.log_views[rows]
@@ -245,6 +310,10 @@ def evaluate_history(history: History, min_train: int = MIN_TRAIN, n_boot: int =
         d = default_model_predictions(history, rows)
         if d is not None:
             base_rel["default_model"] = base_abs["default_model"] = d
+    if compare_previous:
+        with _one_thread():
+            old = expanding_predictions(history, min_train, cancel=cancel)["pred"]
+        base_rel["previous"], base_abs["previous"] = old, typical + old
     progress(0.85, "bootstrap intervals")
     rb: dict = {}
     ab: dict = {}
@@ -255,6 +324,9 @@ def evaluate_history(history: History, min_train: int = MIN_TRAIN, n_boot: int =
     result["n"] = int(rows.size)
     result["reliable"], result["summary"] = verdict(int(rows.size), result["relative"])
     result["alphas"] = sorted(set(ex["alphas"]))
+    if ex["general_weights"]:
+        w = ex["general_weights"]
+        result["general_weight_sd"] = {"first": w[0], "last": w[-1], "min": min(w), "max": max(w)}
     progress(0.95, "top quarter vs bottom quarter")
     result["drivers"] = drivers(history, rows, n_boot, seed)
     result["rows"], result["pred"] = rows.tolist(), [round(float(v), 5) for v in rel_pred]

@@ -19,9 +19,9 @@ import numpy as np
 from ..errors import DataError
 from ..features.spec import meta_from_post
 from ..jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress
-from .evaluate import BOOTSTRAP, MIN_TRAIN, METHOD_WORDS, driver_line, evaluate_history
+from .evaluate import BOOTSTRAP, MIN_TRAIN, METHOD_WORDS, caption_embeddings, driver_line, evaluate_history
 from .history import History
-from .model import fit_ridge, to_onnx
+from .model import GeneralPart, fit_ridge, to_onnx
 
 FAMILY = "personal"
 LABEL_TRANSFORM = "log1p-minus-rolling-median"
@@ -87,7 +87,8 @@ def plot_drivers(drivers: list[dict], creator: str, top: int = 12) -> bytes:
 def learn_personal(history: History, out_dir: str | os.PathLike, name: Optional[str] = None,
                    measure_videos: bool = True, with_default: bool = True, min_train: int = MIN_TRAIN,
                    n_boot: int = BOOTSTRAP, device: str = "cpu", progress: Progress = no_progress,
-                   cancel: CancelToken = NEVER_CANCELLED) -> dict:
+                   cancel: CancelToken = NEVER_CANCELLED, with_caption: bool = True,
+                   shrink_general: bool = False) -> dict:
     """Learn a creator's personal model and write its bundle to out_dir (replaced whole, atomically).
 
     Returns the report (also written as report.json in the bundle): the label in words, the evaluation
@@ -102,17 +103,25 @@ def learn_personal(history: History, out_dir: str | os.PathLike, name: Optional[
     if labelled.size < 5:
         raise DataError(f"{history.creator}: only {labelled.size} posts have a label (views and at least "
                         f"{3} earlier posts with views); a personal model needs more history")
+    metas = [meta_from_post(p) for p in history.posts]
+    caption = None
+    if with_caption:
+        progress(0.4, "reading the captions (MiniLM)")
+        caption = caption_embeddings(history, device)
+    general = GeneralPart.default(metas) if with_default and shrink_general else None
     ev = evaluate_history(history, min_train, n_boot, with_default=with_default,
-                          progress=_scaled(progress, 0.4, 0.9), cancel=cancel)
+                          progress=_scaled(progress, 0.4, 0.9), cancel=cancel, general=general,
+                          with_caption=with_caption, caption=caption, shrink_general=shrink_general)
     cancel.raise_if_cancelled()
     progress(0.92, "fitting the final model on every post")
-    metas = [meta_from_post(p) for p in history.posts]
     cues = history.cues
-    fit = fit_ridge([metas[i] for i in labelled], y[labelled], [cues[i] for i in labelled] if cues else None)
+    cap = None if caption is None else caption[labelled]
+    fit = fit_ridge([metas[i] for i in labelled], y[labelled], [cues[i] for i in labelled] if cues else None,
+                    general=general, caption=cap)
     if not fit.spec["features"]:
         raise DataError(f"{history.creator}: the posts do not differ in any input the personal model reads "
                         "(caption, time, sound, format, content); there is nothing to learn from")
-    in_sample = fit.predict([metas[i] for i in labelled], [cues[i] for i in labelled] if cues else None)
+    in_sample = fit.predict([metas[i] for i in labelled], [cues[i] for i in labelled] if cues else None, cap)
     oos = np.asarray(ev.get("pred") or [], np.float64)
     basis = oos if oos.size >= 20 and np.ptp(oos) > 0 else in_sample
     if np.ptp(basis) <= 0:
@@ -133,6 +142,9 @@ def learn_personal(history: History, out_dir: str | os.PathLike, name: Optional[
         "n_videos": int(sum(1 for c in (cues or []) if c)),
         "first_post": times[0].isoformat(), "last_post": times[-1].isoformat(),
         "alpha": fit.alpha,
+        "caption_components": fit.caption_components,
+        "general_model": None if fit.general is None else dict(fit.general.describe(),
+                                                                weight_sd=round(fit.general_std_coef, 4)),
         "evaluation": {k: v for k, v in ev.items() if k not in ("rows", "pred")},
         "reliable": ev["reliable"],
         "summary": ev["summary"],
@@ -151,6 +163,7 @@ def learn_personal(history: History, out_dir: str | os.PathLike, name: Optional[
         "model_file": "model.onnx",
         "backbone": None,
         "feature_spec": fit.spec,
+        "inputs": fit.manifest_inputs(),
         "features": sorted({f["group"] for f in fit.spec["features"]}),
         "label": {"column": "views", "transform": LABEL_TRANSFORM, "k": history.k, "description": label_words,
                   "name": "views against the creator's typical",
@@ -174,6 +187,9 @@ def learn_personal(history: History, out_dir: str | os.PathLike, name: Optional[
             "residual_q25": float(np.quantile(resid, 0.25)), "residual_q75": float(np.quantile(resid, 0.75)),
             "drivers": [d for d in ev["drivers"] if d["driver"]][:12],
             "coefficients_sd": report["coefficients_sd"],
+            "typical_caption_embedding": None if fit.caption_mean is None else
+            [round(float(v), 6) for v in fit.caption_mean],
+            "general_model": report["general_model"],
         },
         "notes": list(history.notes),
     }
@@ -195,6 +211,11 @@ def report_lines(report: dict) -> list[str]:
              f"{', ' + str(report['n_videos']) + ' videos measured' if report['n_videos'] else ''})",
              f"  label: {report['label']}",
              f"  verdict: {report['summary']}"]
+    if report.get("caption_components"):
+        lines.append(f"  the caption's words: {report['caption_components']} principal components of its MiniLM embedding")
+    if report.get("general_model"):
+        lines.append(f"  shrunk toward the general model '{report['general_model']['name']}' (weight "
+                     f"{report['general_model']['weight_sd']:+.3f} per sd of its prediction)")
     for target, title in (("relative", "against the creator's typical views (which draft does better)"),
                           ("absolute", "ln(1 + views), trend included")):
         block = ev.get(target) or {}

@@ -3,25 +3,141 @@
 Inputs: every pre-publication feature of the spec but the account group (caption traits, posting time,
 sound, format) plus the content cues when the videos were measured; standardised, then a ridge whose
 penalty is chosen by exact leave-one-out error on the training posts from a grid that starts strong
-(few posts -> heavy shrinkage toward "as typical"). Fitted with numpy; exported as a two-node ONNX graph
-(MatMul + Add, standardisation folded in), so the bundle runs like every other family and never pickles.
+(few posts -> heavy shrinkage toward "as typical").
+
+Shrinkage toward the general model: when the general default model is given (GeneralPart), its prediction
+for each post is one more input, with the account held fixed at the creator's own (account stats are not
+personal inputs), so what it brings is its reading of the caption (words included), time and format. That
+input is penalised less than the others (its weight in the penalty is chosen with the penalty, by the same
+leave-one-out error): with little evidence the personal model leans on the general one, and it departs from
+it only where the creator's own posts say so.
+
+Fitted with numpy; exported as ONNX: without the general part a two-node graph (MatMul + Add,
+standardisation folded in); with it, the general model's own graph inside the personal one (its inputs
+made from the personal inputs by one MatMul + Add), so the bundle stays one self-contained ONNX file.
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
 
-from ..features.spec import ALL_FEATURES, PostMeta, encode, fit_spec, raw_matrix
+from ..features.spec import ACCOUNT_SOURCES, ALL_FEATURES, PostMeta, encode, fit_spec, raw_matrix, texts
 
 #: the ridge penalties tried (in units of standardised inputs); the smallest is already a strong shrink
 ALPHAS = (3.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0)
 GROUPS = ("caption", "time", "sound", "format", "content")
+#: how much less the general model's prediction is penalised than a personal input (1/scale**2 of the penalty)
+GENERAL_SCALES = (1.0, 3.0, 10.0)
+#: how many principal components of the caption's MiniLM embedding (fitted on the training posts) are inputs;
+#: chosen with the penalty by leave-one-out error (0: the caption's words are not used)
+CAPTION_COMPONENTS = (0, 5, 10)
+CAPTION_DIM = 384
 
 
 def feature_names(with_cues: bool) -> list[str]:
     return [f.name for f in ALL_FEATURES if f.group in GROUPS and (with_cues or f.group != "content")]
+
+
+ACCOUNT_NAMES = [f.name for f in ALL_FEATURES if f.group == "account"]
+
+
+def account_matrix(metas: Sequence[PostMeta]) -> np.ndarray:
+    """The account inputs of each post (raw, NaN where unknown), over ACCOUNT_NAMES."""
+    return raw_matrix(list(metas), ACCOUNT_NAMES)
+
+
+def latest_account(raw: np.ndarray) -> dict:
+    """Each account input's latest known value in `raw` (posts in time order), None where never known."""
+    out: dict = {}
+    for j, n in enumerate(ACCOUNT_NAMES):
+        known = np.flatnonzero(np.isfinite(raw[:, j]))
+        out[n] = float(raw[known[-1], j]) if known.size else None
+    return out
+
+
+class GeneralPart:
+    """The general default model as a part of a personal one: its ONNX graph, run on the personal inputs
+    mapped to its own (mapping()), with the account fixed at the creator's (`account`, raw feature values;
+    None where unknown: then the general model's typical account, as its own score assumes)."""
+
+    def __init__(self, onnx_bytes: bytes, spec: dict, name: str, account: dict):
+        from ..models.bundle import sha256_bytes
+        from ..runtime import make_session
+
+        self.onnx_bytes, self.spec, self.name, self.account = onnx_bytes, spec, name, dict(account)
+        self.sha256 = sha256_bytes(onnx_bytes)
+        self._session = make_session(onnx_bytes, device="cpu")[0]
+        self.text_input = (spec.get("text") or {}).get("input")
+
+    @classmethod
+    def default(cls, metas: Sequence[PostMeta]) -> Optional["GeneralPart"]:
+        """The built-in default model with the account of the latest post that gives one (None when the
+        default bundle cannot be loaded)."""
+        from ..errors import EngineError
+        from ..models.active import default_bundle_path
+        from ..models.bundle import ModelBundle
+
+        try:
+            bundle = ModelBundle.load(default_bundle_path(), device="cpu")
+            data = (Path(bundle.path) / bundle.manifest["model_file"]).read_bytes()
+        except (EngineError, OSError):
+            return None
+        return cls(data, bundle.manifest["feature_spec"], bundle.name, latest_account(account_matrix(metas)))
+
+    def with_account(self, account: dict) -> "GeneralPart":
+        """The same general model (one ONNX Runtime session) with another fixed account."""
+        other = copy.copy(self)
+        other.account = dict(account)
+        return other
+
+    def mapping(self, pspec: dict, names: Sequence[str], raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(S, c) with general num = personal num @ S + c. A general input the personal spec has is passed
+        through; one it lacks (constant for this creator, or never known) is the creator's value (`raw`: the
+        training posts over `names`), else the general model's own fill; account inputs are `account`."""
+        pcols = pspec["columns"]
+        gfeats = self.spec["features"]
+        gcols = self.spec["columns"]
+        s = np.zeros((len(pcols), len(gcols)))
+        c = np.zeros(len(gcols))
+        unknown_sources = set()
+        for j, f in enumerate(gfeats):
+            n = f["name"]
+            if f["group"] == "account":
+                v = self.account.get(n)
+                if v is None:
+                    unknown_sources.add(f["source"])
+            elif n in pcols:
+                s[pcols.index(n), j] = 1.0
+                continue
+            else:
+                col = raw[:, list(names).index(n)] if n in names else np.array([np.nan])
+                known = col[np.isfinite(col)]
+                v = float(np.median(known)) if known.size else None
+                if v is None:
+                    unknown_sources.add(f["source"])
+            v = f["fill"] if v is None else v
+            rng = f.get("range")
+            c[j] = v if rng is None else min(max(v, rng[0]), rng[1])
+        for j in range(len(gfeats), len(gcols)):
+            ind = gcols[j]
+            if ind in pcols and ind[len("missing_"):] not in ACCOUNT_SOURCES:
+                s[pcols.index(ind), j] = 1.0
+            else:
+                c[j] = float(ind[len("missing_"):] in unknown_sources)
+        return s, c
+
+    def run(self, num: np.ndarray, text: Optional[np.ndarray], s: np.ndarray, c: np.ndarray) -> np.ndarray:
+        feeds = {"num": (np.asarray(num, np.float64) @ s + c).astype(np.float32)}
+        if self.text_input:
+            feeds[self.text_input] = text
+        return np.asarray(self._session.run(None, feeds)[0], np.float64).reshape(-1)
+
+    def describe(self) -> dict:
+        return {"name": self.name, "model_sha256": self.sha256, "account": self.account}
 
 
 @dataclass
@@ -35,18 +151,63 @@ class RidgeFit:
     mean: np.ndarray
     scale: np.ndarray
     std_coef: np.ndarray  # per standardised column: the change in the label for one sd
+    general: Optional[GeneralPart] = None
+    general_map: Optional[tuple[np.ndarray, np.ndarray]] = None
+    general_coef: float = 0.0  # per unit of the general model's prediction
+    general_std_coef: float = 0.0  # ... per sd of it over the training posts
+    general_scale: float = 1.0  # the general input's penalty is alpha / general_scale**2
+    #: per dimension of the caption's MiniLM embedding (None: the caption's words are not an input)
+    caption_coef: Optional[np.ndarray] = None
+    caption_components: int = 0
+    #: the mean caption embedding of the training posts: what a post without a caption is given
+    caption_mean: Optional[np.ndarray] = None
 
-    def predict_num(self, num: np.ndarray) -> np.ndarray:
-        return np.asarray(num, np.float64) @ self.coef + self.intercept
+    def predict_num(self, num: np.ndarray, text: Optional[np.ndarray] = None,
+                    caption: Optional[np.ndarray] = None) -> np.ndarray:
+        out = np.asarray(num, np.float64) @ self.coef + self.intercept
+        if self.general is not None and self.general_map is not None:
+            out = out + self.general_coef * self.general.run(num, text, *self.general_map)
+        if self.caption_coef is not None:
+            out = out + np.asarray(caption, np.float32).astype(np.float64) @ self.caption_coef
+        return out
 
-    def predict(self, metas: Sequence[PostMeta], cues: Optional[Sequence[Optional[dict]]] = None) -> np.ndarray:
+    def predict(self, metas: Sequence[PostMeta], cues: Optional[Sequence[Optional[dict]]] = None,
+                caption: Optional[np.ndarray] = None) -> np.ndarray:
         names = [f["name"] for f in self.spec["features"]]
         raw = raw_matrix(list(metas), names, cues if self.spec.get("uses_cues") else None)
-        return self.predict_num(encode(raw, self.spec))
+        return self.predict_num(encode(raw, self.spec), texts(metas) if self.spec.get("text") else None,
+                                self.filled(caption))
+
+    def filled(self, caption: Optional[np.ndarray]) -> Optional[np.ndarray]:
+        """Caption embeddings with the rows of posts without a caption (NaN) set to the creator's typical one."""
+        if caption is None or self.caption_mean is None:
+            return caption
+        return np.where(np.isfinite(caption).all(axis=1, keepdims=True), caption, self.caption_mean[None, :])
+
+    def manifest_inputs(self) -> dict:
+        """The bundle manifest's 'inputs': what the ONNX graph reads (to_onnx), so scoring computes each."""
+        out = {"num": {"dtype": "float32", "shape": ["N", len(self.spec["columns"])], "columns": self.spec["columns"],
+                       "what": "the feature spec's columns, see feature_spec"}}
+        if self.general is not None:
+            out["text"] = {"dtype": "string", "shape": ["N", 1], "what": "the normalised caption (general model)"}
+        if self.caption_coef is not None:
+            out["caption"] = {"dtype": "float32", "shape": ["N", CAPTION_DIM], "backbone": "minilm",
+                              "what": "all-MiniLM-L6-v2 embedding of the caption followed by the hashtags (with '#'), "
+                                      "engine.features.inputs.caption_text; a post without either gets the creator's "
+                                      "typical caption embedding (personal.typical_caption_embedding)"}
+        return out
+
+    def predict_raw(self, raw: np.ndarray, names: Sequence[str], text: Optional[np.ndarray] = None,
+                    caption: Optional[np.ndarray] = None) -> np.ndarray:
+        """predict() from the raw matrix over `names` (a superset of the spec's features)."""
+        names = list(names)
+        cols = [names.index(f["name"]) for f in self.spec["features"]]
+        return self.predict_num(encode(raw[:, cols], self.spec), text if self.spec.get("text") else None, caption)
 
 
-def _loo_ridge(x: np.ndarray, y: np.ndarray, alphas: Sequence[float]) -> tuple[float, np.ndarray]:
-    """(best alpha, coefficients) for centred x, y by exact leave-one-out error (hat matrix via the SVD)."""
+def _loo_ridge(x: np.ndarray, y: np.ndarray, alphas: Sequence[float]) -> tuple[float, float, np.ndarray]:
+    """(leave-one-out mean squared error, best alpha, coefficients) for centred x, y by exact leave-one-out
+    error (hat matrix via the SVD)."""
     n = x.shape[0]
     u, s, vt = np.linalg.svd(x, full_matrices=False)
     uty = u.T @ y
@@ -59,17 +220,49 @@ def _loo_ridge(x: np.ndarray, y: np.ndarray, alphas: Sequence[float]) -> tuple[f
         if loo < best[0] - 1e-12:
             w = vt.T @ ((s / (s**2 + a)) * uty)
             best = (loo, a, w)
-    return best[1], best[2]
+    return best
 
 
 def fit_ridge(metas: Sequence[PostMeta], y: np.ndarray, cues: Optional[Sequence[Optional[dict]]] = None,
-              alphas: Sequence[float] = ALPHAS) -> RidgeFit:
+              alphas: Sequence[float] = ALPHAS, general: Optional[GeneralPart] = None,
+              caption: Optional[np.ndarray] = None) -> RidgeFit:
     """Fit the personal model on posts with a label (y finite). Features constant in these posts are left
-    out (fit_spec); with none left, the model predicts the mean label."""
+    out (fit_spec); with none left, the model predicts the mean label. With `general`, the general model's
+    prediction is one more input, penalised alpha / scale**2 with the scale from GENERAL_SCALES (chosen with
+    alpha by leave-one-out error). With `caption` (each post's MiniLM caption embedding, [N, 384]; a row of
+    NaN where the post has no caption), the first CAPTION_COMPONENTS principal components of it (fitted on
+    these posts) are inputs too, their number chosen with the penalty."""
     with_cues = cues is not None and any(c for c in cues)
     names = feature_names(with_cues)
-    raw = raw_matrix(list(metas), names, list(cues) if with_cues else None)
-    spec = fit_spec(raw, names, with_text=False)
+    metas = list(metas)
+    raw = raw_matrix(metas, names, list(cues) if with_cues else None)
+    return fit_raw(raw, names, texts(metas) if general is not None else None, y, alphas, general, caption)
+
+
+def _caption_components(emb: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(mean, the top-k principal directions [384, k], the posts' scores [N, k]) of the known embeddings; a post
+    without a caption (NaN row) gets the mean, so scores 0."""
+    known = np.isfinite(emb).all(axis=1)
+    mu = emb[known].mean(axis=0) if known.any() else np.zeros(emb.shape[1])
+    x = np.where(known[:, None], emb, mu) - mu
+    xk = x[known]
+    if xk.shape[0] < xk.shape[1]:  # the small side's eigenvectors (an SVD of the tall matrix is far slower)
+        lam, u = np.linalg.eigh(xk @ xk.T)
+        order = np.argsort(lam)[::-1][:k]
+        p = xk.T @ (u[:, order] / np.sqrt(np.maximum(lam[order], 1e-12)))
+    else:
+        lam, v = np.linalg.eigh(xk.T @ xk)
+        p = v[:, np.argsort(lam)[::-1][:k]]
+    return mu, p, x @ p
+
+
+def fit_raw(raw: np.ndarray, names: Sequence[str], text: Optional[np.ndarray], y: np.ndarray,
+            alphas: Sequence[float] = ALPHAS, general: Optional[GeneralPart] = None,
+            caption: Optional[np.ndarray] = None) -> RidgeFit:
+    """fit_ridge on the raw matrix over feature_names() (and the posts' texts when `general` is given)."""
+    names = list(names)
+    use_general = general is not None and general.text_input == "text" and text is not None
+    spec = fit_spec(raw, names, with_text=use_general)
     num = encode(raw[:, [names.index(f["name"]) for f in spec["features"]]], spec).astype(np.float64)
     y = np.asarray(y, np.float64)
     mean = num.mean(axis=0) if num.size else np.zeros(num.shape[1])
@@ -77,31 +270,95 @@ def fit_ridge(metas: Sequence[PostMeta], y: np.ndarray, cues: Optional[Sequence[
     scale = np.where(scale > 1e-9, scale, 1.0)
     z = (num - mean) / scale
     ym = float(y.mean())
-    if z.shape[1] == 0 or y.size < 3:
-        alpha, w = float(alphas[-1]), np.zeros(z.shape[1])
-    else:
-        alpha, w = _loo_ridge(z, y - ym, alphas)
+    g = gmap = None
+    if use_general:
+        gmap = general.mapping(spec, names, raw)
+        g = general.run(num, text, *gmap)
+    gm, gsd = (float(g.mean()), float(g.std())) if g is not None and g.size else (0.0, 0.0)
+    nz = z.shape[1]
+    ks = (0,)
+    if caption is not None and np.isfinite(caption).all(axis=1).sum() >= 3:
+        ks = tuple(k for k in CAPTION_COMPONENTS if k < min(y.size - 2, caption.shape[1]))
+        kmax = max(ks)
+        cmu, cdirs, cscores = _caption_components(np.asarray(caption, np.float64), kmax)
+        csd = cscores.std(axis=0)
+        csd = np.where(csd > 1e-9, csd, 1.0)
+    best = (np.inf, float(alphas[-1]), np.zeros(nz), 1.0, 0)
+    if y.size >= 3:
+        for k in ks:
+            zk = z if k == 0 else np.column_stack([z, cscores[:, :k] / csd[:k]])
+            for s in (GENERAL_SCALES if gsd > 1e-9 else (0.0,)):
+                zz = zk if gsd <= 1e-9 else np.column_stack([zk, s * (g - gm) / gsd])
+                if zz.shape[1] == 0:
+                    continue
+                loo, a, w = _loo_ridge(zz, y - ym, alphas)
+                if loo < best[0] - 1e-12:
+                    best = (loo, a, w, s, k)
+    _, alpha, w, gscale, k = best
+    w = np.concatenate([w, np.zeros(nz + k + (gsd > 1e-9) - w.size)]) if w.size < nz + k + (gsd > 1e-9) else w
+    gw = float(w[nz + k]) * gscale if gsd > 1e-9 else 0.0  # per sd of the general prediction
+    gcoef = gw / gsd if gsd > 1e-9 else 0.0
+    ccoef = cmean = None
+    intercept = ym - gcoef * gm
+    if k:
+        ccoef = cdirs[:, :k] @ (w[nz:nz + k] / csd[:k])
+        cmean = cmu
+        intercept -= float(cmu @ ccoef)
+    w = w[:nz]
     coef = w / scale
-    return RidgeFit(spec=spec, coef=coef, intercept=float(ym - mean @ coef), alpha=float(alpha), mean=mean,
-                    scale=scale, std_coef=w)
+    return RidgeFit(spec=spec, coef=coef, intercept=float(intercept - mean @ coef), alpha=float(alpha),
+                    mean=mean, scale=scale, std_coef=w, general=general if g is not None else None,
+                    general_map=gmap, general_coef=gcoef, general_std_coef=gw, general_scale=float(gscale),
+                    caption_coef=ccoef, caption_components=int(k), caption_mean=cmean)
+
+
+def onnx_inputs(fit: RidgeFit) -> list[str]:
+    """The inputs of the fit's ONNX graph: num, plus text (the general part) and caption (the caption part)."""
+    return ["num"] + (["text"] if fit.general is not None else []) + (["caption"] if fit.caption_coef is not None
+                                                                      else [])
 
 
 def to_onnx(fit: RidgeFit) -> bytes:
-    """The fit as an ONNX graph: num float32 [N, C] -> prediction float32 [N, 1]."""
+    """The fit as one ONNX graph: num float32 [N, C] (text string [N, 1] with the general part, caption float32
+    [N, 384] with the caption part) -> prediction float32 [N, 1]:
+    pred = num @ coef + intercept [+ general_coef * general(num @ S + c, text)] [+ caption @ caption_coef].
+    The general model's graph comes inside, its names prefixed 'general/'."""
     import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import TensorProto, compose, helper, numpy_helper
 
-    c = len(fit.spec["columns"])
-    w = numpy_helper.from_array(fit.coef.reshape(c, 1).astype(np.float32), "coef")
-    b = numpy_helper.from_array(np.array([fit.intercept], np.float32), "intercept")
-    graph = helper.make_graph(
-        [helper.make_node("MatMul", ["num", "coef"], ["xw"]), helper.make_node("Add", ["xw", "intercept"], ["pred"])],
-        "personal_ridge",
-        [helper.make_tensor_value_info("num", TensorProto.FLOAT, ["N", c])],
-        [helper.make_tensor_value_info("pred", TensorProto.FLOAT, ["N", 1])],
-        initializer=[w, b],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="virality-personal")
-    model.ir_version = 8
+    ncol = len(fit.spec["columns"])
+    arrays = [(fit.coef.reshape(ncol, 1), "coef"), (np.array([fit.intercept]), "intercept")]
+    inputs = [helper.make_tensor_value_info("num", TensorProto.FLOAT, ["N", ncol])]
+    nodes = [helper.make_node("MatMul", ["num", "coef"], ["xw"]), helper.make_node("Add", ["xw", "intercept"], ["ridge"])]
+    last, inits, opsets, ir = "ridge", [], [helper.make_opsetid("", 13)], 8
+    if fit.general is not None:
+        gen = compose.add_prefix(onnx.load_from_string(fit.general.onnx_bytes), "general/")
+        g = gen.graph
+        s, c = fit.general_map
+        arrays += [(s, "general_map"), (c, "general_const"), (np.array([fit.general_coef]), "general_coef")]
+        inits += list(g.initializer) + [numpy_helper.from_array(np.array([-1, 1], np.int64), "column")]
+        text_name = fit.spec["text"]["input"]
+        inputs.append(helper.make_tensor_value_info(text_name, TensorProto.STRING, ["N", 1]))
+        nodes += [helper.make_node("MatMul", ["num", "general_map"], ["general_mapped"]),
+                  helper.make_node("Add", ["general_mapped", "general_const"], ["general/num"])]
+        if "general/" + text_name in {i.name for i in g.input}:
+            nodes.append(helper.make_node("Identity", [text_name], ["general/" + text_name]))
+        nodes += list(g.node) + [
+            helper.make_node("Reshape", [g.output[0].name, "column"], ["general_pred"]),
+            helper.make_node("Mul", ["general_pred", "general_coef"], ["general_part"]),
+            helper.make_node("Add", [last, "general_part"], ["with_general"])]
+        last, opsets, ir = "with_general", list(gen.opset_import), gen.ir_version
+    if fit.caption_coef is not None:
+        arrays.append((fit.caption_coef.reshape(-1, 1), "caption_coef"))
+        inputs.append(helper.make_tensor_value_info("caption", TensorProto.FLOAT, ["N", CAPTION_DIM]))
+        nodes += [helper.make_node("MatMul", ["caption", "caption_coef"], ["caption_part"]),
+                  helper.make_node("Add", [last, "caption_part"], ["with_caption"])]
+        last = "with_caption"
+    nodes.append(helper.make_node("Identity", [last], ["pred"]))
+    inits += [numpy_helper.from_array(np.asarray(a, np.float32), n) for a, n in arrays]
+    graph = helper.make_graph(nodes, "personal_ridge", inputs,
+                              [helper.make_tensor_value_info("pred", TensorProto.FLOAT, ["N", 1])], initializer=inits)
+    model = helper.make_model(graph, opset_imports=opsets, producer_name="virality-personal")
+    model.ir_version = ir
     onnx.checker.check_model(model)
     return model.SerializeToString()
