@@ -221,3 +221,32 @@ def test_the_personal_model_reads_what_the_one_pass_measured(personal, clip, mon
     r = scoring.score_video(clip, None, bundle=ModelBundle.load(default_bundle_path(), device="cpu"), device="cpu",
                             personal=ModelBundle.load(personal, device="cpu"))
     assert calls == [1] and r.personal is not None and "personal" in r.timings
+
+
+def test_an_input_left_empty_is_taken_as_the_creators_usual_not_as_a_missing_record(tmp_path, clip):
+    """In the history, posts whose sound the export did not list did far worse, so the model learned "missing
+    sound" as a strong effect; a draft whose Sound field is empty must not get it (it was 28% -> 5% of a real
+    creator's posts): it is read as the creator's usual sound, and the line says so."""
+    from dataclasses import replace as with_
+
+    from engine.models.bundle import ModelBundle, default_bundle_path
+    from engine.personal.history import from_posts_csv
+    from engine.personal.learn import learn_personal
+    from engine.scoring import score_video
+
+    posts = _history_posts(90, effect=0.0, noise=0.3, seed=5)
+    posts = [with_(p, music_title=None, music_original=None, views=round(p.views / 20)) if i % 4 == 0
+             else with_(p, music_title="A Song - Someone", music_original=False) if i % 4 == 1
+             else with_(p, music_title="original sound - maker", music_original=True) for i, p in enumerate(posts)]
+    csv = write_posts_csv(tmp_path / "maker.csv", posts)
+    learn_personal(from_posts_csv(csv), tmp_path / "p", n_boot=100, with_default=False)
+    mine = ModelBundle.load(tmp_path / "p", device="cpu")
+    assert "missing_music" in mine.manifest["feature_spec"]["indicators"]  # the history has missing sounds
+    general = ModelBundle.load(default_bundle_path(), device="cpu")
+    empty = score_video(clip, PostMeta(caption="shop tour"), bundle=general, device="cpu", personal=mine).personal
+    own = score_video(clip, PostMeta(caption="shop tour", music_title="original sound", music_original=True),
+                      bundle=general, device="cpu", personal=mine).personal
+    assert empty["percentile"] == pytest.approx(own["percentile"], abs=0.5)
+    assert "Not given, so taken as this creator's usual" in empty["line"] and "sound" in empty["line"]
+    assert "Not given" not in own["line"] and empty["assumed"] and not own["assumed"]
+    assert all(d["detail"] != "not given" for d in empty["drivers"])
