@@ -65,11 +65,13 @@ def thread_budget() -> int:
         return 0
 
 
-def make_session(model: str | os.PathLike | bytes, device: str = "auto", threads: int = 0):
+def make_session(model: str | os.PathLike | bytes, device: str = "auto", threads: int = 0, spin: bool = True):
     """An InferenceSession on the best provider for `device`; returns (session, provider name).
 
     threads=0 uses the process's thread budget (thread_budget()), else lets ONNX Runtime choose; batch
-    workers run under a budget so that parallel workers do not oversubscribe the cores.
+    workers run under a budget so that parallel workers do not oversubscribe the cores. spin=False stops
+    the intra-op threads from spinning while they wait for work: for sessions that run beside other threads
+    (the per-frame cues beside the decoder), where a spinning thread would take a core from them.
     """
     import onnxruntime as ort
 
@@ -80,6 +82,8 @@ def make_session(model: str | os.PathLike | bytes, device: str = "auto", threads
     if threads:
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
+    if not spin:
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     src = model if isinstance(model, bytes) else os.fspath(model)
     providers = providers_for(device)
     if "CUDAExecutionProvider" in providers:

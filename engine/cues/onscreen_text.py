@@ -23,8 +23,10 @@ DET_MODEL = "PP-OCRv6_det_small.onnx"
 REC_MODEL = "PP-OCRv6_rec_small.onnx"
 CLS_MODEL = "ch_ppocr_mobile_v2.0_cls_mobile.onnx"  # angle classifier: not used (frames are upright)
 #: detection input: the longer side is scaled to this (rapidocr's default scales the *shorter*
-#: side up to 736, which makes a 480x854 frame 736x1312 and four times slower)
-DET_LIMIT_SIDE = 640
+#: side up to 736, which makes a 480x854 frame 736x1312 and four times slower). 512 costs 0.65 of
+#: 640; against 640 on the shared clips it loses only text about 10 px high at 640 (signs in the
+#: background), never a caption: tests/test_ppocr.py::test_detection_side_agrees_with_640 measures it.
+DET_LIMIT_SIDE = 512
 MIN_BOX_PX = 8  # text lines lower than this are noise at this size
 #: a "line" taller than this share of the frame, or covering more than MAX_BOX_AREA of it, is a
 #: false detection on texture (a ball's seams, foliage) rather than a caption
@@ -49,10 +51,11 @@ def _engine(device: str) -> tuple[ppocr.TextDetector, ppocr.TextRecognizer]:
         models = _models.get(key)
         if models is None:
             det_path, rec_path = ppocr.find_model(DET_MODEL), ppocr.find_model(REC_MODEL)
-            # One thread: ONNX Runtime's spinning thread pool loses badly when the cores are shared
-            # (the picture and sound sides run side by side, batch jobs in parallel).
-            det, _ = make_session(det_path, device, threads=1)
-            rec, _ = make_session(rec_path, device, threads=1)
+            # The thread budget (every core, or a batch worker's share), not spinning: ONNX Runtime's spinning
+            # pool loses badly when the cores are shared (the picture and sound sides run side by side), while
+            # idle threads that sleep cost nothing, and once decoding is done text detection has both cores.
+            det, _ = make_session(det_path, device, spin=False)
+            rec, _ = make_session(rec_path, device, spin=False)
             models = (
                 ppocr.TextDetector(det, limit_side_len=DET_LIMIT_SIDE, limit_type="max"),
                 ppocr.TextRecognizer(rec),
