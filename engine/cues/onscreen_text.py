@@ -20,13 +20,14 @@ from ..runtime import make_session, providers_for
 from . import ppocr
 
 DET_MODEL = "PP-OCRv6_det_small.onnx"
+#: the detector quantised to 8 bits (packaging/ppocr_int8.py), run on the CPU: a quarter of the float model's
+#: CPU time, the same text found (tests/test_ppocr.py::test_int8_detector_agrees_with_float)
+DET_MODEL_INT8 = "PP-OCRv6_det_small_int8.onnx"
 REC_MODEL = "PP-OCRv6_rec_small.onnx"
 CLS_MODEL = "ch_ppocr_mobile_v2.0_cls_mobile.onnx"  # angle classifier: not used (frames are upright)
 #: detection input: the longer side is scaled to this (rapidocr's default scales the *shorter*
-#: side up to 736, which makes a 480x854 frame 736x1312 and four times slower). 512 costs 0.65 of
-#: 640; against 640 on the shared clips it loses only text about 10 px high at 640 (signs in the
-#: background), never a caption: tests/test_ppocr.py::test_detection_side_agrees_with_640 measures it.
-DET_LIMIT_SIDE = 512
+#: side up to 736, which makes a 480x854 frame 736x1312 and four times slower)
+DET_LIMIT_SIDE = 640
 MIN_BOX_PX = 8  # text lines lower than this are noise at this size
 #: a "line" taller than this share of the frame, or covering more than MAX_BOX_AREA of it, is a
 #: false detection on texture (a ball's seams, foliage) rather than a caption
@@ -44,13 +45,16 @@ def _model_dir() -> Path:
     return ppocr.find_model(DET_MODEL).parent
 
 
-def _engine(device: str) -> tuple[ppocr.TextDetector, ppocr.TextRecognizer]:
-    """The detector and recogniser for `device`, created once per set of execution providers."""
-    key = tuple(providers_for(device))
+def _engine(device: str, exact: bool = False) -> tuple[ppocr.TextDetector, ppocr.TextRecognizer]:
+    """The detector and recogniser for `device`, created once per set of execution providers. On the CPU
+    the detector is the 8-bit one, unless `exact` asks for the float model as RapidOCR runs it."""
+    providers = tuple(providers_for(device))
+    int8 = not exact and providers == ("CPUExecutionProvider",)
+    key = providers + (("exact",) if exact else ())
     with _lock:
         models = _models.get(key)
         if models is None:
-            det_path, rec_path = ppocr.find_model(DET_MODEL), ppocr.find_model(REC_MODEL)
+            det_path, rec_path = ppocr.find_model(DET_MODEL_INT8 if int8 else DET_MODEL), ppocr.find_model(REC_MODEL)
             # The thread budget (every core, or a batch worker's share), not spinning: ONNX Runtime's spinning
             # pool loses badly when the cores are shared (the picture and sound sides run side by side), while
             # idle threads that sleep cost nothing, and once decoding is done text detection has both cores.
