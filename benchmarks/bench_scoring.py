@@ -10,15 +10,15 @@ spread over the clip, at 384 px, by PyAV with thread_type AUTO, seeking only acr
 content scorer must at least spend), and our scoring end to end (every cue and the model), then the ratios
 to both, in wall-clock seconds and in CPU seconds (all the process's threads: unlike wall time, hardly moved
 by other processes on a shared machine). The seed's method is estimated, so that it takes seconds rather than
-minutes: every frame of the clip is decoded and resized to 224 px as it did (timed in full), and ResNet50 is
-timed at batch 1 on --seed-frames of those frames and scaled to the clip's frame count.
+minutes: every frame of the clip is decoded and resized to 224 px as it did (timed in full), plus ResNet50's time
+on one frame at batch 1 (the fastest of --seed-frames runs: the input is always 224 px) times the frame count.
 
 Then where the time goes (--skip-profile leaves it out): each stage's time in the scoring run, summed over
 the clips, beside the CPU seconds of the same stage run alone, one at a time in this thread (decoding the
 plan's frames, text detection and reading, faces, the sound side): the stage alone is what it costs, the stage
-in the run is the wall time it took while the others competed for the cores (the sound, face and text stages run in helper
-threads beside the decoding, so stages add up to more than the total). Then batch throughput on a folder of
-50 clips, 1 worker vs all cores. Each figure is the median of --repeat runs after a warm-up, measured in turn
+in the run is the wall time it took while the others competed for the cores (the sound, face and text stages run
+in helper threads beside the decoding, so stages add up to more than the total). Then batch throughput on a folder
+of 50 clips, 1 worker vs all cores. Each figure is the median of --repeat runs after a warm-up, measured in turn
 in one process; the load average is printed beside them.
 """
 from __future__ import annotations
@@ -37,29 +37,41 @@ sys.path.insert(0, str(ROOT))
 SHARED_VIDEOS = ROOT.parent / "shared" / "data" / "videos"
 
 
-def seed_method(path: Path, model, torch, sample: int) -> tuple[float, int]:
-    """The seed's way to get features (every frame decoded, resized to 224, ResNet50, batch of one), estimated:
-    the decoding and resizing of every frame timed in full, ResNet50 timed on `sample` of those frames spread
-    over the clip and scaled to the frame count. Returns (seconds, frames)."""
+def seed_decode(path: Path) -> tuple[float, int]:
+    """The seed's decoding: every frame decoded, resized to 224 and normalised for ResNet50. (seconds, frames)"""
     import av
     import numpy as np
 
     mean = np.array([0.485, 0.456, 0.406], np.float32)
     std = np.array([0.229, 0.224, 0.225], np.float32)
     t0 = time.perf_counter()
-    frames = []
+    n = 0
     with av.open(str(path)) as c:
         for frame in c.decode(video=0):
             img = frame.to_ndarray(width=224, height=224, format="rgb24").astype(np.float32) / 255.0
-            frames.append(((img - mean) / std).transpose(2, 0, 1)[None].copy())
-    decode = time.perf_counter() - t0
-    chosen = frames[:: max(1, len(frames) // sample)][:sample]
-    t0 = time.perf_counter()
+            ((img - mean) / std).transpose(2, 0, 1)[None].copy()
+            n += 1
+    return time.perf_counter() - t0, n
+
+
+def resnet_per_frame(runs: int) -> float:
+    """Seconds for ResNet50 on one 224 px frame at batch 1 (torch, every core), the seed's model; the fastest of
+    `runs` after a warm-up (the input's size never changes, so neither does the cost: slower runs waited for a
+    core that another process held)."""
+    import torch
+    import torchvision
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    model = torchvision.models.resnet50(weights=None).eval()
+    x = torch.randn(1, 3, 224, 224)
+    times = []
     with torch.inference_mode():
-        for x in chosen:
-            model(torch.from_numpy(x))
-    per_frame = (time.perf_counter() - t0) / max(1, len(chosen))
-    return decode + per_frame * len(frames), len(frames)
+        model(x)
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            model(x)
+            times.append(time.perf_counter() - t0)
+    return min(times)
 
 
 def shared_clips(folder) -> list[Path]:
@@ -116,7 +128,7 @@ def main() -> int:
     ap.add_argument("--skip-batch", action="store_true")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--repeat", type=int, default=3, help="scoring/floor runs per clip; the median is kept")
-    ap.add_argument("--seed-frames", type=int, default=8, help="frames per clip ResNet50 is timed on (seed method)")
+    ap.add_argument("--seed-frames", type=int, default=10, help="runs ResNet50 is timed on, one frame each (seed)")
     args = ap.parse_args()
 
     clips = shared_clips(args.videos)
@@ -132,15 +144,7 @@ def main() -> int:
     score_video(clips[0], bundle=bundle, device=args.device)  # warm the sessions (model loads once per process)
     floor(clips[0])
 
-    seed = None
-    if not args.skip_seed:
-        import torch
-        import torchvision
-
-        torch.set_num_threads(os.cpu_count() or 1)
-        seed = torchvision.models.resnet50(weights=None).eval()
-        with torch.inference_mode():
-            seed(torch.zeros(1, 3, 224, 224))  # warm-up
+    seed = None if args.skip_seed else resnet_per_frame(args.seed_frames)
 
     rows = []
     stage_sums: dict[str, float] = {}
@@ -150,12 +154,14 @@ def main() -> int:
         best = min(runs, key=lambda r: r[0])[2]
         for k, v in best.timings.items():
             stage_sums[k] = stage_sums.get(k, 0.0) + v
-        sd, nframes = seed_method(clip, seed, torch, args.seed_frames) if seed is not None else (None, 0)
+        sd, nframes = seed_decode(clip) if seed is not None else (None, 0)
+        sd = sd + seed * nframes if seed is not None else None
         rows.append((clip.name[:14], best.info.duration_s, sd, nframes,
                      statistics.median(w for w, _ in fl), statistics.median(c for _, c in fl),
                      statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)))
 
-    print(f"\nwall-clock seconds{' (seed: estimated, ResNet50 timed on %d frames a clip)' % args.seed_frames if seed else ''}"
+    how = f" (seed: estimated, every frame decoded + {seed * 1e3:.0f} ms of ResNet50 a frame)" if seed else ""
+    print(f"\nwall-clock seconds{how}"
           f"; CPU seconds of all threads; load average {os.getloadavg()[0]:.2f}")
     print(f"{'clip':<15}{'dur s':>6}{'frames':>7}{'seed s':>8}{'floor s':>8}{'score s':>8}{'seed/score':>11}"
           f"{'score/floor':>12}{'floor cpu':>10}{'score cpu':>10}{'cpu ratio':>10}")
