@@ -1,4 +1,4 @@
-"""Prepare resources/ocr/PP-OCRv6_det_small_int8.onnx: the text cue's detector on the CPU (engine/cues/onscreen_text.py).
+"""Prepare resources/ocr/PP-OCRv6_det_small_int8.onnx: the text cue's CPU detector (engine/cues/onscreen_text.py).
 
     python packaging/ppocr_int8.py            # needs the rapidocr wheel (dev extra) and ../shared's videos
 
