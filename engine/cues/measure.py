@@ -4,10 +4,10 @@ Frames are decoded once (frame_plan through engine.media.iter_frames, in the cal
 audio once (engine.media.decode_audio at 16 kHz). The sound side (decode, speech detection, loudness,
 silence, music) runs in a helper thread while the picture side decodes. Two more helpers load the face
 and the text model while the first frames decode, then measure each face and text frame (CenterFace and
-PP-OCR detection, ONNX Runtime, one thread each) as soon as it is decoded; the cheap picture cues (each
-cut frame's colour histogram and layout) are measured in the caller's thread between frames, while the
-decoder's own threads go on; cuts and motion follow once decoding is done. The decoders, NumPy and ONNX Runtime
-release the GIL, so these overlap on two cores. Progress is reported from the caller's thread.
+PP-OCR detection, ONNX Runtime, whose threads sleep rather than spin when idle) as soon as it is decoded; the
+cheap picture cues (each cut frame's colour histogram and layout) are measured in the caller's thread between
+frames, while the decoder's own threads go on; cuts and motion follow once decoding is done. The decoders, NumPy
+and ONNX Runtime release the GIL, so these overlap on two cores. Progress is reported from the caller's thread.
 """
 from __future__ import annotations
 

@@ -20,6 +20,9 @@ from ..runtime import make_session, providers_for
 from . import ppocr
 
 DET_MODEL = "PP-OCRv6_det_small.onnx"
+#: the detector quantised to 8 bits (packaging/ppocr_int8.py), run on the CPU: a quarter of the float model's
+#: CPU time, the same text found (tests/test_ppocr.py::test_int8_detector_agrees_with_float)
+DET_MODEL_INT8 = "PP-OCRv6_det_small_int8.onnx"
 REC_MODEL = "PP-OCRv6_rec_small.onnx"
 CLS_MODEL = "ch_ppocr_mobile_v2.0_cls_mobile.onnx"  # angle classifier: not used (frames are upright)
 #: detection input: the longer side is scaled to this (rapidocr's default scales the *shorter*
@@ -43,26 +46,31 @@ def _model_dir() -> Path:
     return ppocr.find_model(DET_MODEL).parent
 
 
-def _model(kind: str, device: str):
+def _model(kind: str, device: str, exact: bool = False):
     """The detector ("det") or the recogniser ("rec") for `device`, created once per set of execution providers:
     each on its own, so that detection starts as soon as its model is there (a cold `score` creates the
-    recogniser, which only the sample at the end needs, while the first frames are detected)."""
-    key = (kind, *providers_for(device))
+    recogniser, which only the sample at the end needs, while the first frames are detected). On the CPU the
+    detector is the 8-bit one, unless `exact` asks for the float model as RapidOCR runs it."""
+    providers = tuple(providers_for(device))
+    int8 = kind == "det" and not exact and providers == ("CPUExecutionProvider",)
+    key = (kind, *providers) + (("exact",) if exact and kind == "det" else ())
     with _lock:
         model = _models.get(key)
         if model is None:
-            # One thread: ONNX Runtime's spinning thread pool loses badly when the cores are shared
-            # (the picture and sound sides run side by side, batch jobs in parallel).
-            session, _ = make_session(ppocr.find_model(DET_MODEL if kind == "det" else REC_MODEL), device, threads=1)
+            path = ppocr.find_model(REC_MODEL if kind == "rec" else DET_MODEL_INT8 if int8 else DET_MODEL)
+            # The thread budget (every core, or a batch worker's share), not spinning: ONNX Runtime's spinning
+            # pool loses badly when the cores are shared (the picture and sound sides run side by side), while
+            # idle threads that sleep cost nothing, and once decoding is done text detection has both cores.
+            session, _ = make_session(path, device, spin=False)
             model = (ppocr.TextDetector(session, limit_side_len=DET_LIMIT_SIDE, limit_type="max") if kind == "det"
                      else ppocr.TextRecognizer(session))
             _models[key] = model
     return model
 
 
-def _engine(device: str) -> tuple[ppocr.TextDetector, ppocr.TextRecognizer]:
-    """The detector and recogniser for `device`."""
-    return _model("det", device), _model("rec", device)
+def _engine(device: str, exact: bool = False) -> tuple[ppocr.TextDetector, ppocr.TextRecognizer]:
+    """The detector and recogniser for `device` (`exact`: the float detector, see _model)."""
+    return _model("det", device, exact), _model("rec", device)
 
 
 def warm_up(device: str = "auto") -> None:
