@@ -300,8 +300,8 @@ def _rect_sides(corners: np.ndarray) -> list[float]:
 def float_detector(monkeypatch):
     """The cue with the float detector, the model RapidOCR runs: the tests against RapidOCR check the numpy steps
     around the model (the 8-bit detector the cue runs on the CPU is checked against the float one)."""
-    engine = onscreen_text._engine
-    monkeypatch.setattr(onscreen_text, "_engine", lambda device, exact=False: engine(device, exact=True))
+    model = onscreen_text._model  # the cue and _engine both take their models from _model
+    monkeypatch.setattr(onscreen_text, "_model", lambda kind, device, exact=False: model(kind, device, exact=True))
 
 
 def test_db_postprocess_matches_rapidocr(shared_frames, float_detector):
@@ -369,7 +369,8 @@ def test_int8_detector_agrees_with_float(shared_frames, synthetic):
     are found line for line and read the same."""
     det, rec = onscreen_text._engine("cpu")
     exact, _ = onscreen_text._engine("cpu", exact=True)
-    assert Path(det.session._model_path).name == onscreen_text.DET_MODEL_INT8
+    # the 8-bit model, or its graph-optimised copy (<stem>-<key>.onnx, engine.runtime.optimised_copy)
+    assert Path(det.session._model_path).stem.startswith(Path(onscreen_text.DET_MODEL_INT8).stem)
     assert Path(exact.session._model_path).name == onscreen_text.DET_MODEL
 
     def measure(detector, img):
@@ -480,7 +481,8 @@ def test_sessions_are_created_once_per_provider_under_threads(monkeypatch):
     assert sorted(onscreen_text._models) == [("det", "CPUExecutionProvider"), ("rec", "CPUExecutionProvider")]
     det, rec = got[0]
     assert det.session.get_providers() == ["CPUExecutionProvider"]
-    assert Path(det.session._model_path).name == onscreen_text.DET_MODEL_INT8
+    # the 8-bit model, or its graph-optimised copy (<stem>-<key>.onnx, engine.runtime.optimised_copy)
+    assert Path(det.session._model_path).stem.startswith(Path(onscreen_text.DET_MODEL_INT8).stem)
     opts = det.session.get_session_options()
     # the thread budget, threads that sleep when idle rather than spin (they share the cores with the decoder)
     assert opts.intra_op_num_threads == 0 and opts.inter_op_num_threads == 0
