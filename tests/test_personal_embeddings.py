@@ -120,9 +120,16 @@ def test_a_planted_picture_effect_no_cue_measures_is_found_named_and_ranks_draft
                                fit.predict([metas[i] for i in keep], [h.cues[i] for i in keep], embeds=embeds),
                                atol=1e-4)
     # scoring computes the frame input from its one decoding pass: a '/' draft ranks above a '\' one
+    # (as the model itself, and as the personal reading beside a general model that reads no frames, which names
+    # the pictures among what pulls the draft down)
+    from engine.models.active import default_bundle_path
     from engine.scoring import score_video
 
+    general = ModelBundle.load(default_bundle_path(), device="cpu")
     meta = PostMeta(caption="shop tour", post_time=T0 + timedelta(days=49))
     up = score_video(_video(tmp_path / "up.mp4", True, 12, COLOURS), meta, bundle=bundle, device="cpu")
-    down = score_video(_video(tmp_path / "down.mp4", False, 12, COLOURS), meta, bundle=bundle, device="cpu")
-    assert up.score > 60 > 40 > down.score
+    down = score_video(_video(tmp_path / "down.mp4", False, 12, COLOURS), meta, bundle=general, device="cpu",
+                       personal=bundle)
+    assert up.score > 60 > 40 > down.personal["percentile"]
+    pictures = [d for d in down.personal["drivers"] if d["input"] == "frames"]
+    assert pictures and pictures[0]["label"] == "what the frames show" and pictures[0]["points"] < 0

@@ -226,7 +226,15 @@ def learn_personal(history: History, out_dir: str | os.PathLike, name: Optional[
         attachments["drivers.png"] = plot_drivers(ev["drivers"], history.creator)
     cancel.raise_if_cancelled()
     progress(0.97, "writing the bundle")
-    out = write_bundle(out_dir, {"model.onnx": to_onnx(fit)}, manifest, attachments)
+    model = to_onnx(fit)
+    if fit.general is None:  # the typical post, so the Score page can say what the pictures and the sound add
+        from ..explain import typical_post
+        from ..runtime import make_session
+
+        session = make_session(model, device="cpu")[0]
+        manifest["typical"] = typical_post(manifest, lambda feeds: session.run(None, feeds)[0].ravel(),
+                                           extra={n: fit.embed_mean[n][None] for n in fit.embed_coef})
+    out = write_bundle(out_dir, {"model.onnx": model}, manifest, attachments)
     report["bundle"] = str(out)
     progress(1.0, "personal model written")
     return report
