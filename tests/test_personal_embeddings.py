@@ -88,23 +88,33 @@ def _video(path: Path, rising: bool, period: int, colours, shift: int = 0) -> Pa
     return make_custom_video(path, seconds=1.0, fps=10, size=(SIDE, SIDE), frame=lambda i, t: img)
 
 
-def test_a_planted_picture_effect_no_cue_measures_is_found_named_and_ranks_drafts(tmp_path):
-    rng = np.random.default_rng(11)
+def _planted(tmp_path: Path, seed: int, make) -> tuple:
+    """(history, learn report) of 48 daily posts of generated videos matched to a stats table by the id in the file
+    name: make(path, on, rng) writes each post's video, `on` (drawn at random) being the planted property, which
+    lifts views by 1.2 in log terms (noise 0.25); the bundle goes to tmp_path / 'bundle'."""
+    rng = np.random.default_rng(seed)
     folder = tmp_path / "videos"
     posts = []
     for i in range(48):
-        rising = bool(rng.integers(0, 2))
+        on = bool(rng.integers(0, 2))
+        make(folder / f"clip_s{i:03d}.mp4", on, rng)
+        log_views = 9.0 + 1.2 * on + 0.25 * rng.standard_normal()
+        posts.append(Post(post_id=f"s{i:03d}", author_id="maker", caption="shop tour", post_time=T0 + timedelta(days=i),
+                          duration_s=1.0, views=float(round(math.expm1(log_views)))))
+    h = from_videos(folder, write_posts_csv(tmp_path / "stats.csv", posts))
+    return h, learn_personal(h, tmp_path / "bundle", n_boot=300, with_default=False, min_train=14)
+
+
+def test_a_planted_picture_effect_no_cue_measures_is_found_named_and_ranks_drafts(tmp_path):
+    def stripes(path: Path, rising: bool, rng) -> None:
         # the stripes' width, phase and exact colours vary at random and do nothing (so the encoder's tiny
         # artefacts in the cues, the same for every copy of one picture, cannot stand in for the direction)
         period = int(rng.choice([10, 14]))
         colours = [tuple(int(v) for v in np.clip(np.array(c) + rng.integers(-10, 11, 3), 0, 255)) for c in COLOURS]
-        _video(folder / f"clip_s{i:03d}.mp4", rising, period, colours, int(rng.integers(0, period)))
-        log_views = 9.0 + 1.2 * rising + 0.25 * rng.standard_normal()
-        posts.append(Post(post_id=f"s{i:03d}", author_id="maker", caption="shop tour", post_time=T0 + timedelta(days=i),
-                          duration_s=1.0, views=float(round(math.expm1(log_views)))))
-    h = from_videos(folder, write_posts_csv(tmp_path / "stats.csv", posts))
+        _video(path, rising, period, colours, int(rng.integers(0, period)))
+
+    h, report = _planted(tmp_path, 11, stripes)
     out = tmp_path / "bundle"
-    report = learn_personal(h, out, n_boot=300, with_default=False, min_train=14)
     assert report["n_videos"] == 48 and report["frame_components"] > 0
     assert report["reliable"], report["summary"]
     named = [d for d in report["drivers"] if d["driver"]]
@@ -154,18 +164,9 @@ def _tone(path: Path, hz: float, amplitude: float) -> Path:
 def test_a_planted_sound_effect_is_found_in_the_audio_vector_and_named(tmp_path):
     """The pitch of the sound lifts views (880 Hz over 440 Hz: both read as neither music nor speech, of the same
     loudness give or take 0.4 dB, while the volume varies at random over 12 dB and does nothing)."""
-    rng = np.random.default_rng(5)
-    folder = tmp_path / "videos"
-    posts = []
-    for i in range(48):
-        high = bool(rng.integers(0, 2))
-        _tone(folder / f"clip_a{i:03d}.mp4", 880.0 if high else 440.0, float(rng.uniform(0.1, 0.4)))
-        log_views = 9.0 + 1.2 * high + 0.25 * rng.standard_normal()
-        posts.append(Post(post_id=f"a{i:03d}", author_id="maker", caption="shop tour", post_time=T0 + timedelta(days=i),
-                          duration_s=1.0, views=float(round(math.expm1(log_views)))))
-    h = from_videos(folder, write_posts_csv(tmp_path / "stats.csv", posts))
+    h, report = _planted(tmp_path, 5, lambda path, high, rng: _tone(path, 880.0 if high else 440.0,
+                                                                   float(rng.uniform(0.1, 0.4))))
     out = tmp_path / "bundle"
-    report = learn_personal(h, out, n_boot=300, with_default=False, min_train=14)
     assert report["audio_components"] > 0 and report["reliable"], report["summary"]
     named = [d for d in report["drivers"] if d["driver"]]
     assert named and named[0]["input"].startswith("audio_pc")
