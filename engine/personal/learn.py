@@ -53,6 +53,17 @@ def measure_history_cues(history: History, device: str = "cpu", progress: Progre
     todo = [i for i, p in enumerate(paths) if p is not None]
     if not todo:
         return
+    if embeddings:  # the frame backbone is exported once into the user data folder: say so; where it cannot be
+        # had, learn from the content cues only (and say why)
+        from ..features.inputs import frame_embedder
+        from ..models.backbones import BackboneUnavailable
+
+        progress(0.0, "loading the frame backbone (EfficientNet-Lite0; exported on first use)")
+        try:
+            frame_embedder(FRAME_BACKBONE, device)
+        except BackboneUnavailable as exc:
+            history.notes.append(f"the videos' pictures and sound are not inputs: {exc}")
+            embeddings = False
     cues: list[Optional[dict]] = [None] * len(paths)
     found: dict[int, dict] = {}
     bad = []
