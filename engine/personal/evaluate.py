@@ -51,7 +51,8 @@ METHOD_WORDS = {
 
 def expanding_predictions(history: History, min_train: int = MIN_TRAIN, refit_share: float = 0.025,
                           progress: Progress = no_progress, cancel: CancelToken = NEVER_CANCELLED,
-                          general: Optional[GeneralPart] = None, caption: Optional[np.ndarray] = None) -> dict:
+                          general: Optional[GeneralPart] = None, caption: Optional[np.ndarray] = None,
+                          embeds: Optional[dict] = None) -> dict:
     """Out-of-sample predictions of the creator-relative label, in time order.
 
     Returns {"rows": indices of the predicted posts (into history.posts), "pred": the predictions,
@@ -59,7 +60,8 @@ def expanding_predictions(history: History, min_train: int = MIN_TRAIN, refit_sh
     general model's prediction}. A post is predicted only when it has a label and at least `min_train`
     labelled posts came before it. Every choice (inputs kept, fill values, penalty, the general model's
     weight, the caption embedding's principal components) is made from the posts before the predicted one.
-    `general`: shrink toward the general model; `caption`: the posts' caption embeddings (caption_embeddings)."""
+    `general`: shrink toward the general model; `caption`: the posts' caption embeddings (caption_embeddings);
+    `embeds`: the video embeddings (history.embeddings), each reduced to principal components the same way."""
     y = history.labels
     metas = [meta_from_post(p) for p in history.posts]
     cues = history.cues
@@ -78,14 +80,17 @@ def expanding_predictions(history: History, min_train: int = MIN_TRAIN, refit_sh
         if fit is None or train.size - fitted_at >= max(1, int(refit_share * train.size)):
             gen = None if general is None else general.with_account(latest_account(account[:i]))
             fit = fit_raw(raw[train], names, None if text is None else text[train], y[train], general=gen,
-                          caption=None if caption is None else caption[train])
+                          caption=None if caption is None else caption[train],
+                          embeds={n: e[train] for n, e in (embeds or {}).items()})
             fitted_at = train.size
             alphas.append(fit.alpha)
             weights.append(round(fit.general_std_coef, 4))
             progress(j / max(1, targets.size), f"time-ordered evaluation: post {j + 1} of {targets.size}")
         rows.append(int(i))
         preds.append(float(fit.predict_raw(raw[[i]], names, None if text is None else text[[i]],
-                                           fit.filled(None if caption is None else caption[[i]]))[0]))
+                                           embeds=fit.fill(dict({n: e[[i]] for n, e in (embeds or {}).items()},
+                                                                **({} if caption is None
+                                                                   else {"caption": caption[[i]]}))))[0]))
     return {"rows": np.array(rows, int), "pred": np.array(preds, np.float64), "alphas": alphas,
             "general_weights": weights}
 
@@ -224,6 +229,10 @@ def drivers(history: History, rows: np.ndarray, n_boot: int = BOOTSTRAP, seed: i
     raw = raw_matrix(metas, names, [history.cues[i] for i in rows] if with_cues else None)
     if y.size < 8:
         return []
+    extra = embedding_columns(history.embeddings, rows)
+    if extra:
+        names = names + list(extra)
+        raw = np.column_stack([raw] + list(extra.values()))
     top = y >= np.quantile(y, 0.75)
     bottom = y <= np.quantile(y, 0.25)
     rng = np.random.default_rng(seed)
@@ -247,7 +256,7 @@ def drivers(history: History, rows: np.ndarray, n_boot: int = BOOTSTRAP, seed: i
     for name, a, b, sd, se in found:
         diff = float(a.mean() - b.mean())
         lo, hi = diff - z * se, diff + z * se
-        f = FEATURE_BY_NAME[name]
+        f = FEATURE_BY_NAME.get(name) or _embedding_feature(name)
         out.append({
             "input": name, "group": f.group, "unit": f.unit, "description": DRIVER_WORDS.get(name, f.description),
             "top_mean": round(float(a.mean()), 4), "bottom_mean": round(float(b.mean()), 4),
@@ -258,6 +267,37 @@ def drivers(history: History, rows: np.ndarray, n_boot: int = BOOTSTRAP, seed: i
         })
     out.sort(key=lambda d: (not d["driver"], -abs(d["difference_sd"])))
     return out
+
+
+#: the principal components of each video embedding compared in the drivers analysis
+DRIVER_COMPONENTS = 3
+EMBEDDING_WORDS = {"frames": "the pictures (frame embedding, EfficientNet-Lite0)", "audio": "the sound (audio vector)"}
+
+
+def embedding_columns(embeds: Optional[dict], rows: np.ndarray, k: int = DRIVER_COMPONENTS) -> dict:
+    """{'frames_pc1': scores over `rows`, ...}: the top k principal components of each video embedding, fitted on
+    the posts `rows` that have one (NaN for a post without), each signed so that its largest loading is positive."""
+    from .model import _caption_components
+
+    out = {}
+    for name, e in (embeds or {}).items():
+        e = np.asarray(e, np.float64)[rows]
+        known = np.isfinite(e).all(axis=1)
+        if known.sum() < 8:
+            continue
+        _, dirs, scores = _caption_components(e, min(k, int(known.sum()) - 1))
+        for j in range(dirs.shape[1]):
+            sign = 1.0 if dirs[np.argmax(np.abs(dirs[:, j])), j] >= 0 else -1.0
+            out[f"{name}_pc{j + 1}"] = np.where(known, sign * scores[:, j], np.nan)
+    return out
+
+
+def _embedding_feature(name: str):
+    from types import SimpleNamespace
+
+    block, pc = name.rsplit("_pc", 1)
+    return SimpleNamespace(group=block, unit="(component score)",
+                           description=f"{EMBEDDING_WORDS.get(block, block)}: principal component {pc}")
 
 
 def driver_line(d: dict) -> str:
@@ -296,7 +336,7 @@ def evaluate_history(history: History, min_train: int = MIN_TRAIN, n_boot: int =
     with _one_thread():
         ex = expanding_predictions(history, min_train, progress=lambda f, m: progress(0.8 * (f or 0), m),
                                    cancel=cancel, general=general if with_default and shrink_general else None,
-                                   caption=caption if with_caption else None)
+                                   caption=caption if with_caption else None, embeds=history.embeddings)
     rows, rel_pred = ex["rows"], ex["pred"]
     typical = history.typical[rows]
     log_views = history.log_views[rows]

@@ -65,6 +65,9 @@ class History:
     source: str = ""
     #: per post, the content cues measured from its video (None where there is no video); set by learn
     cues: Optional[list[Optional[dict]]] = None
+    #: the video embeddings the personal model may read, {'frames': [N, 1280], 'audio': [N, 44]} (a row of NaN where
+    #: the post has no video); set by learn with the cues, from the same decoding pass
+    embeddings: Optional[dict] = None
     notes: list[str] = field(default_factory=list)
     #: stats rows no video could be matched to, and videos no stats row could be matched to (from_videos)
     unmatched_rows: list[str] = field(default_factory=list)

@@ -21,7 +21,8 @@ from ..features.spec import meta_from_post
 from ..jobs import NEVER_CANCELLED, CancelToken, Progress, no_progress
 from .evaluate import BOOTSTRAP, MIN_TRAIN, METHOD_WORDS, caption_embeddings, driver_line, evaluate_history
 from .history import History
-from .model import GeneralPart, fit_ridge, to_onnx
+from ..features.inputs import AUDIO_INPUT_DIM
+from .model import FRAME_BACKBONE, FRAME_COUNT, GeneralPart, fit_ridge, to_onnx
 
 FAMILY = "personal"
 LABEL_TRANSFORM = "log1p-minus-rolling-median"
@@ -31,24 +32,50 @@ def _scaled(progress: Progress, lo: float, hi: float) -> Progress:
     return lambda f, m: progress(None if f is None else lo + (hi - lo) * f, m)
 
 
+def video_needs(frame_dim: int = 1280) -> dict:
+    """The per-video inputs the personal model may read, as a manifest's 'inputs' (engine.features.inputs):
+    the mean frame embedding (FRAME_BACKBONE, FRAME_COUNT frames) and the audio vector."""
+    return {"frames": {"shape": ["N", frame_dim], "backbone": FRAME_BACKBONE, "frame_count": FRAME_COUNT},
+            "audio": {"shape": ["N", AUDIO_INPUT_DIM]}}
+
+
 def measure_history_cues(history: History, device: str = "cpu", progress: Progress = no_progress,
-                         cancel: CancelToken = NEVER_CANCELLED) -> None:
+                         cancel: CancelToken = NEVER_CANCELLED, embeddings: bool = True) -> None:
     """Set history.cues: the content cues of each post's video (None where it has none or it is unreadable;
-    the unreadable are named in history.notes). Leaves cues None when no post has a video."""
+    the unreadable are named in history.notes). Leaves cues None when no post has a video. With `embeddings`,
+    history.embeddings too (video_needs: the frames' mean embedding and the audio vector, from the same decoding
+    pass as the cues; NaN rows where a post has no measured video)."""
     from ..cues.measure import cue_values, measure_cues
     from ..errors import EngineError
+    from ..features.inputs import measure_with_inputs
 
     paths = history.video_paths()
     todo = [i for i, p in enumerate(paths) if p is not None]
     if not todo:
         return
+    if embeddings:  # the frame backbone is exported once into the user data folder: say so; where it cannot be
+        # had, learn from the content cues only (and say why)
+        from ..features.inputs import frame_embedder
+        from ..models.backbones import BackboneUnavailable
+
+        progress(0.0, "loading the frame backbone (EfficientNet-Lite0; exported on first use)")
+        try:
+            frame_embedder(FRAME_BACKBONE, device)
+        except BackboneUnavailable as exc:
+            history.notes.append(f"the videos' pictures and sound are not inputs: {exc}")
+            embeddings = False
     cues: list[Optional[dict]] = [None] * len(paths)
+    found: dict[int, dict] = {}
     bad = []
     for j, i in enumerate(todo):
         cancel.raise_if_cancelled()
         progress(j / len(todo), f"measuring video {j + 1} of {len(todo)}")
         try:
-            cues[i] = cue_values(measure_cues(paths[i], device=device, cancel=cancel))
+            if embeddings:
+                report, found[i], _ = measure_with_inputs(paths[i], video_needs(), device=device, cancel=cancel)
+                cues[i] = cue_values(report)
+            else:
+                cues[i] = cue_values(measure_cues(paths[i], device=device, cancel=cancel))
         except EngineError as exc:
             if exc.__class__.__name__ == "Cancelled":
                 raise
@@ -56,6 +83,14 @@ def measure_history_cues(history: History, device: str = "cpu", progress: Progre
     if bad:
         history.notes.append(f"{len(bad)} videos could not be measured: {'; '.join(bad[:5])}")
     history.cues = cues if any(cues) else None
+    if found:
+        history.embeddings = {}
+        for name in video_needs():
+            dim = next(iter(found.values()))[name].shape[-1]
+            arr = np.full((len(paths), dim), np.nan, np.float32)
+            for i, got in found.items():
+                arr[i] = got[name].reshape(-1)
+            history.embeddings[name] = arr
 
 
 def plot_drivers(drivers: list[dict], creator: str, top: int = 12) -> bytes:
@@ -116,12 +151,13 @@ def learn_personal(history: History, out_dir: str | os.PathLike, name: Optional[
     progress(0.92, "fitting the final model on every post")
     cues = history.cues
     cap = None if caption is None else caption[labelled]
+    embeds = {n: e[labelled] for n, e in (history.embeddings or {}).items()}
     fit = fit_ridge([metas[i] for i in labelled], y[labelled], [cues[i] for i in labelled] if cues else None,
-                    general=general, caption=cap)
+                    general=general, caption=cap, embeds=embeds)
     if not fit.spec["features"]:
         raise DataError(f"{history.creator}: the posts do not differ in any input the personal model reads "
                         "(caption, time, sound, format, content); there is nothing to learn from")
-    in_sample = fit.predict([metas[i] for i in labelled], [cues[i] for i in labelled] if cues else None, cap)
+    in_sample = fit.predict([metas[i] for i in labelled], [cues[i] for i in labelled] if cues else None, cap, embeds)
     oos = np.asarray(ev.get("pred") or [], np.float64)
     basis = oos if oos.size >= 20 and np.ptp(oos) > 0 else in_sample
     if np.ptp(basis) <= 0:
@@ -143,6 +179,8 @@ def learn_personal(history: History, out_dir: str | os.PathLike, name: Optional[
         "first_post": times[0].isoformat(), "last_post": times[-1].isoformat(),
         "alpha": fit.alpha,
         "caption_components": fit.caption_components,
+        "frame_components": int(fit.embed_components.get("frames", 0)),
+        "audio_components": int(fit.embed_components.get("audio", 0)),
         "general_model": None if fit.general is None else dict(fit.general.describe(),
                                                                 weight_sd=round(fit.general_std_coef, 4)),
         "evaluation": {k: v for k, v in ev.items() if k not in ("rows", "pred")},
@@ -189,6 +227,7 @@ def learn_personal(history: History, out_dir: str | os.PathLike, name: Optional[
             "coefficients_sd": report["coefficients_sd"],
             "typical_caption_embedding": None if fit.caption_mean is None else
             [round(float(v), 6) for v in fit.caption_mean],
+            "embedding_components": dict(fit.embed_components),
             "general_model": report["general_model"],
         },
         "notes": list(history.notes),
@@ -198,7 +237,15 @@ def learn_personal(history: History, out_dir: str | os.PathLike, name: Optional[
         attachments["drivers.png"] = plot_drivers(ev["drivers"], history.creator)
     cancel.raise_if_cancelled()
     progress(0.97, "writing the bundle")
-    out = write_bundle(out_dir, {"model.onnx": to_onnx(fit)}, manifest, attachments)
+    model = to_onnx(fit)
+    if fit.general is None:  # the typical post, so the Score page can say what the pictures and the sound add
+        from ..explain import typical_post
+        from ..runtime import make_session
+
+        session = make_session(model, device="cpu")[0]
+        manifest["typical"] = typical_post(manifest, lambda feeds: session.run(None, feeds)[0].ravel(),
+                                           extra={n: fit.embed_mean[n][None] for n in fit.embed_coef})
+    out = write_bundle(out_dir, {"model.onnx": model}, manifest, attachments)
     report["bundle"] = str(out)
     progress(1.0, "personal model written")
     return report
@@ -213,6 +260,10 @@ def report_lines(report: dict) -> list[str]:
              f"  verdict: {report['summary']}"]
     if report.get("caption_components"):
         lines.append(f"  the caption's words: {report['caption_components']} principal components of its MiniLM embedding")
+    for key, words in (("frame_components", "the pictures: {} principal components of the frames' EfficientNet-Lite0 "
+                        "embedding"), ("audio_components", "the sound: {} principal components of the audio vector")):
+        if report.get(key):
+            lines.append("  " + words.format(report[key]))
     if report.get("general_model"):
         lines.append(f"  shrunk toward the general model '{report['general_model']['name']}' (weight "
                      f"{report['general_model']['weight_sd']:+.3f} per sd of its prediction)")

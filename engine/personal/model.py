@@ -19,7 +19,8 @@ made from the personal inputs by one MatMul + Add), so the bundle stays one self
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+import itertools
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -36,6 +37,14 @@ GENERAL_SCALES = (1.0, 3.0, 10.0)
 #: chosen with the penalty by leave-one-out error (0: the caption's words are not used)
 CAPTION_COMPONENTS = (0, 5, 10)
 CAPTION_DIM = 384
+#: the per-video embeddings a personal model may read (ONNX inputs of the same names, as the multimodal family's):
+#: the caption's MiniLM embedding, the mean EfficientNet-Lite0 embedding of the frames, the audio vector. Each is
+#: reduced to this many principal components fitted on the training posts, the number chosen with the penalty by
+#: leave-one-out error (0: the embedding is not used, so it costs nothing where it does not help)
+EMBEDDINGS = {"caption": CAPTION_COMPONENTS, "frames": (0, 2, 4), "audio": (0, 2, 4)}
+#: the frame backbone and the number of frames the personal model's frame input is the mean of
+FRAME_BACKBONE = "efficientnet_lite0"
+FRAME_COUNT = 16
 
 
 def feature_names(with_cues: bool) -> list[str]:
@@ -156,33 +165,55 @@ class RidgeFit:
     general_coef: float = 0.0  # per unit of the general model's prediction
     general_std_coef: float = 0.0  # ... per sd of it over the training posts
     general_scale: float = 1.0  # the general input's penalty is alpha / general_scale**2
-    #: per dimension of the caption's MiniLM embedding (None: the caption's words are not an input)
-    caption_coef: Optional[np.ndarray] = None
-    caption_components: int = 0
-    #: the mean caption embedding of the training posts: what a post without a caption is given
-    caption_mean: Optional[np.ndarray] = None
+    #: per embedding input the fit reads (EMBEDDINGS: caption, frames, audio), its coefficient per dimension
+    embed_coef: dict = field(default_factory=dict)
+    #: ... the number of its principal components that are inputs (0 for one the fit does not read)
+    embed_components: dict = field(default_factory=dict)
+    #: ... its mean over the training posts: what a post without it (no caption, no video) is given
+    embed_mean: dict = field(default_factory=dict)
+
+    @property
+    def caption_coef(self) -> Optional[np.ndarray]:
+        return self.embed_coef.get("caption")
+
+    @property
+    def caption_components(self) -> int:
+        return int(self.embed_components.get("caption", 0))
+
+    @property
+    def caption_mean(self) -> Optional[np.ndarray]:
+        return self.embed_mean.get("caption")
 
     def predict_num(self, num: np.ndarray, text: Optional[np.ndarray] = None,
-                    caption: Optional[np.ndarray] = None) -> np.ndarray:
+                    caption: Optional[np.ndarray] = None, embeds: Optional[dict] = None) -> np.ndarray:
+        """The prediction from the encoded inputs; `embeds` {name: [N, D]} the embeddings (`caption` is one more)."""
         out = np.asarray(num, np.float64) @ self.coef + self.intercept
         if self.general is not None and self.general_map is not None:
             out = out + self.general_coef * self.general.run(num, text, *self.general_map)
-        if self.caption_coef is not None:
-            out = out + np.asarray(caption, np.float32).astype(np.float64) @ self.caption_coef
+        embeds = _with_caption(embeds, caption)
+        for name, coef in self.embed_coef.items():
+            out = out + np.asarray(embeds[name], np.float32).astype(np.float64) @ coef
         return out
 
     def predict(self, metas: Sequence[PostMeta], cues: Optional[Sequence[Optional[dict]]] = None,
-                caption: Optional[np.ndarray] = None) -> np.ndarray:
+                caption: Optional[np.ndarray] = None, embeds: Optional[dict] = None) -> np.ndarray:
         names = [f["name"] for f in self.spec["features"]]
         raw = raw_matrix(list(metas), names, cues if self.spec.get("uses_cues") else None)
         return self.predict_num(encode(raw, self.spec), texts(metas) if self.spec.get("text") else None,
-                                self.filled(caption))
+                                embeds=self.fill(_with_caption(embeds, caption)))
 
     def filled(self, caption: Optional[np.ndarray]) -> Optional[np.ndarray]:
         """Caption embeddings with the rows of posts without a caption (NaN) set to the creator's typical one."""
-        if caption is None or self.caption_mean is None:
-            return caption
-        return np.where(np.isfinite(caption).all(axis=1, keepdims=True), caption, self.caption_mean[None, :])
+        return self.fill({"caption": caption}).get("caption")
+
+    def fill(self, embeds: Optional[dict]) -> dict:
+        """The embeddings {name: [N, D]} with the rows of posts without one (NaN) set to the creator's typical."""
+        out = {}
+        for name, e in (embeds or {}).items():
+            mu = self.embed_mean.get(name)
+            out[name] = e if e is None or mu is None else \
+                np.where(np.isfinite(e).all(axis=1, keepdims=True), e, mu[None, :])
+        return out
 
     def manifest_inputs(self) -> dict:
         """The bundle manifest's 'inputs': what the ONNX graph reads (to_onnx), so scoring computes each."""
@@ -195,14 +226,31 @@ class RidgeFit:
                               "what": "all-MiniLM-L6-v2 embedding of the caption followed by the hashtags (with '#'), "
                                       "engine.features.inputs.caption_text; a post without either gets the creator's "
                                       "typical caption embedding (personal.typical_caption_embedding)"}
+        video = [n for n in ("frames", "audio") if n in self.embed_coef]
+        if video:  # described as the multimodal family describes them (frames: the mean over the sampled frames)
+            from types import SimpleNamespace
+
+            from ..training_neural import _inputs_manifest
+
+            arrays = {n: np.zeros((1, self.embed_coef[n].size), np.float32) for n in video}
+            out.update(_inputs_manifest(SimpleNamespace(inputs=video), arrays, self.spec, FRAME_BACKBONE,
+                                        FRAME_COUNT, False))
         return out
 
     def predict_raw(self, raw: np.ndarray, names: Sequence[str], text: Optional[np.ndarray] = None,
-                    caption: Optional[np.ndarray] = None) -> np.ndarray:
+                    caption: Optional[np.ndarray] = None, embeds: Optional[dict] = None) -> np.ndarray:
         """predict() from the raw matrix over `names` (a superset of the spec's features)."""
         names = list(names)
         cols = [names.index(f["name"]) for f in self.spec["features"]]
-        return self.predict_num(encode(raw[:, cols], self.spec), text if self.spec.get("text") else None, caption)
+        return self.predict_num(encode(raw[:, cols], self.spec), text if self.spec.get("text") else None, caption,
+                                embeds)
+
+
+def _with_caption(embeds: Optional[dict], caption: Optional[np.ndarray]) -> dict:
+    out = dict(embeds or {})
+    if caption is not None:
+        out["caption"] = caption
+    return out
 
 
 def _loo_ridge(x: np.ndarray, y: np.ndarray, alphas: Sequence[float]) -> tuple[float, float, np.ndarray]:
@@ -225,18 +273,19 @@ def _loo_ridge(x: np.ndarray, y: np.ndarray, alphas: Sequence[float]) -> tuple[f
 
 def fit_ridge(metas: Sequence[PostMeta], y: np.ndarray, cues: Optional[Sequence[Optional[dict]]] = None,
               alphas: Sequence[float] = ALPHAS, general: Optional[GeneralPart] = None,
-              caption: Optional[np.ndarray] = None) -> RidgeFit:
+              caption: Optional[np.ndarray] = None, embeds: Optional[dict] = None) -> RidgeFit:
     """Fit the personal model on posts with a label (y finite). Features constant in these posts are left
     out (fit_spec); with none left, the model predicts the mean label. With `general`, the general model's
     prediction is one more input, penalised alpha / scale**2 with the scale from GENERAL_SCALES (chosen with
     alpha by leave-one-out error). With `caption` (each post's MiniLM caption embedding, [N, 384]; a row of
     NaN where the post has no caption), the first CAPTION_COMPONENTS principal components of it (fitted on
-    these posts) are inputs too, their number chosen with the penalty."""
+    these posts) are inputs too, their number chosen with the penalty; the same for each of `embeds` ({'frames':
+    [N, D], 'audio': [N, 44]}, EMBEDDINGS; NaN rows where a post has no video)."""
     with_cues = cues is not None and any(c for c in cues)
     names = feature_names(with_cues)
     metas = list(metas)
     raw = raw_matrix(metas, names, list(cues) if with_cues else None)
-    return fit_raw(raw, names, texts(metas) if general is not None else None, y, alphas, general, caption)
+    return fit_raw(raw, names, texts(metas) if general is not None else None, y, alphas, general, caption, embeds)
 
 
 def _caption_components(emb: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -258,7 +307,7 @@ def _caption_components(emb: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray
 
 def fit_raw(raw: np.ndarray, names: Sequence[str], text: Optional[np.ndarray], y: np.ndarray,
             alphas: Sequence[float] = ALPHAS, general: Optional[GeneralPart] = None,
-            caption: Optional[np.ndarray] = None) -> RidgeFit:
+            caption: Optional[np.ndarray] = None, embeds: Optional[dict] = None) -> RidgeFit:
     """fit_ridge on the raw matrix over feature_names() (and the posts' texts when `general` is given)."""
     names = list(names)
     use_general = general is not None and general.text_input == "text" and text is not None
@@ -276,52 +325,62 @@ def fit_raw(raw: np.ndarray, names: Sequence[str], text: Optional[np.ndarray], y
         g = general.run(num, text, *gmap)
     gm, gsd = (float(g.mean()), float(g.std())) if g is not None and g.size else (0.0, 0.0)
     nz = z.shape[1]
-    ks = (0,)
-    if caption is not None and np.isfinite(caption).all(axis=1).sum() >= 3:
-        ks = tuple(k for k in CAPTION_COMPONENTS if k < min(y.size - 2, caption.shape[1]))
-        kmax = max(ks)
-        cmu, cdirs, cscores = _caption_components(np.asarray(caption, np.float64), kmax)
-        csd = cscores.std(axis=0)
-        csd = np.where(csd > 1e-9, csd, 1.0)
-    best = (np.inf, float(alphas[-1]), np.zeros(nz), 1.0, 0)
+    blocks = {}  # name: (the numbers of components tried, mean, directions, standardised scores)
+    for name, e in _with_caption(embeds, caption).items():
+        if e is None or name not in EMBEDDINGS or np.isfinite(e).all(axis=1).sum() < 3:
+            continue
+        ks = tuple(k for k in EMBEDDINGS[name] if k < min(y.size - 2, e.shape[1]))
+        if max(ks, default=0) == 0:
+            continue
+        mu, dirs, scores = _caption_components(np.asarray(e, np.float64), max(ks))
+        sd = scores.std(axis=0)
+        sd = np.where(sd > 1e-9, sd, 1.0)
+        blocks[name] = (ks, mu, dirs / sd, scores / sd)
+    nb = len(blocks)
+    best = (np.inf, float(alphas[-1]), np.zeros(nz), 1.0, (0,) * nb)
     if y.size >= 3:
-        for k in ks:
-            zk = z if k == 0 else np.column_stack([z, cscores[:, :k] / csd[:k]])
+        for ks in itertools.product(*(b[0] for b in blocks.values())):
+            zk = np.column_stack([z] + [b[3][:, :k] for b, k in zip(blocks.values(), ks)])
             for s in (GENERAL_SCALES if gsd > 1e-9 else (0.0,)):
                 zz = zk if gsd <= 1e-9 else np.column_stack([zk, s * (g - gm) / gsd])
                 if zz.shape[1] == 0:
                     continue
                 loo, a, w = _loo_ridge(zz, y - ym, alphas)
                 if loo < best[0] - 1e-12:
-                    best = (loo, a, w, s, k)
-    _, alpha, w, gscale, k = best
-    w = np.concatenate([w, np.zeros(nz + k + (gsd > 1e-9) - w.size)]) if w.size < nz + k + (gsd > 1e-9) else w
-    gw = float(w[nz + k]) * gscale if gsd > 1e-9 else 0.0  # per sd of the general prediction
+                    best = (loo, a, w, s, ks)
+    _, alpha, w, gscale, ks = best
+    width = nz + sum(ks) + (gsd > 1e-9)
+    w = np.concatenate([w, np.zeros(width - w.size)]) if w.size < width else w
+    gw = float(w[width - 1]) * gscale if gsd > 1e-9 else 0.0  # per sd of the general prediction
     gcoef = gw / gsd if gsd > 1e-9 else 0.0
-    ccoef = cmean = None
     intercept = ym - gcoef * gm
-    if k:
-        ccoef = cdirs[:, :k] @ (w[nz:nz + k] / csd[:k])
-        cmean = cmu
-        intercept -= float(cmu @ ccoef)
+    ecoef, ecomp, emean = {}, {}, {}
+    at = nz
+    for (name, (_, mu, dirs, _)), k in zip(blocks.items(), ks):
+        ecomp[name] = int(k)
+        if k:
+            ecoef[name] = dirs[:, :k] @ w[at:at + k]
+            emean[name] = mu
+            intercept -= float(mu @ ecoef[name])
+        at += k
     w = w[:nz]
     coef = w / scale
     return RidgeFit(spec=spec, coef=coef, intercept=float(intercept - mean @ coef), alpha=float(alpha),
                     mean=mean, scale=scale, std_coef=w, general=general if g is not None else None,
                     general_map=gmap, general_coef=gcoef, general_std_coef=gw, general_scale=float(gscale),
-                    caption_coef=ccoef, caption_components=int(k), caption_mean=cmean)
+                    embed_coef=ecoef, embed_components=ecomp, embed_mean=emean)
 
 
 def onnx_inputs(fit: RidgeFit) -> list[str]:
-    """The inputs of the fit's ONNX graph: num, plus text (the general part) and caption (the caption part)."""
-    return ["num"] + (["text"] if fit.general is not None else []) + (["caption"] if fit.caption_coef is not None
-                                                                      else [])
+    """The inputs of the fit's ONNX graph: num, plus text (the general part) and each embedding it reads."""
+    return ["num"] + (["text"] if fit.general is not None else []) + list(fit.embed_coef)
 
 
 def to_onnx(fit: RidgeFit) -> bytes:
-    """The fit as one ONNX graph: num float32 [N, C] (text string [N, 1] with the general part, caption float32
-    [N, 384] with the caption part) -> prediction float32 [N, 1]:
-    pred = num @ coef + intercept [+ general_coef * general(num @ S + c, text)] [+ caption @ caption_coef].
+    """The fit as one ONNX graph: num float32 [N, C] (text string [N, 1] with the general part; caption [N, 384],
+    frames [N, 1280], audio [N, 44], float32, for each embedding it reads) -> prediction float32 [N, 1]:
+    pred = num @ coef + intercept [+ general_coef * general(num @ S + c, text)] [+ caption @ caption_coef]
+    [+ frames @ frames_coef] [+ audio @ audio_coef].
     The general model's graph comes inside, its names prefixed 'general/'."""
     import onnx
     from onnx import TensorProto, compose, helper, numpy_helper
@@ -348,12 +407,12 @@ def to_onnx(fit: RidgeFit) -> bytes:
             helper.make_node("Mul", ["general_pred", "general_coef"], ["general_part"]),
             helper.make_node("Add", [last, "general_part"], ["with_general"])]
         last, opsets, ir = "with_general", list(gen.opset_import), gen.ir_version
-    if fit.caption_coef is not None:
-        arrays.append((fit.caption_coef.reshape(-1, 1), "caption_coef"))
-        inputs.append(helper.make_tensor_value_info("caption", TensorProto.FLOAT, ["N", CAPTION_DIM]))
-        nodes += [helper.make_node("MatMul", ["caption", "caption_coef"], ["caption_part"]),
-                  helper.make_node("Add", [last, "caption_part"], ["with_caption"])]
-        last = "with_caption"
+    for name, coef in fit.embed_coef.items():
+        arrays.append((coef.reshape(-1, 1), f"{name}_coef"))
+        inputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, ["N", coef.size]))
+        nodes += [helper.make_node("MatMul", [name, f"{name}_coef"], [f"{name}_part"]),
+                  helper.make_node("Add", [last, f"{name}_part"], [f"with_{name}"])]
+        last = f"with_{name}"
     nodes.append(helper.make_node("Identity", [last], ["pred"]))
     inits += [numpy_helper.from_array(np.asarray(a, np.float32), n) for a, n in arrays]
     graph = helper.make_graph(nodes, "personal_ridge", inputs,
