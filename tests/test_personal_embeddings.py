@@ -200,3 +200,16 @@ def test_without_the_frame_backbone_the_videos_are_still_measured_for_cues_and_t
     assert any(n.startswith("the videos' pictures and sound are not inputs: EfficientNet-Lite0 weights missing")
                for n in report["notes"])
     assert "frames" not in ModelBundle.load(tmp_path / "bundle", device="cpu").extra_inputs
+
+
+def test_the_drivers_skip_a_component_the_posts_do_not_vary_along():
+    """Videos that differ along one direction only (two tones): the second and third components are rounding
+    noise, which in sd units looked like a difference of 2 sd; only the first is compared."""
+    from engine.personal.evaluate import embedding_columns
+
+    rng = np.random.default_rng(0)
+    direction = rng.standard_normal(64)
+    emb = np.outer(rng.choice([-1.0, 1.0], 40), direction) + 5.0  # rank one around a mean
+    cols = embedding_columns({"audio": emb}, np.arange(40))
+    assert list(cols) == ["audio_pc1"]
+    assert np.ptp(cols["audio_pc1"]) > 1.0

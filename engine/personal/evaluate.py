@@ -286,7 +286,10 @@ def embedding_columns(embeds: Optional[dict], rows: np.ndarray, k: int = DRIVER_
         if known.sum() < 8:
             continue
         _, dirs, scores = _caption_components(e, min(k, int(known.sum()) - 1))
+        spread = np.std(scores[known], axis=0)
         for j in range(dirs.shape[1]):
+            if spread[j] <= 1e-6 * max(spread.max(), 1e-12):  # a direction the posts do not vary along:
+                continue  # its scores are rounding noise, and in sd units noise looks like a difference
             sign = 1.0 if dirs[np.argmax(np.abs(dirs[:, j])), j] >= 0 else -1.0
             out[f"{name}_pc{j + 1}"] = np.where(known, sign * scores[:, j], np.nan)
     return out
