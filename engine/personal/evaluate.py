@@ -17,7 +17,7 @@ number of inputs compared; an input is called a driver only when its interval ex
 from __future__ import annotations
 
 import math
-from typing import Optional, Sequence
+from typing import Optional
 
 import numpy as np
 

@@ -11,7 +11,6 @@ import json
 import math
 import os
 from datetime import date
-from pathlib import Path
 from typing import Optional
 
 import numpy as np

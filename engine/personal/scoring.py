@@ -68,16 +68,13 @@ def _words(name: str, feat) -> str:
     return feat.description if feat is not None else name.replace("_", " ")
 
 
-def _detail(key: str, cols, post: Mapping[str, np.ndarray], typical: Mapping[str, np.ndarray], spec: Mapping) -> str:
+def _detail(key: str, cols, post: Mapping[str, np.ndarray], typical: Mapping[str, np.ndarray]) -> str:
     """The draft's value beside the typical one, for a one-column input with a plain unit; else ''."""
     from ..features.spec import ALL_FEATURES
 
     feat = next((f for f in ALL_FEATURES if f.name == key), None)
     if feat is None or cols is None or "sin" in feat.unit or "cos" in feat.unit:
         return ""
-    n_feat = len(spec["features"])
-    if any(c >= n_feat and post["num"][0, c] >= 0.5 for c in cols):  # its missing-value indicator is on
-        return "not given"
     v, t = float(post["num"][0, cols[0]]), float(typical["num"][0, cols[0]])
     unit = feat.unit
     if unit == "0/1":
@@ -91,15 +88,28 @@ def _detail(key: str, cols, post: Mapping[str, np.ndarray], typical: Mapping[str
     return f"{v:.3g} {unit} (typical {t:.3g})"
 
 
-def drivers(bundle, post: Mapping[str, np.ndarray]) -> tuple[float, list[dict]]:
+def drivers(bundle, post: Mapping[str, np.ndarray]) -> tuple[float, list[dict], list[str]]:
     """(the draft's percentile, the inputs that move it most: {input, label, points, detail}, strongest first,
-    at most MAX_DRIVERS up and MAX_DRIVERS down, each of at least MIN_POINTS). `post`: the bundle's ONNX feeds
-    for the draft (bundle.model_inputs), one row."""
+    at most MAX_DRIVERS up and MAX_DRIVERS down, each of at least MIN_POINTS, the words of the inputs the draft
+    did not give). `post`: the bundle's ONNX feeds for the draft (bundle.model_inputs), one row.
+
+    An input the draft did not give is first put at the creator's typical value, its missing-value indicator
+    included. In a creator's history a missing value is a fact about the record (a post whose sound the export
+    did not list), and the model may have learned that such posts did worse; for a draft it only means the user
+    left the field empty, which says nothing about the video. Left as "missing", an empty Sound field moved a
+    draft from 28% to 5% of its creator's posts."""
     from ..explain import _typical_feeds
 
     spec = bundle.manifest["feature_spec"]
     typical, kept = _typical_feeds(bundle.manifest, post)
     units = _units(spec, post, kept)
+    n_feat = len(spec["features"])
+    post = {name: np.array(arr, copy=True) for name, arr in post.items()}
+    assumed = []
+    for _key, words, cols in units:
+        if cols is not None and any(c >= n_feat and post["num"][0, c] >= 0.5 for c in cols):  # indicator on
+            post["num"][0, cols] = typical["num"][0, cols]
+            assumed.append(words)
     rows = len(units) + 1
     feeds = {name: np.repeat(arr, rows, 0) for name, arr in post.items()}
     for i, (key, _words_, cols) in enumerate(units, 1):
@@ -113,40 +123,16 @@ def drivers(bundle, post: Mapping[str, np.ndarray]) -> tuple[float, list[dict]]:
         points = float(scores[0] - s)
         if abs(points) >= MIN_POINTS:
             found.append({"input": key, "label": words, "points": round(points, 2),
-                          "detail": _detail(key, cols, post, typical, spec)})
+                          "detail": _detail(key, cols, post, typical)})
     up = sorted((d for d in found if d["points"] > 0), key=lambda d: -d["points"])[:MAX_DRIVERS]
     down = sorted((d for d in found if d["points"] < 0), key=lambda d: d["points"])[:MAX_DRIVERS]
-    return float(scores[0]), up + down
-
-
-def fill_not_given(bundle, post: Mapping[str, np.ndarray]) -> tuple[dict[str, np.ndarray], list[str]]:
-    """(the feeds with each input the draft did not give put at the creator's typical value, its missing-value
-    indicator included; the words of those inputs).
-
-    In a creator's history a missing value is a fact about the record (a post whose sound the export did not
-    list), and the model may have learned that such posts did worse; for a draft it only means the user left
-    the field empty, which says nothing about the video. Left as "missing", an empty Sound field moved a draft
-    from 28% to 5% of its creator's posts."""
-    from ..explain import _typical_feeds
-
-    spec = bundle.manifest["feature_spec"]
-    typical, kept = _typical_feeds(bundle.manifest, post)
-    n_feat = len(spec["features"])
-    filled = {name: np.array(arr, copy=True) for name, arr in post.items()}
-    said = []
-    for key, words, cols in _units(spec, post, kept):
-        if cols is None or not any(c >= n_feat and post["num"][0, c] >= 0.5 for c in cols):
-            continue
-        filled["num"][0, cols] = typical["num"][0, cols]
-        said.append(words)
-    return filled, said
+    return float(scores[0]), up + down, assumed
 
 
 def personal_reading(bundle, post: Mapping[str, np.ndarray]) -> dict:
     """report.personal for a personal bundle run on the draft's feeds: personal_part plus the model's name, its
-    drivers and the inputs not given (taken at the creator's typical value: fill_not_given)."""
-    post, assumed = fill_not_given(bundle, post)
-    score, moved = drivers(bundle, post)
+    drivers and the inputs not given (taken at the creator's typical value, see drivers)."""
+    score, moved, assumed = drivers(bundle, post)
     part = personal_part(bundle.manifest, score)
     if assumed:
         part["line"] += f" Not given, so taken as this creator's usual: {'; '.join(assumed)}."
