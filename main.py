@@ -81,7 +81,47 @@ QUICK_EXIT = ("score",)
 _command: str | None = None  # the subcommand main() ran
 
 
+#: The exit status after stdout was closed by its reader (`score CLIP | head -1`): 128 + SIGPIPE, what the shell
+#: reports for any program the closed pipe stopped (`yes | head` gives 141), so a `set -o pipefail` script treats a
+#: cut-off output alike from every program, and it is not mistaken for a complete one (0) or an error (1, 2).
+STDOUT_CLOSED = 141
+
+
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        if not stdout_closed():  # another pipe (a worker's): not the reader going away
+            raise
+        return quiet_stdout()
+
+
+def stdout_closed() -> bool:
+    """True when stdout is a pipe whose reader has gone (poll says so; where poll cannot tell, assumed)."""
+    import select
+
+    try:
+        fd = sys.stdout.fileno()
+        poller = select.poll()
+    except (AttributeError, OSError, ValueError):  # no poll (Windows), or stdout is not a file
+        return True
+    poller.register(fd, select.POLLOUT)
+    return any(events & select.POLLERR for _, events in poller.poll(0))
+
+
+def quiet_stdout() -> int:
+    """Point stdout at the null device, so that what is still buffered (and the interpreter's flush at exit) goes
+    nowhere instead of ending in a second BrokenPipeError; returns STDOUT_CLOSED."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (AttributeError, OSError, ValueError):
+        sys.stdout = open(os.devnull, "w")
+    return STDOUT_CLOSED
+
+
+def _main(argv: list[str] | None) -> int:
     global _command
     argv = sys.argv[1:] if argv is None else argv
     if not argv:
@@ -103,7 +143,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def finish(status: int) -> NoReturn:
     """Exit with `status` once main() has returned: at once after a QUICK_EXIT command (exit_now), else as usual.
-    Every entry point ends this way: `python main.py`, the `virality-studio` script (run), the frozen launcher."""
+    Every entry point ends this way: `python main.py`, the `virality-studio` script (run), the frozen launcher.
+    Output still buffered for a stdout whose reader has gone is dropped, and the status is STDOUT_CLOSED."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        status = quiet_stdout()
+    except (OSError, ValueError):
+        pass
     if _command in QUICK_EXIT:
         exit_now(status)
     sys.exit(status)

@@ -157,3 +157,34 @@ def test_scoring_imports_neither_torch_nor_sklearn(sample_video):
 def test_version_flag():
     r = run_cli("--version")
     assert r.returncode == 0 and r.stdout.startswith("Virality Studio ")
+
+
+def _to_closed_pipe(*args) -> subprocess.CompletedProcess:
+    """`python main.py ARGS` with stdout a pipe whose reader has gone (as after `| head -1`), deterministically."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        return subprocess.run([sys.executable, str(ROOT / "main.py"), *map(str, args)], stdout=write_end,
+                              stderr=subprocess.PIPE, text=True, cwd=ROOT, timeout=300)
+    finally:
+        os.close(write_end)
+
+
+@pytest.mark.parametrize("how", [("score", "-q"), ("score", "-q", "--json", "--compact"), ("batch", "-q")])
+def test_a_closed_stdout_ends_quietly_with_the_sigpipe_status(tmp_path, sample_video, how):
+    """`score CLIP | head -1`: no BrokenPipeError traceback; the status is 141 (128 + SIGPIPE), as for any
+    program a closed pipe stops. The compact JSON is written only at the flush on the way out."""
+    command, *flags = how
+    if command == "batch":
+        shutil.copyfile(sample_video, tmp_path / "a.mp4")
+    r = _to_closed_pipe(command, sample_video if command == "score" else tmp_path, *flags)
+    assert (r.returncode, r.stderr) == (141, "")
+
+
+def test_a_broken_pipe_that_is_not_stdout_still_fails_loudly():
+    code = ("import sys, main\n"
+            "def boom(argv): raise BrokenPipeError(32, 'a worker went')\n"
+            "main._main = boom\n"
+            "main.finish(main.main(['score', 'x.mp4']))\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert r.returncode == 1 and "BrokenPipeError: [Errno 32] a worker went" in r.stderr
