@@ -100,7 +100,9 @@ def optimised_copy(model: str | bytes) -> Optional[Path]:
     at load 3.7, 430 ms -> 192 ms at load 15; benchmarks/bench_startup.py --sessions), and session creation holds
     the GIL, so a cold `score` pays it beside its imports and decoding rather than hiding it in a thread.
     The key covers the model (a file's path, size and time; bytes' sha256), ONNX Runtime's version and the
-    processor, so a new model, runtime or machine makes a new copy."""
+    processor, so a new model, runtime or machine makes a new copy. The copies of one runtime and processor share
+    a folder named by those (cache/onnx/<runtime key>/), so the copies another runtime or processor made can be
+    told apart and removed (prune_other_runtimes) when a new copy is written."""
     if os.environ.get(CACHE_ENV, "1").strip() == "0":
         return None
     if isinstance(model, bytes):
@@ -118,7 +120,59 @@ def optimised_copy(model: str | bytes) -> Optional[Path]:
     from platformdirs import user_data_dir
 
     key = hashlib.sha256(f"{ident}|{_machine_key()}".encode()).hexdigest()[:20]
-    return Path(user_data_dir("Virality Studio", appauthor=False)) / "cache" / "onnx" / f"{name}-{key}.onnx"
+    runtime_key = hashlib.sha256(_machine_key().encode()).hexdigest()[:16]
+    return (Path(user_data_dir("Virality Studio", appauthor=False)) / "cache" / "onnx" / runtime_key
+            / f"{name}-{key}.onnx")
+
+
+def _is_part(path: Path) -> bool:
+    """A copy being written (<stem>.<pid>-<thread>.part.onnx): never removed, nor the folder holding it."""
+    return path.name.endswith(".part.onnx")
+
+
+def prune_other_runtimes(copy: Path) -> int:
+    """Remove the optimised copies that another ONNX Runtime version or processor made (every folder of
+    cache/onnx but the one `copy` is in, and the loose copies of the layout before those folders), which this
+    runtime never loads: after an upgrade they would otherwise stay for good (41 MB for the cue models). A
+    folder where a copy is being written (a .part file: another process, perhaps another install) is left as it
+    is; a file that cannot be removed (open elsewhere, on Windows) is left for the next time. Returns the bytes
+    freed. Called when a new copy has been written, so it costs one folder listing per new copy, not per score."""
+    freed = 0
+    root = copy.parent.parent
+
+    def remove(path: Path) -> None:
+        nonlocal freed
+        try:
+            size = path.stat().st_size
+            path.unlink()
+            freed += size
+        except OSError:
+            pass
+
+    try:
+        entries = list(root.iterdir())
+    except OSError:
+        return 0
+    for entry in entries:
+        if entry == copy.parent or _is_part(entry):
+            continue
+        if entry.is_file() and entry.suffix == ".onnx":  # the flat layout of earlier versions
+            remove(entry)
+        elif entry.is_dir() and not entry.is_symlink():
+            try:
+                files = list(entry.iterdir())
+            except OSError:
+                continue
+            if any(_is_part(f) for f in files):
+                continue
+            for f in files:
+                if f.is_file() and f.suffix == ".onnx":
+                    remove(f)
+            try:
+                entry.rmdir()
+            except OSError:  # something else there, or a copy written meanwhile
+                pass
+    return freed
 
 
 #: In a batch worker served by an inference process (engine.executors.serve_sessions_from): (model, device) ->
@@ -163,6 +217,7 @@ def make_session(model: str | os.PathLike | bytes, device: str = "auto", threads
             opts.optimized_model_filepath = str(part)
             session = ort.InferenceSession(src, sess_options=opts, providers=providers)
             os.replace(part, copy)  # whole or not at all, also when processes race to write it
+            prune_other_runtimes(copy)
         except Exception:  # no room, a read-only folder: made without a copy below (a bad model raises there)
             pass
         finally:

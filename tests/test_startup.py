@@ -130,6 +130,46 @@ def test_a_damaged_or_unwritable_copy_still_gives_a_session(tmp_path, monkeypatc
     assert _face_session_output(session).shape[0] == 1
 
 
+def test_copies_of_another_runtime_are_removed_when_a_new_copy_is_written(tmp_path, monkeypatch):
+    """After an ONNX Runtime upgrade (or on another processor) the old copies are never loaded again: writing a
+    new copy removes them, and the loose copies of the layout before the per-runtime folders, but not a folder
+    where a copy is being written, nor anything when a session only loads its copy."""
+    from engine import runtime
+    from engine.cues.faces import centerface_path
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    monkeypatch.delenv(runtime.CACHE_ENV, raising=False)
+    real_key = runtime._machine_key()
+    monkeypatch.setattr(runtime, "_machine_key", lambda: "1.0.0|x86_64|an older runtime")
+    runtime.make_session(centerface_path(), "cpu", threads=1)
+    old = runtime.optimised_copy(str(centerface_path()))
+    assert old.is_file()
+    root = old.parent.parent
+    flat = root / "centerface-0123456789abcdef0123.onnx"  # the layout before the folders
+    flat.write_bytes(b"old")
+    writing = root / "feedfacefeedface"  # another process (another install) is writing a copy there
+    writing.mkdir()
+    (writing / "centerface-aaaaaaaaaaaaaaaaaaaa.onnx").write_bytes(b"copy")
+    (writing / "centerface-bbbbbbbbbbbbbbbbbbbb.4242-7.part.onnx").write_bytes(b"half")
+    loose_part = root / "model-cccccccccccccccccccc.4242-8.part.onnx"
+    loose_part.write_bytes(b"half")
+
+    monkeypatch.setattr(runtime, "_machine_key", lambda: real_key)
+    runtime.make_session(centerface_path(), "cpu", threads=1)
+    new = runtime.optimised_copy(str(centerface_path()))
+    assert new.is_file() and new.parent != old.parent
+    assert not old.parent.exists() and not flat.exists()
+    assert sorted(p.name for p in writing.iterdir()) == ["centerface-aaaaaaaaaaaaaaaaaaaa.onnx",
+                                                          "centerface-bbbbbbbbbbbbbbbbbbbb.4242-7.part.onnx"]
+    assert loose_part.exists()
+
+    stale = root / "0000000000000000"
+    stale.mkdir()
+    (stale / "centerface-dddddddddddddddddddd.onnx").write_bytes(b"old")
+    runtime.make_session(centerface_path(), "cpu", threads=1)  # loads the copy: no listing, nothing removed
+    assert (stale / "centerface-dddddddddddddddddddd.onnx").exists()
+
+
 def test_text_detection_does_not_wait_for_the_recogniser(monkeypatch):
     from engine.cues import onscreen_text
     from engine.media import SampledFrame
