@@ -281,10 +281,10 @@ def _rank_records(records: list[dict]) -> list[dict]:
 def write_ranked_csv(path: Path, records: list[dict], cue_names: list[str]) -> None:
     """Write atomically, spreadsheet-safe: a kill while writing leaves the previous file, never half of one."""
     from engine.outputs import atomic_file, safe_row
-    from engine.scoring import RANKING_FIELDS
+    from engine.scoring import ranking_fields
 
     with atomic_file(path) as fh:
-        w = csv.DictWriter(fh, fieldnames=RANKING_FIELDS + cue_names, extrasaction="ignore")
+        w = csv.DictWriter(fh, fieldnames=ranking_fields(cue_names), extrasaction="ignore")
         w.writeheader()
         n = 0
         for rec in _rank_records(records):

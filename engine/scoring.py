@@ -616,6 +616,15 @@ def score_many(
 #: The columns of a ranking CSV (batch --out, the window's Export CSV); a column per content cue follows them.
 RANKING_FIELDS = ["rank", "path", "score", "views_low", "views_high", "viral_probability", "duration_s",
                   "width", "height", "status", "reason", "not_meaningful"]
+#: The personal model's reading (empty without one): where the video ranks among the creator's own posts (0-100)
+#: and whether that is a prediction ("yes") or a model that could not be told from chance ("no"). After the cues,
+#: so that a reader of the columns before them by position still finds them where they were.
+OWN_FIELDS = ["own_percentile", "own_reliable"]
+
+
+def ranking_fields(cue_names: list[str]) -> list[str]:
+    """The columns of a ranking CSV (batch --out, the Batch page's export) for reports with these cues."""
+    return RANKING_FIELDS + list(cue_names) + OWN_FIELDS
 
 
 def ranking_cells(report: ScoreReport) -> dict:
@@ -626,6 +635,9 @@ def ranking_cells(report: ScoreReport) -> dict:
                not_meaningful="; ".join(report.not_meaningful))
     for c in report.cues.cues:
         row[c.name] = "" if c.value is None else f"{c.value:.4g}"
+    own = report.personal
+    if own:
+        row.update(own_percentile=f"{own['percentile']:.1f}", own_reliable="yes" if own.get("reliable") else "no")
     return row
 
 

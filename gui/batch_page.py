@@ -492,7 +492,7 @@ class BatchPage(DropTarget, QWidget):
     def export_csv(self, path: str) -> int:
         """Best first, then the files that could not be scored; written whole or not at all, spreadsheet-safe."""
         from engine.outputs import atomic_file, safe_row
-        from engine.scoring import RANKING_FIELDS, ranking_cells
+        from engine.scoring import ranking_cells, ranking_fields
 
         rows = sorted(self.table_model.rows,
                       key=lambda r: (r.report is None, r.report is not None and not r.report.meaningful,
@@ -502,7 +502,7 @@ class BatchPage(DropTarget, QWidget):
             if r.report is not None:
                 cue_names = [c.name for c in r.report.cues.cues]
                 break
-        fields = RANKING_FIELDS + cue_names
+        fields = ranking_fields(cue_names)
         rank = 0
         with atomic_file(path) as fh:
             w = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")

@@ -4,6 +4,7 @@ score and adding the personal reading with the inputs that push the draft up or 
 `batch` showing both, and the Score page's "Your own posts" box with its "Stop using"."""
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -149,15 +150,25 @@ def test_batch_uses_the_active_personal_model_and_no_personal_leaves_it_out(pers
     data = tmp_path / "xdg-data" / "Virality Studio"
     data.mkdir(parents=True)
     (data / "active_personal.json").write_text(json.dumps({"path": str(personal)}), encoding="utf-8")
-    r = run("batch", folder, "--json", "-q", "--workers", "2", env=env)
+    ranked = tmp_path / "ranked.csv"
+    r = run("batch", folder, "--json", "-q", "--workers", "2", "--out", ranked, env=env)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["personal_model"] == "personal-maker"
     assert all(s["personal"]["creator"] == "maker" for s in out["scored"])
+    # the CSV has the personal reading too, in columns after the cues (a reader by position finds the rest as before)
+    header, *rows = list(csv.reader(open(ranked, encoding="utf-8")))
+    assert header[-2:] == ["own_percentile", "own_reliable"] and header[-3] == out["scored"][0]["cues"][-1]["name"]
+    own = {Path(s["path"]).name: s["personal"] for s in out["scored"]}
+    for row in rows:
+        cells = dict(zip(header, row))
+        assert float(cells["own_percentile"]) == pytest.approx(own[Path(cells["path"]).name]["percentile"], abs=0.05)
+        assert cells["own_reliable"] == "yes"
     r = run("batch", folder, "-q", "--workers", "1", env=env)
     assert "own: where each ranks among the posts of maker" in r.stdout and " own " in r.stdout
-    r = run("batch", folder, "--json", "-q", "--no-personal", env=env)
+    r = run("batch", folder, "--json", "-q", "--no-personal", "--out", ranked, env=env)
     assert json.loads(r.stdout)["personal_model"] is None
+    assert all(row["own_percentile"] == row["own_reliable"] == "" for row in csv.DictReader(open(ranked, encoding="utf-8")))
     assert all(s["personal"] is None for s in json.loads(r.stdout)["scored"])
 
 
