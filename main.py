@@ -23,7 +23,7 @@ the window:
   virality-studio clip.mp4 [FOLDER]    a bare path (no COMMAND) opens the window on that video or folder
 
 training, feature extraction and collection need an extra: pip install 'virality-studio[train]' (train,
-train-default, dataset extract, learn) or 'virality-studio[collect]' (collect, refresh)"""
+train-default, dataset extract, learn) or 'virality-studio[collect]' (collect, refresh, learn --user)"""
 
 
 def version_text() -> str:

@@ -37,24 +37,47 @@ def needs(args: argparse.Namespace) -> tuple[Optional[str], tuple[str, ...]]:
     if command == "train":
         return "train", _SKLEARN_SIDE + (() if getattr(args, "model", "ensemble") == "ensemble" else _TORCH_SIDE)
     if command == "collect":
-        return "collect", ("TikTokApi", "playwright") + (("yt_dlp",) if getattr(args, "download", False) else ())
+        return "collect", _collect_modules(getattr(args, "download", False))
     if command == "refresh":
-        return "collect", ("TikTokApi", "playwright")
-    if command == "learn":  # its report plots the drivers (matplotlib); --download also needs the collect extra
+        return "collect", _collect_modules(False)
+    if command == "learn":  # its report plots the drivers (matplotlib)
         return "train", ("matplotlib",)
     return None, ()
 
 
-def _line(command: str, extra: str, missing: list[str]) -> str:
-    return (f"`{command}` needs the '{extra}' extra, which is not installed (no {', '.join(missing)}): "
-            f"pip install 'virality-studio[{extra}]', or from a checkout pip install -e '.[{extra}]'")
+def _collect_modules(download: bool) -> tuple[str, ...]:
+    """What the collector imports: the TikTok client and its browser, and yt-dlp to download the videos."""
+    return ("TikTokApi", "playwright") + (("yt_dlp",) if download else ())
+
+
+def all_needs(args: argparse.Namespace) -> list[tuple[str, tuple[str, ...]]]:
+    """Every (extra, modules) the command imports for certain: needs(), and for `learn --user` the collector's
+    (the 'collect' extra; yt-dlp too with --download), which runs before anything is learned."""
+    extra, modules = needs(args)
+    found = [(extra, modules)] if extra else []
+    if command_name(args) == "learn" and getattr(args, "user", None):
+        found.append(("collect", _collect_modules(getattr(args, "download", False))))
+    return found
+
+
+def _line(command: str, extras: list[str], missing: list[str]) -> str:
+    names = " and ".join(f"'{e}'" for e in extras)
+    spec = ",".join(extras)
+    return (f"`{command}` needs the {names} extra{'s' if len(extras) > 1 else ''}, which "
+            f"{'are' if len(extras) > 1 else 'is'} not installed (no {', '.join(missing)}): "
+            f"pip install 'virality-studio[{spec}]', or from a checkout pip install -e '.[{spec}]'")
 
 
 def missing_line(args: argparse.Namespace) -> Optional[str]:
-    """The one line to print when the command's extra is missing; None when all is there."""
-    extra, modules = needs(args)
-    missing = [m for m in modules if find_spec(m) is None]
-    return _line(command_name(args), extra, missing) if missing else None
+    """The one line to print when an extra the command needs is missing (each missing one named); None when all
+    is there."""
+    extras, missing = [], []
+    for extra, modules in all_needs(args):
+        absent = [m for m in modules if find_spec(m) is None]
+        if absent:
+            extras.append(extra)
+            missing += absent
+    return _line(command_name(args), extras, missing) if missing else None
 
 
 def explain(args: argparse.Namespace, exc: ModuleNotFoundError) -> Optional[str]:
@@ -62,4 +85,4 @@ def explain(args: argparse.Namespace, exc: ModuleNotFoundError) -> Optional[str]
     module belongs to no extra (a real bug: let it raise)."""
     top = (exc.name or "").split(".")[0]
     extra = EXTRA_OF.get(top)
-    return _line(command_name(args), extra, [top]) if extra else None
+    return _line(command_name(args), [extra], [top]) if extra else None

@@ -25,6 +25,8 @@ def run_without(modules, *argv):
     (["yt_dlp"], ["collect", "hashtag", "guitar", "--dataset", "{tmp}/d.db", "--download"], "collect", "yt_dlp"),
     (["playwright"], ["refresh", "--dataset", "{tmp}/d.db"], "collect", "playwright"),
     (["matplotlib"], ["learn", "--posts", "{tmp}/posts.csv", "--out", "{tmp}/b"], "train", "matplotlib"),
+    (["yt_dlp"], ["learn", "--user", "@maker", "--download", "--out", "{tmp}/b"], "collect", "yt_dlp"),
+    (["TikTokApi"], ["learn", "--user", "@maker", "--out", "{tmp}/b"], "collect", "TikTokApi"),
 ])
 def test_a_missing_extra_is_named_in_one_line_before_any_work(tmp_path, blocked, argv, extra, named):
     argv = [a.format(tmp=tmp_path) for a in argv]
@@ -35,6 +37,14 @@ def test_a_missing_extra_is_named_in_one_line_before_any_work(tmp_path, blocked,
     assert f"needs the '{extra}' extra" in lines[0] and f"no {named}" in lines[0]
     assert f"pip install 'virality-studio[{extra}]'" in lines[0]
     assert not list(tmp_path.iterdir())  # refused before any work: nothing created
+
+
+def test_learn_from_an_account_without_either_extra_names_both_in_one_line(tmp_path):
+    r = run_without(["matplotlib", "yt_dlp"], "learn", "--user", "@maker", "--download", "--out", tmp_path / "b")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert r.stderr.startswith("error: `learn` needs the 'train' and 'collect' extras, which are not installed "
+                               "(no matplotlib, yt_dlp): pip install 'virality-studio[train,collect]'")
+    assert not list(tmp_path.iterdir())
 
 
 def test_a_collect_without_download_does_not_need_yt_dlp():
@@ -70,4 +80,4 @@ def test_help_says_a_bare_path_opens_the_window_and_which_commands_need_an_extra
     text = main.build_parser().format_help()
     assert "a bare path (no COMMAND) opens the window" in text
     assert "'virality-studio[train]' (train,\ntrain-default, dataset extract, learn)" in text
-    assert "'virality-studio[collect]' (collect, refresh)" in text
+    assert "'virality-studio[collect]' (collect, refresh, learn --user)" in text
