@@ -77,6 +77,7 @@ class MainWindow(DropTarget, QMainWindow):
         self.train_page.active_model_changed.connect(lambda _p: self.score_page.model_changed())
         self.personal_page.active_model_changed.connect(self.train_page.active_model_changed)  # same follow-ups
         self.score_page.scored.connect(lambda _r: self._show_model())
+        self.score_page.stop_personal_button.clicked.connect(lambda: self._show_model())  # after stop_personal
         self.nav.currentRowChanged.connect(lambda i: i == 3 and self.train_page.refresh())
 
         self._build_file_menu()
@@ -161,13 +162,18 @@ class MainWindow(DropTarget, QMainWindow):
         self.statusBar().showMessage(f"Wrote {path}")
 
     def _show_model(self) -> None:
+        """The status bar names the general model and, when one is active, the personal model beside it."""
         s = userdata.read_bundle_summary(self.model.path)
         active = s.name if s else self.model.path.name
         shown = self.score_page.shown
         if shown is not None and shown.model != active and not self.score_page.busy:
-            self.model_label.setText(f"Model: {active} (the score shown is from {shown.model})")
+            text = f"Model: {active} (the score shown is from {shown.model})"
         else:
-            self.model_label.setText(f"Model: {active}")
+            text = f"Model: {active}"
+        if self.model.personal_path is not None:
+            p = userdata.read_bundle_summary(self.model.personal_path)
+            text += f" · Personal model: {p.name if p else self.model.personal_path.name}"
+        self.model_label.setText(text)
         self._refresh_about()
         if self.model.loaded is None and self.isVisible():  # a new active model: load it now, not on first use
             self._load_model()

@@ -50,13 +50,19 @@ class BatchRow:
 
 
 class BatchTableModel(TableModel):
-    COLUMNS = ("", "Video", "Score", "Duration", "Key cues", "Status")
-    THUMB, NAME, SCORE, DURATION, CUES, STATUS = range(6)
+    COLUMNS = ("", "Video", "Score", "Own posts", "Duration", "Key cues", "Status")
+    THUMB, NAME, SCORE, OWN, DURATION, CUES, STATUS = range(7)
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.rows: list[BatchRow] = []
         self._index: dict[str, int] = {}
+        self.own_tip = ""  # the "Own posts" header's tooltip: whose posts, by which personal model
+
+    def headerData(self, section, orientation, role=Qt.DisplayRole):  # noqa: N802
+        if orientation == Qt.Horizontal and role == Qt.ToolTipRole and section == self.OWN and self.own_tip:
+            return self.own_tip
+        return super().headerData(section, orientation, role)
 
     def set_paths(self, paths: list[str]) -> None:
         self.beginResetModel()
@@ -126,6 +132,8 @@ class BatchTableModel(TableModel):
                 return Path(r.path).name
             if col == self.SCORE:
                 return f"{rep.score:.0f}" if rep else ""
+            if col == self.OWN:
+                return own_text(rep)
             if col == self.DURATION:
                 return f"{rep.info.duration_s:.1f} s" if rep else ""
             if col == self.CUES:
@@ -137,6 +145,9 @@ class BatchTableModel(TableModel):
                 return -1.0 if not rep else rep.score if rep.meaningful else -0.5 + rep.score / 1000
             if col == self.DURATION:
                 return rep.info.duration_s if rep else -1.0
+            if col == self.OWN:  # one that is not a prediction sorts below every one that is
+                own = rep.personal if rep else None
+                return -1.0 if not own else own["percentile"] if own.get("reliable") else -0.5 + own["percentile"] / 1000
             if col == self.THUMB:
                 return index.row()
             return self.data(index, Qt.DisplayRole) or ""
@@ -149,16 +160,30 @@ class BatchTableModel(TableModel):
                 return r.path + ("\n" + r.error if r.error else "")
             if col == self.CUES and rep:
                 return "\n".join(c.text for c in rep.cues.cues)
+            if col == self.OWN and rep and rep.personal:
+                return rep.personal["line"]
         elif role == Qt.ForegroundRole:
             if col == self.SCORE and rep:
                 return QColor(score_color(rep.score))
+            if col == self.OWN and rep and rep.personal:
+                return QColor(score_color(rep.personal["percentile"]) if rep.personal.get("reliable")
+                              else colors().muted)
             if col == self.STATUS and r.status == "failed":
                 return QColor(colors().bad)
             if col == self.STATUS and r.status in ("waiting", "stopped"):
                 return QColor(colors().muted)
-        elif role == Qt.TextAlignmentRole and col in (self.SCORE, self.DURATION):
+        elif role == Qt.TextAlignmentRole and col in (self.SCORE, self.OWN, self.DURATION):
             return int(Qt.AlignRight | Qt.AlignVCenter)
         return None
+
+
+def own_text(report) -> str:
+    """The "Own posts" cell: where the video ranks among the creator's own posts (the personal model's
+    percentile), "(not a prediction)" after it when that model could not be told from chance; "" without one."""
+    own = report.personal if report is not None else None
+    if not own:
+        return ""
+    return f"{own['percentile']:.0f}%" + ("" if own.get("reliable") else " (not a prediction)")
 
 
 class BatchFilter(QSortFilterProxyModel):
@@ -199,10 +224,11 @@ class BatchFilter(QSortFilterProxyModel):
         return True
 
 
-def _batch_job(paths, bundle_path, workers, progress, cancel, meta=None):
+def _batch_job(paths, bundle_path, workers, progress, cancel, meta=None, personal_path=None):
     from engine.scoring import score_many
 
-    return score_many(paths, meta, bundle_path=bundle_path, workers=workers, progress=progress, cancel=cancel)
+    return score_many(paths, meta, bundle_path=bundle_path, workers=workers, progress=progress, cancel=cancel,
+                      personal_path=personal_path)
 
 
 def _thumbs_job(paths, progress, cancel):
@@ -259,6 +285,9 @@ class BatchPage(DropTarget, QWidget):
         self.account_note = label("", "muted", wrap=True)
         outer.addWidget(self.account_note)
         self.show_account()
+        self.personal_note = label("", "muted", wrap=True)  # which personal model the "Own posts" column is from
+        outer.addWidget(self.personal_note)
+        self.personal_note.setVisible(False)
 
         self.jobbar = JobBar()
         self.jobbar.cancel_clicked.connect(self.cancel)
@@ -297,6 +326,8 @@ class BatchPage(DropTarget, QWidget):
         self.table.setColumnWidth(BatchTableModel.THUMB, adapt_size.width() + 12)
         self.table.setColumnWidth(BatchTableModel.NAME, 250)
         self.table.setColumnWidth(BatchTableModel.SCORE, 60)
+        self.table.setColumnWidth(BatchTableModel.OWN, 90)
+        self.table.setColumnHidden(BatchTableModel.OWN, True)  # shown for a batch scored with a personal model
         self.table.setColumnWidth(BatchTableModel.DURATION, 80)
         self.table.setColumnWidth(BatchTableModel.CUES, 330)
         self.table.setWordWrap(True)
@@ -376,7 +407,9 @@ class BatchPage(DropTarget, QWidget):
         self.summary.setText("")
         workers = min(self.workers.value(), len(files))
         meta = self.show_account()
-        job = self.runner.submit(_batch_job, files, str(self.model.path), workers, meta=meta, name="batch")
+        personal = self.show_personal()
+        job = self.runner.submit(_batch_job, files, str(self.model.path), workers, meta=meta,
+                                 personal_path=None if personal is None else str(personal), name="batch")
         self.job = job
         job.on_item(lambda item, j=job: self._item(j, item))
         job.on_progress(lambda f, m, j=job: j is self.job and self.jobbar.update_progress(f, f"done: {m}"))
@@ -399,6 +432,28 @@ class BatchPage(DropTarget, QWidget):
                                   "post times and sounds belong to each video: enter them on its Score page "
                                   "(double-click a row).")
         return meta
+
+    def show_personal(self):
+        """Show the "Own posts" column and say whose posts it ranks against when a personal model is active (as
+        `batch` does); returns its path, or None (the column is hidden)."""
+        from engine.errors import BundleError
+        from engine.models.active import read_manifest
+
+        path = self.model.personal_path
+        self.table.setColumnHidden(BatchTableModel.OWN, path is None)
+        self.personal_note.setVisible(path is not None)
+        if path is None:
+            return None
+        try:
+            manifest = read_manifest(path)
+        except BundleError:
+            manifest = {}
+        name = manifest.get("name") or Path(path).name
+        creator = (manifest.get("personal") or {}).get("creator") or name
+        self.personal_note.setText(f"Own posts: where each video ranks among the posts of {creator} (personal "
+                                   f"model {name}; Stop using on the Score page leaves it out).")
+        self.table_model.own_tip = f"Where each video ranks among the posts of {creator}, by {name}"
+        return path
 
     def showEvent(self, e) -> None:  # noqa: N802 (the account may have changed on the Score page)
         self.show_account()

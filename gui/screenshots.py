@@ -1,7 +1,7 @@
 """Take screenshots of each page of the real window with real content, for the README.
 
     xvfb-run -a -s "-screen 0 1280x860x24" env QT_QPA_PLATFORM=xcb python -m gui.screenshots docs/screenshots
-    (--personal-only: just the My posts page and the Score page with the personal model it makes)
+    (--personal-only: just the My posts page, then the Score and Batch pages with the personal model it makes)
 
 Ranks the shared clips, imports SMP-Video into a fresh dataset (in a temporary
 user data folder, so the user's own data is untouched) and grabs each page.
@@ -42,6 +42,24 @@ def personal_shots(w, wait, grab, clip: Path) -> None:
     sp.rescore_now()
     wait(lambda: not sp._rescore_timer.isActive() and not sp.rescoring)
     grab("score_personal.png")
+    batch_shot(w, wait, grab, clip, "batch_personal.png")  # the same folder ranked, with the "Own posts" column
+
+
+def batch_shot(w, wait, grab, clip: Path, name: str) -> None:
+    """The Batch page after ranking the shared clips, plus what a real folder holds: a download cut short."""
+    import shutil
+
+    w.show_page("Batch")
+    bp = w.batch_page
+    batch_dir = Path(os.environ["XDG_DATA_HOME"]).parent / "my clips"
+    if not batch_dir.is_dir():
+        batch_dir.mkdir()
+        for p in sorted((SHARED / "videos").glob("*/*.mp4")):
+            shutil.copy(p, batch_dir / p.name)
+        (batch_dir / "download_cut_short.mp4").write_bytes(clip.read_bytes()[:150_000])
+    bp.start_folder(str(batch_dir))
+    wait(lambda: not bp.busy and (bp.thumb_job is None or not bp.thumb_job.running), timeout=600)
+    grab(name)
 
 
 def _window(out_dir: str, dark: bool, size: tuple[int, int]):
@@ -79,7 +97,6 @@ def _window(out_dir: str, dark: bool, size: tuple[int, int]):
 
 def main(out_dir: str = "docs/screenshots", dark: bool = False, personal_only: bool = False) -> int:
     app, w, out, wait = _window(out_dir, dark, (1280, 860))
-    tmp = str(Path(os.environ["XDG_DATA_HOME"]).parent)
 
     def grab(name):
         for _ in range(10):
@@ -92,19 +109,7 @@ def main(out_dir: str = "docs/screenshots", dark: bool = False, personal_only: b
         personal_shots(w, wait, grab, clip)
         w.close()
         return 0
-    w.show_page("Batch")
-    bp = w.batch_page
-    # the shared clips, plus what a real folder holds: a download cut short
-    import shutil
-
-    batch_dir = Path(tmp) / "my clips"
-    batch_dir.mkdir()
-    for p in sorted((SHARED / "videos").glob("*/*.mp4")):
-        shutil.copy(p, batch_dir / p.name)
-    (batch_dir / "download_cut_short.mp4").write_bytes(clip.read_bytes()[:150_000])
-    bp.start_folder(str(batch_dir))
-    wait(lambda: not bp.busy and (bp.thumb_job is None or not bp.thumb_job.running), timeout=600)
-    grab("batch.png")
+    batch_shot(w, wait, grab, clip, "batch.png")
 
     w.show_page("Dataset")
     dp = w.dataset_page

@@ -261,3 +261,45 @@ def test_an_input_left_empty_is_taken_as_the_creators_usual_not_as_a_missing_rec
     assert "Not given, so taken as this creator's usual" in empty["line"] and "sound" in empty["line"]
     assert "Not given" not in own["line"] and empty["assumed"] and not own["assumed"]
     assert all(d["detail"] != "not given" for d in empty["drivers"])
+
+
+def test_the_batch_page_ranks_each_video_among_the_creators_own_posts_and_the_status_bar_names_both(
+        qtbot, window_with_personal, clip, tmp_path):
+    """As `batch` does on the command line: with a personal model active, each row says where the video ranks
+    among the creator's own posts (and the CSV export has it); the status bar names both models. After "Stop
+    using", neither the status bar nor the next batch has it."""
+    import shutil
+
+    from PySide6.QtCore import Qt
+
+    w = window_with_personal
+    label = w.model_label.text()
+    assert label.startswith("Model: virality-ensemble-smp-video") and "Personal model: personal-maker" in label
+    folder = tmp_path / "drafts"
+    folder.mkdir()
+    for name in ("a.mp4", "b.mp4"):
+        shutil.copy(clip, folder / name)
+    w.show_page("Batch")
+    page, model = w.batch_page, w.batch_page.table_model
+    page.workers.setValue(1)
+    page.start_folder(str(folder))
+    qtbot.waitUntil(lambda: not page.busy, timeout=180_000)
+    assert [r.status for r in model.rows] == ["scored", "scored"]
+    assert not page.table.isColumnHidden(model.OWN) and model.headerData(model.OWN, Qt.Horizontal) == "Own posts"
+    assert page.personal_note.isVisibleTo(page) and "among the posts of maker" in page.personal_note.text()
+    for i, row in enumerate(model.rows):
+        own = row.report.personal
+        assert own["creator"] == "maker" and own["reliable"]
+        assert model.index(i, model.OWN).data() == f"{own['percentile']:.0f}%"
+        assert model.index(i, model.OWN).data(Qt.ToolTipRole) == own["line"]
+    out = tmp_path / "ranking.csv"
+    assert page.export_csv(str(out)) == 2
+    assert [r["own_reliable"] for r in csv.DictReader(open(out, encoding="utf-8"))] == ["yes", "yes"]
+
+    w.score_page.stop_personal_button.click()
+    assert "Personal" not in w.model_label.text()
+    (folder / "b.mp4").unlink()
+    page.start_folder(str(folder))
+    qtbot.waitUntil(lambda: not page.busy, timeout=180_000)
+    assert model.rows[0].status == "scored" and model.rows[0].report.personal is None
+    assert page.table.isColumnHidden(model.OWN) and not page.personal_note.isVisibleTo(page)
