@@ -303,3 +303,29 @@ def test_the_batch_page_ranks_each_video_among_the_creators_own_posts_and_the_st
     qtbot.waitUntil(lambda: not page.busy, timeout=180_000)
     assert model.rows[0].status == "scored" and model.rows[0].report.personal is None
     assert page.table.isColumnHidden(model.OWN) and not page.personal_note.isVisibleTo(page)
+
+
+def test_the_own_posts_cell_says_when_the_personal_model_is_not_a_prediction_and_sorts_it_below():
+    """A chance-level personal model's rank shows as "(not a prediction)", greyed, below every real one (as the
+    Score page never presents it as a prediction); a video scored without a personal model has an empty cell."""
+    from types import SimpleNamespace
+
+    from PySide6.QtCore import Qt
+
+    from engine.scoring import BatchItem
+    from gui.batch_page import SORT_ROLE, BatchTableModel
+    from gui.theme import colors
+
+    def report(name, own):
+        return SimpleNamespace(path=name, score=50.0, meaningful=True, personal=own)
+
+    model = BatchTableModel()
+    for r in (report("sure.mp4", {"percentile": 20.4, "reliable": True, "line": "ranks above 20%"}),
+              report("chance.mp4", {"percentile": 90.0, "reliable": False, "line": "not a prediction"}),
+              report("none.mp4", None)):
+        model.update_item(BatchItem(r.path, report=r))
+    cell = {model.rows[i].path: model.index(i, model.OWN) for i in range(3)}
+    assert [cell[n].data() for n in ("sure.mp4", "chance.mp4", "none.mp4")] == ["20%", "90% (not a prediction)", ""]
+    assert cell["sure.mp4"].data(SORT_ROLE) > cell["chance.mp4"].data(SORT_ROLE) > cell["none.mp4"].data(SORT_ROLE)
+    grey, coloured = (cell[n].data(Qt.ForegroundRole).name() for n in ("chance.mp4", "sure.mp4"))
+    assert cell["chance.mp4"].data(SORT_ROLE) < 0 and grey == colors().muted != coloured
