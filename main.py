@@ -97,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def stdout_closed() -> bool:
-    """True when stdout is a pipe whose reader has gone (poll says so; where poll cannot tell, assumed)."""
+    """True when stdout is a pipe whose reader has gone (poll says so: POLLERR on Linux, POLLHUP on the BSDs and
+    macOS; where poll cannot tell, assumed)."""
     import select
 
     try:
@@ -106,7 +107,7 @@ def stdout_closed() -> bool:
     except (AttributeError, OSError, ValueError):  # no poll (Windows), or stdout is not a file
         return True
     poller.register(fd, select.POLLOUT)
-    return any(events & select.POLLERR for _, events in poller.poll(0))
+    return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
 
 
 def quiet_stdout() -> int:
