@@ -6,7 +6,10 @@ dataset's feature rows); workers only compute and hand results back.
 Local pool. Each of N worker processes gets an equal share of the cores as its thread budget
 (runtime.THREADS_ENV), set in its environment before numpy, PyAV or ONNX Runtime load: without it every
 worker starts one ONNX Runtime intra-op thread, one decoder thread and one BLAS thread per core, and N
-workers fight over N x cores threads. The model is loaded once per worker.
+workers fight over N x cores threads. The model is loaded once per worker. Files go out largest first (the
+shortest tail). Where the sessions run on a GPU (--device cuda, or auto on a machine with CUDA) and there is more
+than one worker, one inference process runs the workers' device sessions (the end of this module): one CUDA context,
+not one per worker.
 
 Ray (the optional `cluster` extra). One task per video, one CPU each, running on any node of the cluster that
 can read the video's path (a shared folder); the model bundle travels with the job (Ray's object store). Ray
@@ -106,25 +109,135 @@ def largest_first(paths: list[str]) -> list[str]:
 # ------------------------------------------------------------------------------------------- local pool
 
 
-def local_worker_init(threads: int, bundle_path: str, device: str, parent_pid: Optional[int],
+def inference_device(device: str, workers: int, inference: Optional[str] = None) -> Optional[str]:
+    """The device ("cuda" or "cpu") whose sessions one inference process should run for a local pool of
+    `workers`, or None for each worker opening its own. By default only where the sessions would open a CUDA
+    context (--device cuda, or auto on a machine whose onnxruntime has the CUDA provider) and there is more than
+    one worker; inference="server" forces it (the tests, the benchmark, on the CPU), "worker" refuses it. Raises
+    InputError for another choice, or for cuda without the CUDA provider."""
+    from .errors import InputError
+    from .runtime import resolved_device
+
+    if inference not in (None, "server", "worker"):
+        raise InputError(f"unknown inference '{inference}': choose server or worker")
+    if workers <= 1 or inference == "worker":
+        return None
+    served = resolved_device(device)
+    return served if inference == "server" or served == "cuda" else None
+
+
+def local_worker_init(threads: int, bundle_path: Optional[str], device: str, parent_pid: Optional[int],
                       personal_path: Optional[str] = None, inference: Optional[tuple] = None) -> None:
-    """A local batch worker's start: its thread budget first (before anything loads numpy), its device sessions
-    through the inference process when there is one (InferenceServer.client_args), then the model (and the
-    personal one), once. This module imports nothing heavy, so unpickling this initializer in the new process
-    loads none."""
+    """A local worker's start: its thread budget first (before anything loads numpy), its device sessions
+    through the inference process when there is one (InferenceServer.client_args), then a batch worker's model
+    (and the personal one), once; bundle_path None (an extraction worker) loads none. This module imports
+    nothing heavy, so unpickling this initializer in the new process loads none."""
     limit_threads(threads)
     if inference is not None:
         serve_sessions_from(*inference)
         device = "cpu"  # the bundle's own model (under 1% of the time) here: no device context in a worker
     from . import scoring
 
+    if bundle_path is None:
+        if parent_pid is not None:
+            scoring.die_with_parent(parent_pid)
+        return
     scoring._worker_init(bundle_path, device, parent_pid, personal_path)
+
+
+def local_map(fn: Callable, keys: Iterable[str], args: tuple, *, workers: int, initargs: tuple,
+              cancel=None) -> Iterator[tuple[str, object]]:
+    """Run fn(key, *args) in `workers` spawned processes (started by local_worker_init(*initargs)) and yield
+    (key, result) as each finishes, handing the keys out in their order, at most two per worker ahead. Raises
+    Cancelled when `cancel` is cancelled (files being worked on finish in the background, their results
+    dropped), EngineError when a worker process dies (the pool cannot go on)."""
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+    from multiprocessing import get_context
+
+    from .errors import Cancelled, EngineError
+
+    # spawn, not fork: forking a process that holds ONNX Runtime or decoder threads can deadlock.
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=local_worker_init,
+                               initargs=initargs)
+    queue = list(reversed(list(keys)))  # popped from the end: the first key goes first
+    pending: dict = {}  # Future -> key
+    stopped = False
+    try:
+        while queue or pending:
+            while queue and len(pending) < workers * 2 and not (cancel and cancel.cancelled):
+                key = queue.pop()
+                pending[pool.submit(fn, key, *args)] = key
+            if cancel is not None and cancel.cancelled:
+                stopped = True
+                raise Cancelled()
+            finished, _ = wait(list(pending), timeout=0.2, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                key = pending.pop(fut)
+                try:
+                    result = fut.result()
+                except BrokenProcessPool:
+                    raise EngineError(f"a worker process died while on {key} (out of memory, or killed); run "
+                                      "it again to go on from what finished") from None
+                yield key, result
+    finally:
+        for fut in pending:
+            fut.cancel()
+        pool.shutdown(wait=not stopped, cancel_futures=True)
+
+
+class Unfinished(str):
+    """The reason a video was not extracted this time that says nothing about the file (the inference process
+    stopped): reported, not recorded as unreadable, so the next run tries it again."""
+
+
+def _extract_task(path: str, backbone: str, frames: int, device: str, cache_dir):
+    """(arrays, None, seconds), or (None, the reason, 0): an unreadable file's reason (a str, recorded), or an
+    Unfinished one. The frame embedder is made once per process."""
+    import time
+
+    from .errors import EngineError, MediaError
+    from .extract import extract_video, frame_embedder
+
+    key = (backbone, device, cache_dir)
+    if key not in _embedders:
+        _embedders[key] = frame_embedder(backbone, device, cache_dir)
+    t = time.perf_counter()
+    try:
+        arrays = extract_video(path, _embedders[key], frames, device)
+    except MediaError as exc:
+        return None, str(exc), 0.0
+    except EngineError as exc:  # the inference process has gone, or could not run a model
+        return None, Unfinished(f"{os.path.basename(path)}: {exc}"), 0.0
+    return arrays, None, time.perf_counter() - t
+
+
+def local_extract(videos: list, backbone: str, frames: int, device: str, cache_dir=None, *, workers: int,
+                  inference: Optional[str] = None, cancel=None) -> Iterator[tuple[object, Optional[dict], Optional[str],
+                                                                                   float]]:
+    """(video, arrays, error, seconds) for each of `videos` (dataset Video rows) extracted by `workers` local
+    processes, the largest files first, the device sessions in one inference process where inference_device
+    says so."""
+    served = inference_device(device, workers, inference)
+    threads = threads_per_worker(workers)
+    server = InferenceServer(served, threads) if served else None
+    by_path = {os.path.abspath(v.path): v for v in videos}
+    cache = None if cache_dir is None else os.path.abspath(cache_dir)
+    try:
+        for path, (arrays, error, seconds) in local_map(
+                _extract_task, largest_first(list(by_path)), (backbone, frames, device, cache), workers=workers,
+                initargs=(threads, None, device, os.getpid(), None, server.client_args if server else None),
+                cancel=cancel):
+            yield by_path[path], arrays, error, seconds
+    finally:
+        if server is not None:
+            server.close()
 
 
 # ------------------------------------------------------------------------------------------- Ray
 
 _ray_bundles: dict = {}  # (bundle path, device) -> ModelBundle, per Ray worker process
-_ray_embedders: dict = {}
+_embedders: dict = {}  # (backbone, device, cache folder) -> frame embedder, per worker process (local or Ray)
 
 
 def _ray_task_threads() -> None:
@@ -179,22 +292,8 @@ def _ray_score(path: str, meta, bundle: tuple, device: str):
 
 
 def _ray_extract(path: str, backbone: str, frames: int, device: str, cache_dir):
-    """(arrays, None, seconds) or (None, the reason the file is unreadable, 0)."""
-    import time
-
     _ray_task_threads()
-    from .errors import MediaError
-    from .extract import extract_video, frame_embedder
-
-    key = (backbone, device, cache_dir)
-    if key not in _ray_embedders:
-        _ray_embedders[key] = frame_embedder(backbone, device, cache_dir)
-    t = time.perf_counter()
-    try:
-        arrays = extract_video(path, _ray_embedders[key], frames, device)
-    except MediaError as exc:
-        return None, str(exc), 0.0
-    return arrays, None, time.perf_counter() - t
+    return _extract_task(path, backbone, frames, device, cache_dir)
 
 
 def _ray_connect(address: Optional[str]):
@@ -302,7 +401,8 @@ def ray_extract(videos: list, backbone: str, frames: int, device: str, cache_dir
     """(video, arrays, error, seconds) for each of `videos` (dataset Video rows) extracted on a Ray cluster."""
     by_path = {os.path.abspath(v.path): v for v in videos}
     cache = None if cache_dir is None else os.path.abspath(cache_dir)
-    for path, (arrays, error, seconds) in ray_map(_ray_extract, list(by_path), (backbone, frames, device, cache),
+    for path, (arrays, error, seconds) in ray_map(_ray_extract, largest_first(list(by_path)),
+                                                  (backbone, frames, device, cache),
                                                   address=address, cancel=cancel):
         yield by_path[path], arrays, error, seconds
 
@@ -388,7 +488,9 @@ class _InferenceClient:
     def open(self, model, device: str):
         """A RemoteSession for a model file opened on the served device, or None (bytes models, other devices:
         the worker opens those itself)."""
-        if isinstance(model, bytes) or (device or "auto") != self.device:
+        from .runtime import resolved_device
+
+        if isinstance(model, bytes) or resolved_device(device) != self.device:
             return None
         path = os.path.abspath(os.fspath(model))
         if path not in self._sessions:

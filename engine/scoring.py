@@ -543,7 +543,8 @@ def score_many(
     stops handing out files at once; files already being scored finish (about a second each).
     `personal_path`: a personal bundle whose reading goes beside each score (not on a Ray cluster: InputError).
     `inference`: "server" runs the workers' device sessions in one inference process that batches across them
-    (the default for device="cuda" with workers > 1), "worker" in each worker.
+    (the default where the sessions would run on CUDA, device="cuda" or "auto", with workers > 1), "worker" in
+    each worker.
     """
     from . import executors
 
@@ -586,8 +587,8 @@ def score_many(
 
     # One inference process for the device (one CUDA context, requests batched across workers): see
     # engine.executors; `inference="server"` uses it on the CPU too (the tests compare it with the workers' own).
-    server = (executors.InferenceServer(device, executors.threads_per_worker(workers))
-              if inference == "server" or (inference is None and device == "cuda") else None)
+    served = executors.inference_device(device, workers, inference)  # cuda, or auto resolving to CUDA
+    server = executors.InferenceServer(served, executors.threads_per_worker(workers)) if served else None
     # spawn, not fork: forking a process that holds ONNX Runtime or decoder threads can deadlock.
     pool = ProcessPoolExecutor(
         max_workers=workers, mp_context=get_context("spawn"), initializer=executors.local_worker_init,

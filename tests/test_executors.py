@@ -254,3 +254,72 @@ def test_a_batch_whose_inference_process_dies_ends_with_reasons_not_a_hang(tmp_p
     assert sorted(i.path for i in items) == paths
     failed = [i for i in items if not i.ok]
     assert failed and all(i.error.startswith("the inference process for cpu has stopped") for i in failed)
+
+
+def _fake_providers(monkeypatch, cuda: bool) -> None:
+    monkeypatch.setattr(runtime, "available_providers",
+                        lambda: ("CUDAExecutionProvider", "CPUExecutionProvider") if cuda else ("CPUExecutionProvider",))
+
+
+def test_the_inference_process_serves_cuda_and_auto_resolving_to_it(monkeypatch):
+    """One CUDA context for a pool: --device cuda, and auto on a machine with CUDA, with more than one worker;
+    the CPU (auto without CUDA, cpu) keeps each worker's own sessions unless the server is forced."""
+    _fake_providers(monkeypatch, cuda=True)
+    assert executors.inference_device("auto", 2) == "cuda"
+    assert executors.inference_device("cuda", 4) == "cuda"
+    assert executors.inference_device("auto", 1) is None  # one worker: its own context is the only one
+    assert executors.inference_device("cpu", 4) is None
+    assert executors.inference_device("auto", 2, "worker") is None
+    _fake_providers(monkeypatch, cuda=False)
+    assert executors.inference_device("auto", 2) is None
+    assert executors.inference_device("cpu", 2) is None
+    assert executors.inference_device("auto", 2, "server") == "cpu"
+    with pytest.raises(InputError, match="--device cuda: this onnxruntime has no CUDA provider"):
+        executors.inference_device("cuda", 2)
+    with pytest.raises(InputError, match="unknown inference 'gpu'"):
+        executors.inference_device("cpu", 2, "gpu")
+
+
+def test_a_served_worker_sends_auto_sessions_to_the_cuda_process(monkeypatch, tmp_path):
+    """In a worker of a CUDA inference process, a model opened on auto (which resolves to CUDA) goes there; one
+    opened on the CPU (faces, speech) or from bytes stays in the worker."""
+    _fake_providers(monkeypatch, cuda=True)
+    client = executors._InferenceClient(None, b"", "cuda")
+    asked: list = []
+    monkeypatch.setattr(client, "call", lambda req: asked.append(req) or (0, {"providers": ["CUDAExecutionProvider"]}))
+    model = tmp_path / "m.onnx"
+    assert isinstance(client.open(model, "auto"), executors.RemoteSession)
+    assert client.open(model, "cuda") is client.open(model, "auto")  # opened there once
+    assert client.open(model, "cpu") is None and client.open(b"bytes", "auto") is None
+    assert asked == [("open", str(model))]
+
+
+class _Started(Exception):
+    pass
+
+
+def test_batch_and_extract_on_auto_with_cuda_start_one_cuda_process(monkeypatch, tmp_path):
+    """The pools ask inference_device: with CUDA (faked) and auto, each starts its inference process on cuda."""
+    from engine.data.store import Dataset
+    from engine.extract import extract_dataset
+    from engine.scoring import score_many
+    from media_factory import make_video
+
+    started: list = []
+
+    def fake_server(self, device, threads=0, **k):
+        started.append(device)
+        raise _Started()
+
+    _fake_providers(monkeypatch, cuda=True)
+    monkeypatch.setattr(executors.InferenceServer, "__init__", fake_server)
+    (tmp_path / "clips").mkdir()
+    for i in range(2):
+        make_video(tmp_path / "clips" / f"v{i}.mp4", seconds=0.5 + i * 0.2, size=(96, 64))
+    with pytest.raises(_Started):
+        list(score_many(sorted(str(p) for p in (tmp_path / "clips").iterdir()), workers=2, device="auto"))
+    with Dataset.create(tmp_path / "d.sqlite") as ds:
+        ds.import_path(tmp_path / "clips")
+        with pytest.raises(_Started):
+            extract_dataset(ds, frames=2, device="auto", captions=False, workers=2)
+    assert started == ["cuda", "cuda"]
