@@ -145,31 +145,35 @@ def local_worker_init(threads: int, bundle_path: Optional[str], device: str, par
     scoring._worker_init(bundle_path, device, parent_pid, personal_path)
 
 
-def local_map(fn: Callable, keys: Iterable[str], args: tuple, *, workers: int, initargs: tuple,
-              cancel=None) -> Iterator[tuple[str, object]]:
-    """Run fn(key, *args) in `workers` spawned processes (started by local_worker_init(*initargs)) and yield
-    (key, result) as each finishes, handing the keys out in their order, at most two per worker ahead. Raises
-    Cancelled when `cancel` is cancelled (files being worked on finish in the background, their results
-    dropped), EngineError when a worker process dies (the pool cannot go on)."""
+def local_map(fn: Callable, keys: Iterable[str], args: tuple, *, workers: int, device: str,
+              inference: Optional[str] = None, bundle_path: Optional[str] = None,
+              personal_path: Optional[str] = None, cancel=None) -> Iterator[tuple[str, object]]:
+    """Run fn(key, *args) in `workers` spawned processes (each started by local_worker_init, with the model at
+    bundle_path, if any) and yield (key, result) as each finishes, handing the keys out in their order, at most
+    two per worker ahead; the device sessions in one inference process, started and stopped here, where
+    inference_device says so. Raises Cancelled when `cancel` is cancelled (files being worked on finish in the
+    background, their results dropped), EngineError when a worker process dies (the pool cannot go on)."""
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
     from multiprocessing import get_context
 
     from .errors import Cancelled, EngineError
 
+    served = inference_device(device, workers, inference)
+    threads = threads_per_worker(workers)
+    server = InferenceServer(served, threads) if served else None
     # spawn, not fork: forking a process that holds ONNX Runtime or decoder threads can deadlock.
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=local_worker_init,
-                               initargs=initargs)
+                               initargs=(threads, bundle_path, device, os.getpid(), personal_path,
+                                         server.client_args if server else None))
     queue = list(reversed(list(keys)))  # popped from the end: the first key goes first
     pending: dict = {}  # Future -> key
-    stopped = False
     try:
         while queue or pending:
             while queue and len(pending) < workers * 2 and not (cancel and cancel.cancelled):
                 key = queue.pop()
                 pending[pool.submit(fn, key, *args)] = key
             if cancel is not None and cancel.cancelled:
-                stopped = True
                 raise Cancelled()
             finished, _ = wait(list(pending), timeout=0.2, return_when=FIRST_COMPLETED)
             for fut in finished:
@@ -183,7 +187,9 @@ def local_map(fn: Callable, keys: Iterable[str], args: tuple, *, workers: int, i
     finally:
         for fut in pending:
             fut.cancel()
-        pool.shutdown(wait=not stopped, cancel_futures=True)
+        pool.shutdown(wait=not (cancel is not None and cancel.cancelled), cancel_futures=True)
+        if server is not None:
+            server.close()
 
 
 class Unfinished(str):
@@ -218,20 +224,12 @@ def local_extract(videos: list, backbone: str, frames: int, device: str, cache_d
     """(video, arrays, error, seconds) for each of `videos` (dataset Video rows) extracted by `workers` local
     processes, the largest files first, the device sessions in one inference process where inference_device
     says so."""
-    served = inference_device(device, workers, inference)
-    threads = threads_per_worker(workers)
-    server = InferenceServer(served, threads) if served else None
     by_path = {os.path.abspath(v.path): v for v in videos}
     cache = None if cache_dir is None else os.path.abspath(cache_dir)
-    try:
-        for path, (arrays, error, seconds) in local_map(
-                _extract_task, largest_first(list(by_path)), (backbone, frames, device, cache), workers=workers,
-                initargs=(threads, None, device, os.getpid(), None, server.client_args if server else None),
-                cancel=cancel):
-            yield by_path[path], arrays, error, seconds
-    finally:
-        if server is not None:
-            server.close()
+    for path, (arrays, error, seconds) in local_map(_extract_task, largest_first(list(by_path)),
+                                                    (backbone, frames, device, cache), workers=workers,
+                                                    device=device, inference=inference, cancel=cancel):
+        yield by_path[path], arrays, error, seconds
 
 
 # ------------------------------------------------------------------------------------------- Ray
