@@ -323,3 +323,42 @@ def test_batch_and_extract_on_auto_with_cuda_start_one_cuda_process(monkeypatch,
         with pytest.raises(_Started):
             extract_dataset(ds, frames=2, device="auto", captions=False, workers=2)
     assert started == ["cuda", "cuda"]
+
+
+def test_frames_go_through_shared_memory_and_an_answer_too_large_for_it_comes_pickled(tmp_path, monkeypatch):
+    """The inference process reads a request's arrays from the worker's shared block and writes the answer back
+    there when it fits (else pickled): the same answers as the pickled transport, and the block is removed."""
+    import numpy as np
+    from onnx import TensorProto, helper, save
+
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["same"]), helper.make_node("Concat", ["x", "x", "x"], ["triple"], axis=0)],
+        "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 5])],
+        [helper.make_tensor_value_info("same", TensorProto.FLOAT, ["n", 5]),
+         helper.make_tensor_value_info("triple", TensorProto.FLOAT, ["m", 5])])
+    model = tmp_path / "m.onnx"
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(model))
+    monkeypatch.setattr(executors, "_SHM_MIN", 0)  # a block twice the request: the triple answer does not fit
+    read_back: list = []
+    views = executors._views
+    monkeypatch.setattr(executors, "_views", lambda buf, layout: read_back.append(len(layout)) or views(buf, layout))
+    x = np.arange(40, dtype=np.float32).reshape(8, 5)
+    for transport in ("shm", "pickle"):
+        monkeypatch.setenv(executors.TRANSPORT_ENV, transport)
+        read_back.clear()
+        server = executors.InferenceServer("cpu", 1)
+        try:
+            client = executors._InferenceClient(*server.client_args)
+            session = client.open(model, "cpu")
+            (same,) = session.run(["same"], {"x": x})
+            same2, triple = session.run(None, {"x": x + 1})
+            blocks = list(client._blocks)
+        finally:
+            server.close()
+        np.testing.assert_array_equal(same, x)
+        np.testing.assert_array_equal(same2, x + 1)
+        np.testing.assert_array_equal(triple, np.concatenate([x + 1] * 3))
+        assert read_back == ([1] if transport == "shm" else [])  # the fitting answer read from the block only
+        assert len(blocks) == (1 if transport == "shm" else 0)
+        client._remove(blocks)
+        assert not any(os.path.exists(f"/dev/shm/{b.name}") for b in blocks)
