@@ -23,6 +23,19 @@ def _probe() -> dict:
             "ort": scoring._worker_bundle._session.get_session_options().intra_op_num_threads}
 
 
+def record_servers(monkeypatch) -> list:
+    """The inference processes started from now on (the tests kill them), in a list."""
+    servers: list = []
+    init = executors.InferenceServer.__init__
+
+    def keep(self, *a, **k):
+        init(self, *a, **k)
+        servers.append(self)
+
+    monkeypatch.setattr(executors.InferenceServer, "__init__", keep)
+    return servers
+
+
 def test_threads_per_worker_share_the_cores():
     assert executors.threads_per_worker(1, cores=16) == 16
     assert executors.threads_per_worker(4, cores=16) == 4
@@ -237,14 +250,7 @@ def test_a_batch_whose_inference_process_dies_ends_with_reasons_not_a_hang(tmp_p
 
     for i in range(6):
         make_video(tmp_path / f"v{i}.mp4", seconds=1.0, size=(240, 320))
-    servers: list = []
-    init = executors.InferenceServer.__init__
-
-    def keep(self, *a, **k):
-        init(self, *a, **k)
-        servers.append(self)
-
-    monkeypatch.setattr(executors.InferenceServer, "__init__", keep)
+    servers = record_servers(monkeypatch)
     paths = sorted(str(p) for p in tmp_path.iterdir())
     items = []
     for item in score_many(paths, workers=2, device="cpu", inference="server"):

@@ -210,16 +210,9 @@ def test_the_pool_gets_the_largest_videos_first(tiny_ds, monkeypatch):
 def test_killing_the_inference_process_accounts_for_every_video_once(tiny_ds, monkeypatch):
     """Killed as the first video comes back: every video is extracted, or not done with a plain reason (not
     recorded as unreadable), nothing written twice; a second run does exactly what was left."""
-    from engine import executors
+    from test_executors import record_servers
 
-    servers: list = []
-    init = executors.InferenceServer.__init__
-
-    def keep(self, *a, **k):
-        init(self, *a, **k)
-        servers.append(self)
-
-    monkeypatch.setattr(executors.InferenceServer, "__init__", keep)
+    servers = record_servers(monkeypatch)
 
     def progress(fraction, message):
         if message.startswith("video 1/"):
