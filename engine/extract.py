@@ -80,7 +80,7 @@ class ExtractResult:
     captions: int = 0
     captions_extracted: int = 0
     seconds: float = 0.0
-    video_seconds: float = 0.0  # time spent on the videos extracted by this run
+    video_seconds: float = 0.0  # time spent on the videos extracted by this run (in parallel: the wall time)
 
     @property
     def videos_per_minute(self) -> Optional[float]:
@@ -91,8 +91,8 @@ class ExtractResult:
 
     def summary(self) -> str:
         s = (f"{self.videos} videos: {self.extracted} extracted, {self.cached} already cached, "
-             f"{len(self.failed)} unreadable, {len(self.missing)} missing, "
-             f"{len(self.unfinished)} not done (run again for them); "
+             f"{len(self.failed)} unreadable, {len(self.missing)} missing"
+             + (f", {len(self.unfinished)} not done (run it again for them)" if self.unfinished else "") + "; "
              f"{self.captions} captions ({self.captions_extracted} embedded now)")
         if self.videos_per_minute:
             s += f"; {self.videos_per_minute} videos/min"
@@ -184,6 +184,7 @@ def extract_dataset(
 
     workers = max(1, min(int(workers), len(todo)))
     here = executor != "ray" and workers == 1
+    t_videos = time.perf_counter()
     if executor == "ray":  # the cluster computes; this process alone writes the dataset
         from .executors import ray_extract
 
@@ -211,6 +212,8 @@ def extract_dataset(
         ds.put_features(v.sha256, key, backbone, arrays)  # one transaction: a kill keeps whole videos only
         res.video_seconds += seconds
         res.extracted += 1
+    if not here:  # videos side by side: their own seconds add up to more than the time they took
+        res.video_seconds = time.perf_counter() - t_videos if res.extracted else 0.0
     res.seconds = round(time.perf_counter() - t0, 3)
     res.video_seconds = round(res.video_seconds, 3)
     progress(1.0, res.summary())

@@ -240,3 +240,21 @@ def test_cli_dataset_extract_workers_must_be_positive(tiny_ds):
     r = subprocess.run([sys.executable, "main.py", "dataset", "extract", str(tiny_ds.path), "--workers", "0"],
                        capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert r.returncode == 2 and r.stderr.strip().splitlines() == ["error: --workers must be at least 1 (got 0)"]
+
+
+def test_cancel_stops_a_worker_pool_and_keeps_what_came_back(tiny_ds):
+    """Cancelled as the second video comes back from the pool: it and the first stay cached, once each, the rest
+    are left for the next run."""
+    token = CancelToken()
+
+    def progress(fraction, message):
+        if message.startswith("video 2/"):
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        ex.extract_dataset(tiny_ds, frames=FRAMES, device="cpu", captions=False, workers=2, progress=progress,
+                           cancel=token)
+    key = ex.video_spec_version(FRAMES)
+    assert len(tiny_ds.videos_without_features(key, "efficientnet_lite0")) == N_VIDEOS - 2
+    rows = dict(tiny_ds.conn.execute("SELECT sha256, count(*) FROM features GROUP BY sha256").fetchall())
+    assert len(rows) == 2 and set(rows.values()) == {5}
