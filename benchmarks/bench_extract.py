@@ -3,12 +3,15 @@
     python benchmarks/bench_extract.py                   # the clips in ../shared/data/videos
     python benchmarks/bench_extract.py --frames 16 --device cpu
     python benchmarks/bench_extract.py --many 200        # + peak memory over 200 generated clips
+    python benchmarks/bench_extract.py --workers 1 2     # cold extraction by 1 and by 2 worker processes
 
 Cold: a new dataset, every video extracted (content cues, frame embeddings, audio descriptor; captions
 embedded). Warm: the same extraction again, which must find everything cached and decode nothing: the
 benchmark counts av.open calls (every probe and decode goes through it) and fails if there is one.
 --many N: N small generated clips (distinct content) extracted in one run, peak RSS sampled before, after
 half and at the end, to show memory stays bounded (one video at a time, never the whole dataset).
+--workers N [M ...]: the cold extraction again into a new dataset for each pool size (1: in this process), with
+its videos per minute and CPU seconds per video (this process and its workers; the pool's start counted).
 """
 from __future__ import annotations
 
@@ -40,6 +43,7 @@ def main() -> int:
     ap.add_argument("--videos", default=str(SHARED_VIDEOS))
     ap.add_argument("--frames", type=int, default=16)
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--workers", type=int, nargs="+", default=[], help="also a cold run for each of these pool sizes")
     ap.add_argument("--many", type=int, default=0, help="also extract this many generated clips (memory check)")
     args = ap.parse_args()
     import av
@@ -75,6 +79,19 @@ def main() -> int:
                    warm_seconds=round(warm_s, 4), warm_videos_per_minute=round(60 * cold.videos / warm_s, 0),
                    warm_av_open_calls=len(opens))
         ds.close()
+        for i, n in enumerate(args.workers):
+            ds = Dataset.create(Path(tmp) / f"run{i}.sqlite")
+            ds.import_path(Path(args.videos))
+            cpu = time.process_time() + sum(getattr(resource.getrusage(resource.RUSAGE_CHILDREN), f)
+                                            for f in ("ru_utime", "ru_stime"))
+            t = time.perf_counter()
+            res = extract_dataset(ds, frames=args.frames, device=args.device, captions=False, workers=n)
+            dt = time.perf_counter() - t
+            cpu = time.process_time() + sum(getattr(resource.getrusage(resource.RUSAGE_CHILDREN), f)
+                                            for f in ("ru_utime", "ru_stime")) - cpu
+            out[f"run {i + 1}: {n} workers"] = {"extracted": res.extracted, "videos_per_minute": round(60 * res.extracted / dt, 1),
+                                   "cpu_s_per_video": round(cpu / max(1, res.extracted), 2)}
+            ds.close()
         if args.many:
             from media_factory import make_video
 

@@ -4,6 +4,8 @@
     python benchmarks/bench_scale.py --workers 1 2 4 8 16    # on a many-core machine
     python benchmarks/bench_scale.py --clips 24 --no-ray     # local pool only (Ray not installed)
     python benchmarks/bench_scale.py --workers 16 --cuda     # a GPU machine: CUDA per worker vs one inference process
+    python benchmarks/bench_scale.py --workers 2 --server --no-ray --no-unbudgeted   # the inference process, on the CPU
+    python benchmarks/bench_scale.py --transport             # its transport alone: shared memory against pickled
 
 Every local configuration runs as `batch` does, in a fresh process of its own (imports, pool start, model loads
 are part of its figure, and nothing is warm from an earlier run), after one untimed warm-up run that fills the OS
@@ -78,12 +80,12 @@ def child_main(listing: str, workers: int, budget: bool, device: str, inference:
 
 
 def run_local(listing: Path, n_files: int, workers: int, one_core: bool = False, budget: bool = True,
-              device: str = "cpu", inference: str = "worker") -> tuple[float, float, str]:
+              device: str = "cpu", inference: str = "worker", transport: str = "shm") -> tuple[float, float, str]:
     """(videos per minute, CPU seconds per video, the inference process's figures or "") of one fresh process
-    scoring the listed files."""
+    scoring the listed files; `transport`: how frames go to an inference process (shm or pickle)."""
     from engine import executors
 
-    env = dict(os.environ)
+    env = dict(os.environ, **{executors.TRANSPORT_ENV: transport})
     cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     pin = None
     if one_core:
@@ -121,6 +123,54 @@ def run_ray(paths, n: int) -> float:
     return 60.0 * len(items) / dt
 
 
+#: What one shared clip sends the inference process on average (a batch of the shared clips, counted): the text
+#: detector's frames, the frame backbone's, the recogniser's small rows: (shape, requests per video).
+VIDEO_REQUESTS = (((1, 3, 320, 640), 3), ((1, 3, 208, 384), 8), ((1, 576), 55))
+
+
+def transport_costs(videos: int) -> None:
+    """CPU seconds per video (this process and the inference process together) of sending one video's requests
+    and their answers (as large as the requests: an identity model) through each transport, the model's own work
+    nothing: what the transport alone costs."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper
+
+    from engine import executors
+
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def proc_cpu(pid: int) -> float:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick
+
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "identity",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, None)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    rng = np.random.default_rng(0)
+    feeds = [({"x": rng.random(shape, np.float32)}, n) for shape, n in VIDEO_REQUESTS]
+    per_video = sum(f["x"].nbytes * n for f, n in feeds) / 1e6
+    with tempfile.TemporaryDirectory() as tmp:
+        model = Path(tmp) / "identity.onnx"
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(model))
+        for transport in ("pickle", "shm", "pickle", "shm"):  # twice each, interleaved
+            os.environ[executors.TRANSPORT_ENV] = transport
+            server = executors.InferenceServer("cpu", 1)
+            session = executors._InferenceClient(*server.client_args).open(model, "cpu")
+            session.run(None, feeds[0][0])  # the connection and the block made
+            pid = server._process.pid
+            cpu, srv, t = time.process_time(), proc_cpu(pid), time.perf_counter()
+            for _ in range(videos):
+                for f, n in feeds:
+                    for _ in range(n):
+                        session.run(None, f)
+            cpu, srv, dt = time.process_time() - cpu, proc_cpu(pid) - srv, time.perf_counter() - t
+            server.close()
+            print(f"  {transport:<7} {1000 * (cpu + srv) / videos:6.1f} CPU ms/video ({1000 * cpu / videos:.1f} the "
+                  f"worker, {1000 * srv / videos:.1f} the inference process), {1000 * dt / videos:6.1f} ms/video "
+                  f"wall; {per_video:.1f} MB each way a video", flush=True)
+
+
 def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -141,8 +191,18 @@ def main() -> int:
     ap.add_argument("--cuda", action="store_true",
                     help="also run --device cuda: 1 worker, and N workers each with its own CUDA session and through "
                          "one inference process (on a GPU machine)")
+    ap.add_argument("--server", action="store_true",
+                    help="also run N workers through one inference process on the CPU (the GPU layout, its transport "
+                         "costs measured where no GPU is), the frames sent through shared memory and pickled")
+    ap.add_argument("--transport", action="store_true",
+                    help="only measure the inference process's transport (shared memory against pickled), and exit")
     ap.add_argument("--plot", default="bench_scale.png", help="where to write the plot (default bench_scale.png)")
     args = ap.parse_args()
+    if args.transport:
+        print(f"the inference process's transport, {args.clips * 5} videos' requests each; load {load()}")
+        transport_costs(args.clips * 5)
+        print(f"load average after: {load()}")
+        return 0
     pools = sorted({n for n in args.workers if n > 1})
     print(f"{cores} usable cores, {args.clips} clips a run, best of {args.repeat}; load average before: {load()}")
     configs: dict[str, tuple] = {ALL_CORES: (1, False, True), ONE_CORE: (1, True, True)}
@@ -150,6 +210,10 @@ def main() -> int:
         configs[f"{n} workers"] = (n, False, True)
         if not args.no_unbudgeted:
             configs[f"{n} workers, no thread budget"] = (n, False, False)
+    if args.server:
+        for n in pools:
+            configs[f"{n} workers, cpu server, shm"] = (n, False, True, "cpu", "server", "shm")
+            configs[f"{n} workers, cpu server, pickled"] = (n, False, True, "cpu", "server", "pickle")
     if args.cuda:
         configs["1 worker, cuda"] = (1, False, True, "cuda", "worker")
         for n in pools:

@@ -5,7 +5,7 @@
     python main.py dataset info PATH [--json]
     python main.py dataset export PATH out.csv
     python main.py dataset extract PATH [--backbone efficientnet_lite0] [--frames 16] [--device auto]
-                                        [--executor ray [--address auto|ray://HOST:PORT]]
+                                        [--workers N] [--executor ray [--address auto|ray://HOST:PORT]]
 
 PATH is a dataset file; a bare name ("cooking") names one in the per-user data folder.
 Errors print one line starting with "error: " on stderr and exit with 2.
@@ -107,24 +107,32 @@ def cmd_export(args) -> int:
 
 
 def cmd_extract(args) -> int:
+    from engine.executors import workers_note
     from engine.extract import dataset_extract_job
+    from engine.scoring import default_workers
 
+    if args.workers is not None and args.workers < 1:
+        return _fail(f"--workers must be at least 1 (got {args.workers})")
+    if note := workers_note(args.executor, args.workers):
+        print(f"note: {note}", file=sys.stderr)
     result, code = run_job(args, lambda progress, cancel: dataset_extract_job(
         _path(args.path), backbone=args.backbone, frames=args.frames, device=args.device,
         retry_failed=args.retry_failed, progress=progress, cancel=cancel, executor=args.executor,
-        address=args.address),
+        address=args.address, workers=args.workers or default_workers()),
         "extracting", "stopped; the videos finished so far stay cached (run it again to go on)")
     if code is not None:
         return code
     if args.json:
         print(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
-        return 0
+        return 1 if result.unfinished else 0
     print(f"Extracted features of {args.path}: {result.summary()}")
     for path, reason in list(result.failed.items())[:MAX_PROBLEMS_SHOWN]:
         print(f"  unreadable: {reason}")
     for path in result.missing[:MAX_PROBLEMS_SHOWN]:
         print(f"  missing: {path} (not on disk now; run extract again once it is back)")
-    return 0
+    for path, reason in list(result.unfinished.items())[:MAX_PROBLEMS_SHOWN]:
+        print(f"  not done: {reason}")
+    return 1 if result.unfinished else 0
 
 
 def register(sub) -> None:
@@ -176,6 +184,9 @@ def register(sub) -> None:
     q.add_argument("--frames", type=int, default=16, help="frames sampled per video (default 16)")
     q.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where ONNX Runtime runs")
     q.add_argument("--retry-failed", action="store_true", help="try again the videos recorded as unreadable")
+    q.add_argument("--workers", type=int, default=None,
+                   help="parallel worker processes on this machine (default: one per core; on a GPU they share one "
+                        "inference process); not used with --executor ray, which runs one video per cluster CPU")
     from .commands import add_executor_args
 
     add_executor_args(q)

@@ -6,7 +6,10 @@ dataset's feature rows); workers only compute and hand results back.
 Local pool. Each of N worker processes gets an equal share of the cores as its thread budget
 (runtime.THREADS_ENV), set in its environment before numpy, PyAV or ONNX Runtime load: without it every
 worker starts one ONNX Runtime intra-op thread, one decoder thread and one BLAS thread per core, and N
-workers fight over N x cores threads. The model is loaded once per worker.
+workers fight over N x cores threads. The model is loaded once per worker. Files go out largest first (the
+shortest tail). Where the sessions run on a GPU (--device cuda, or auto on a machine with CUDA) and there is more
+than one worker, one inference process runs the workers' device sessions (the end of this module): one CUDA context,
+not one per worker.
 
 Ray (the optional `cluster` extra). One task per video, one CPU each, running on any node of the cluster that
 can read the video's path (a shared folder); the model bundle travels with the job (Ray's object store). Ray
@@ -106,25 +109,133 @@ def largest_first(paths: list[str]) -> list[str]:
 # ------------------------------------------------------------------------------------------- local pool
 
 
-def local_worker_init(threads: int, bundle_path: str, device: str, parent_pid: Optional[int],
+def inference_device(device: str, workers: int, inference: Optional[str] = None) -> Optional[str]:
+    """The device ("cuda" or "cpu") whose sessions one inference process should run for a local pool of
+    `workers`, or None for each worker opening its own. By default only where the sessions would open a CUDA
+    context (--device cuda, or auto on a machine whose onnxruntime has the CUDA provider) and there is more than
+    one worker; inference="server" forces it (the tests, the benchmark, on the CPU), "worker" refuses it. Raises
+    InputError for another choice, or for cuda without the CUDA provider."""
+    from .errors import InputError
+    from .runtime import resolved_device
+
+    if inference not in (None, "server", "worker"):
+        raise InputError(f"unknown inference '{inference}': choose server or worker")
+    if workers <= 1 or inference == "worker":
+        return None
+    served = resolved_device(device)
+    return served if inference == "server" or served == "cuda" else None
+
+
+def local_worker_init(threads: int, bundle_path: Optional[str], device: str, parent_pid: Optional[int],
                       personal_path: Optional[str] = None, inference: Optional[tuple] = None) -> None:
-    """A local batch worker's start: its thread budget first (before anything loads numpy), its device sessions
-    through the inference process when there is one (InferenceServer.client_args), then the model (and the
-    personal one), once. This module imports nothing heavy, so unpickling this initializer in the new process
-    loads none."""
+    """A local worker's start: its thread budget first (before anything loads numpy), its device sessions
+    through the inference process when there is one (InferenceServer.client_args), then a batch worker's model
+    (and the personal one), once; bundle_path None (an extraction worker) loads none. This module imports
+    nothing heavy, so unpickling this initializer in the new process loads none."""
     limit_threads(threads)
     if inference is not None:
         serve_sessions_from(*inference)
         device = "cpu"  # the bundle's own model (under 1% of the time) here: no device context in a worker
     from . import scoring
 
+    if bundle_path is None:
+        if parent_pid is not None:
+            scoring.die_with_parent(parent_pid)
+        return
     scoring._worker_init(bundle_path, device, parent_pid, personal_path)
+
+
+def local_map(fn: Callable, keys: Iterable[str], args: tuple, *, workers: int, device: str,
+              inference: Optional[str] = None, bundle_path: Optional[str] = None,
+              personal_path: Optional[str] = None, cancel=None) -> Iterator[tuple[str, object]]:
+    """Run fn(key, *args) in `workers` spawned processes (each started by local_worker_init, with the model at
+    bundle_path, if any) and yield (key, result) as each finishes, handing the keys out in their order, at most
+    two per worker ahead; the device sessions in one inference process, started and stopped here, where
+    inference_device says so. Raises Cancelled when `cancel` is cancelled (files being worked on finish in the
+    background, their results dropped), EngineError when a worker process dies (the pool cannot go on)."""
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+    from multiprocessing import get_context
+
+    from .errors import Cancelled, EngineError
+
+    served = inference_device(device, workers, inference)
+    threads = threads_per_worker(workers)
+    server = InferenceServer(served, threads) if served else None
+    # spawn, not fork: forking a process that holds ONNX Runtime or decoder threads can deadlock.
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=local_worker_init,
+                               initargs=(threads, bundle_path, device, os.getpid(), personal_path,
+                                         server.client_args if server else None))
+    queue = list(reversed(list(keys)))  # popped from the end: the first key goes first
+    pending: dict = {}  # Future -> key
+    try:
+        while queue or pending:
+            while queue and len(pending) < workers * 2 and not (cancel and cancel.cancelled):
+                key = queue.pop()
+                pending[pool.submit(fn, key, *args)] = key
+            if cancel is not None and cancel.cancelled:
+                raise Cancelled()
+            finished, _ = wait(list(pending), timeout=0.2, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                key = pending.pop(fut)
+                try:
+                    result = fut.result()
+                except BrokenProcessPool:
+                    raise EngineError(f"a worker process died while on {key} (out of memory, or killed); run "
+                                      "it again to go on from what finished") from None
+                yield key, result
+    finally:
+        for fut in pending:
+            fut.cancel()
+        pool.shutdown(wait=not (cancel is not None and cancel.cancelled), cancel_futures=True)
+        if server is not None:
+            server.close()
+
+
+class Unfinished(str):
+    """The reason a video was not extracted this time that says nothing about the file (the inference process
+    stopped): reported, not recorded as unreadable, so the next run tries it again."""
+
+
+def _extract_task(path: str, backbone: str, frames: int, device: str, cache_dir):
+    """(arrays, None, seconds), or (None, the reason, 0): an unreadable file's reason (a str, recorded), or an
+    Unfinished one. The frame embedder is made once per process."""
+    import time
+
+    from .errors import EngineError, MediaError
+    from .extract import extract_video, frame_embedder
+
+    key = (backbone, device, cache_dir)
+    if key not in _embedders:
+        _embedders[key] = frame_embedder(backbone, device, cache_dir)
+    t = time.perf_counter()
+    try:
+        arrays = extract_video(path, _embedders[key], frames, device)
+    except MediaError as exc:
+        return None, str(exc), 0.0
+    except EngineError as exc:  # the inference process has gone, or could not run a model
+        return None, Unfinished(f"{os.path.basename(path)}: {exc}"), 0.0
+    return arrays, None, time.perf_counter() - t
+
+
+def local_extract(videos: list, backbone: str, frames: int, device: str, cache_dir=None, *, workers: int,
+                  inference: Optional[str] = None, cancel=None) -> Iterator[tuple[object, Optional[dict], Optional[str],
+                                                                                   float]]:
+    """(video, arrays, error, seconds) for each of `videos` (dataset Video rows) extracted by `workers` local
+    processes, the largest files first, the device sessions in one inference process where inference_device
+    says so."""
+    by_path = {os.path.abspath(v.path): v for v in videos}
+    cache = None if cache_dir is None else os.path.abspath(cache_dir)
+    for path, (arrays, error, seconds) in local_map(_extract_task, largest_first(list(by_path)),
+                                                    (backbone, frames, device, cache), workers=workers,
+                                                    device=device, inference=inference, cancel=cancel):
+        yield by_path[path], arrays, error, seconds
 
 
 # ------------------------------------------------------------------------------------------- Ray
 
 _ray_bundles: dict = {}  # (bundle path, device) -> ModelBundle, per Ray worker process
-_ray_embedders: dict = {}
+_embedders: dict = {}  # (backbone, device, cache folder) -> frame embedder, per worker process (local or Ray)
 
 
 def _ray_task_threads() -> None:
@@ -179,22 +290,8 @@ def _ray_score(path: str, meta, bundle: tuple, device: str):
 
 
 def _ray_extract(path: str, backbone: str, frames: int, device: str, cache_dir):
-    """(arrays, None, seconds) or (None, the reason the file is unreadable, 0)."""
-    import time
-
     _ray_task_threads()
-    from .errors import MediaError
-    from .extract import extract_video, frame_embedder
-
-    key = (backbone, device, cache_dir)
-    if key not in _ray_embedders:
-        _ray_embedders[key] = frame_embedder(backbone, device, cache_dir)
-    t = time.perf_counter()
-    try:
-        arrays = extract_video(path, _ray_embedders[key], frames, device)
-    except MediaError as exc:
-        return None, str(exc), 0.0
-    return arrays, None, time.perf_counter() - t
+    return _extract_task(path, backbone, frames, device, cache_dir)
 
 
 def _ray_connect(address: Optional[str]):
@@ -302,7 +399,8 @@ def ray_extract(videos: list, backbone: str, frames: int, device: str, cache_dir
     """(video, arrays, error, seconds) for each of `videos` (dataset Video rows) extracted on a Ray cluster."""
     by_path = {os.path.abspath(v.path): v for v in videos}
     cache = None if cache_dir is None else os.path.abspath(cache_dir)
-    for path, (arrays, error, seconds) in ray_map(_ray_extract, list(by_path), (backbone, frames, device, cache),
+    for path, (arrays, error, seconds) in ray_map(_ray_extract, largest_first(list(by_path)),
+                                                  (backbone, frames, device, cache),
                                                   address=address, cancel=cancel):
         yield by_path[path], arrays, error, seconds
 
@@ -316,11 +414,41 @@ def shutdown() -> None:
 
 # ------------------------------------------------------------------------------------------- inference process
 # One process per GPU runs the sessions the workers open on the device (the on-screen text detector and
-# recogniser, a frame backbone, the face detector), batching requests that arrive together from different
+# recogniser, a frame backbone; faces and speech stay on the worker's CPU), batching requests that arrive together from different
 # workers: one CUDA context per GPU instead of one per worker. Workers reach it through RemoteSession, which
-# engine.runtime.make_session returns in a served worker. Frames travel pickled over a local socket.
+# engine.runtime.make_session returns in a served worker. A request's frames go through a shared memory block of
+# the worker's, and the answer comes back there where it fits, the local socket carrying only their layout: for one
+# shared clip's requests (15 MB each way) 19 CPU ms a video for the worker and this process together, against 61
+# pickled over the socket (`python benchmarks/bench_scale.py --transport`); TRANSPORT_ENV=pickle for the old way.
 
 _BATCH_WAIT_S = 0.002  # after the first request, how long the server waits for others to batch with it
+#: "pickle" sends the frames over the socket; "shm" (the default) through a worker's shared memory blocks
+TRANSPORT_ENV = "VIRALITY_INFERENCE_TRANSPORT"
+_SHM_MIN = 8 << 20  # a block's smallest size; a request too large for the block at hand gets one twice its size
+
+
+def _align(n: int) -> int:
+    return (n + 63) & ~63
+
+
+def _put_arrays(buf, arrays) -> Optional[list]:
+    """Copy arrays into a shared block from its start: [(offset, shape, dtype)], or None when they do not fit."""
+    import numpy as np
+
+    if sum(_align(a.nbytes) for a in arrays) > len(buf):
+        return None
+    out, off = [], 0
+    for a in arrays:
+        np.ndarray(a.shape, a.dtype, buffer=buf, offset=off)[...] = a
+        out.append((off, a.shape, a.dtype.str))
+        off += _align(a.nbytes)
+    return out
+
+
+def _views(buf, layout) -> list:
+    import numpy as np
+
+    return [np.ndarray(shape, dtype, buffer=buf, offset=off) for off, shape, dtype in layout]
 
 
 class _Arg:
@@ -355,7 +483,7 @@ class RemoteSession:
         return self._info["providers"]
 
     def run(self, output_names, feeds, run_options=None):
-        return self._client.call(("run", self._key, output_names, feeds))
+        return self._client.run(self._key, output_names, feeds)
 
 
 class _InferenceClient:
@@ -365,6 +493,50 @@ class _InferenceClient:
         self._address, self._authkey, self.device = address, authkey, device
         self._local = threading.local()
         self._sessions: dict = {}
+        self._shm = os.environ.get(TRANSPORT_ENV, "shm").strip() != "pickle"
+        self._blocks: list = []  # every block made, removed as the worker ends
+        self._free: list = []  # those no call is using now (the cue threads are new for each video)
+        self._lock = threading.Lock()
+        if self._shm:
+            from multiprocessing.util import Finalize
+
+            Finalize(self, _InferenceClient._remove, args=(self._blocks,), exitpriority=0)
+
+    @staticmethod
+    def _remove(blocks: list) -> None:
+        for block in blocks:
+            try:
+                block.close()
+                block.unlink()
+            except (OSError, BufferError):  # gone already, or a view still held
+                pass
+
+    def run(self, key: int, outputs, feeds: dict) -> list:
+        """One session run there: the feeds (and the answers that fit) through a shared block of this call's."""
+        import numpy as np
+
+        if not self._shm:
+            return self.call(("run", key, outputs, feeds))
+        from multiprocessing import shared_memory
+
+        names = list(feeds)
+        arrays = [np.ascontiguousarray(feeds[n]) for n in names]
+        need = sum(_align(a.nbytes) for a in arrays)
+        with self._lock:
+            block = self._free.pop() if self._free else None
+            if block is None or block.size < need:
+                if block is not None:
+                    self._blocks.remove(block)
+                    self._remove([block])
+                block = shared_memory.SharedMemory(create=True, size=max(_SHM_MIN, 2 * need))
+                self._blocks.append(block)
+        try:
+            layout = _put_arrays(block.buf, arrays)
+            how, got = self.call(("run_shm", key, outputs, block.name, dict(zip(names, layout))))
+            return [v.copy() for v in _views(block.buf, got)] if how == "shm" else got
+        finally:
+            with self._lock:
+                self._free.append(block)
 
     def call(self, request):
         from multiprocessing.connection import Client
@@ -388,7 +560,9 @@ class _InferenceClient:
     def open(self, model, device: str):
         """A RemoteSession for a model file opened on the served device, or None (bytes models, other devices:
         the worker opens those itself)."""
-        if isinstance(model, bytes) or (device or "auto") != self.device:
+        from .runtime import resolved_device
+
+        if isinstance(model, bytes) or resolved_device(device) != self.device:
             return None
         path = os.path.abspath(os.fspath(model))
         if path not in self._sessions:
@@ -422,6 +596,7 @@ def _serve(address, authkey: bytes, ready, device: str, threads: int, parent_pid
     """The inference process: accept worker connections, open the sessions they ask for, and answer their run
     requests, a batch per (model, outputs, feed shapes) of whatever arrived together."""
     import threading
+    from multiprocessing import shared_memory
     from multiprocessing.connection import Listener, wait
 
     limit_threads(threads)
@@ -447,6 +622,8 @@ def _serve(address, authkey: bytes, ready, device: str, threads: int, parent_pid
     threading.Thread(target=accept, name="inference-accept", daemon=True).start()
     by_path: dict[str, int] = {}
     sessions: list = []  # key -> (session, info)
+    blocks: dict = {}  # name -> a worker thread's shared block
+    reply_in: dict = {}  # conn -> the block its answer goes back through
     stats = {"requests": 0, "runs": 0, "largest_batch": 0}
     while True:
         with lock:
@@ -480,7 +657,15 @@ def _serve(address, authkey: bytes, ready, device: str, threads: int, parent_pid
                         sessions.append((session, info))
                     conn.send(("ok", (by_path[path], sessions[by_path[path]][1])))
                     continue
-                _, key, outputs, feeds = req
+                if req[0] == "run_shm":
+                    _, key, outputs, name, layout = req
+                    if name not in blocks:
+                        # the driver's resource tracker, which the workers and this process share, has it once
+                        blocks[name] = shared_memory.SharedMemory(name=name)
+                    reply_in[conn] = blocks[name]
+                    feeds = dict(zip(layout, _views(blocks[name].buf, layout.values())))
+                else:
+                    _, key, outputs, feeds = req
                 shapes = tuple(sorted((n, tuple(a.shape[1:]), str(a.dtype)) for n, a in feeds.items()))
                 runs.setdefault((key, tuple(outputs or ()), shapes), []).append((conn, outputs, feeds))
             except Exception as exc:  # a model that does not open: that worker's error, not the server's end
@@ -494,10 +679,14 @@ def _serve(address, authkey: bytes, ready, device: str, threads: int, parent_pid
                 stats["largest_batch"] = max(stats["largest_batch"], len(group) if runs == 1 else 1)
             except Exception as exc:
                 for conn, _, _ in group:
+                    reply_in.pop(conn, None)
                     conn.send(("error", f"{type(exc).__name__}: {exc}"))
                 continue
             for (conn, _, _), answer in zip(group, answers):
-                conn.send(("ok", answer))
+                block = reply_in.pop(conn, None)
+                layout = None if block is None else _put_arrays(block.buf, answer)
+                conn.send(("ok", ("pickle", answer) if block is not None and layout is None
+                           else ("shm", layout) if layout is not None else answer))
 
 
 class InferenceServer:

@@ -28,6 +28,7 @@ import numpy as np
 
 from . import media
 from .errors import DataError, InputError, MediaError
+from .executors import Unfinished
 from .features.inputs import (CAPTION_BACKBONE, DEFAULT_FRAMES, FRAME_BACKBONES, audio_descriptor, caption_embedder,
                               caption_key, caption_text, cue_array, embed_sampled, frame_embedder, frame_requests)
 from .features.spec import FEATURE_SPEC_VERSION
@@ -75,10 +76,11 @@ class ExtractResult:
     cached: int = 0  # already there
     failed: dict[str, str] = field(default_factory=dict)  # path -> reason (recorded in the store)
     missing: list[str] = field(default_factory=list)  # files not on disk now (retried next time)
+    unfinished: dict[str, str] = field(default_factory=dict)  # path -> why not done now (retried next time)
     captions: int = 0
     captions_extracted: int = 0
     seconds: float = 0.0
-    video_seconds: float = 0.0  # time spent on the videos extracted by this run
+    video_seconds: float = 0.0  # time spent on the videos extracted by this run (in parallel: the wall time)
 
     @property
     def videos_per_minute(self) -> Optional[float]:
@@ -89,7 +91,8 @@ class ExtractResult:
 
     def summary(self) -> str:
         s = (f"{self.videos} videos: {self.extracted} extracted, {self.cached} already cached, "
-             f"{len(self.failed)} unreadable, {len(self.missing)} missing; "
+             f"{len(self.failed)} unreadable, {len(self.missing)} missing"
+             + (f", {len(self.unfinished)} not done (run it again for them)" if self.unfinished else "") + "; "
              f"{self.captions} captions ({self.captions_extracted} embedded now)")
         if self.videos_per_minute:
             s += f"; {self.videos_per_minute} videos/min"
@@ -137,16 +140,21 @@ def extract_dataset(
     cancel: CancelToken = NEVER_CANCELLED,
     executor: str = "local",
     address: Optional[str] = None,
+    workers: int = 1,
+    inference: Optional[str] = None,
 ) -> ExtractResult:
     """Compute and cache the features of every video (and caption) of an open Dataset that are not cached
-    yet (the videos in this process, or with executor="ray" on the Ray cluster at `address`, engine.executors).
-    Returns what was done. Raises InputError for a bad backbone or frame count, BackboneUnavailable
-    when a backbone cannot be built, Cancelled (what finished before stays cached)."""
-    from .executors import check_executor
+    yet: the videos in this process, in `workers` local processes (the largest first), or with executor="ray" on
+    the Ray cluster at `address` (engine.executors); this process alone writes the dataset. With more than one
+    worker on a GPU the device sessions run in one inference process (`inference`: engine.executors.
+    inference_device). Returns what was done. Raises InputError for a bad backbone, frame count or inference
+    choice, BackboneUnavailable when a backbone cannot be built, Cancelled (what finished before stays cached)."""
+    from .executors import check_executor, inference_device
 
     if backbone not in FRAME_BACKBONES:
         raise InputError(f"unknown frame backbone '{backbone}': choose from {', '.join(FRAME_BACKBONES)}")
     check_executor(executor, address)
+    inference_device(device, 1, inference)  # a bad choice fails before any work
     if not 1 <= int(frames) <= 256:
         raise InputError(f"--frames must be between 1 and 256 (got {frames})")
     t0 = time.perf_counter()
@@ -174,15 +182,29 @@ def extract_dataset(
     def step(i: int, v) -> None:  # as video i starts here, or as it comes back from a cluster
         progress(0.1 + 0.9 * i / len(todo), f"video {i + 1}/{len(todo)}: {v.path.name}")
 
+    workers = max(1, min(int(workers), len(todo)))
+    here = executor != "ray" and workers == 1
+    t_videos = time.perf_counter()
     if executor == "ray":  # the cluster computes; this process alone writes the dataset
         from .executors import ray_extract
 
         results = ray_extract(todo, backbone, frames, device, cache_dir, address, cancel)
+    elif workers > 1:
+        from .executors import local_extract
+
+        from .models.export_backbones import ensure_backbones
+
+        ensure_backbones(cache_dir, names=[backbone])  # exported here once (or BackboneUnavailable), not per worker
+        results = local_extract(todo, backbone, frames, device, cache_dir, workers=workers, inference=inference,
+                                cancel=cancel)
     else:
         results = _extract_here(todo, backbone, frames, device, cache_dir, cancel, step)
     for i, (v, arrays, error, seconds) in enumerate(results):
-        if executor == "ray":
+        if not here:  # as it comes back
             step(i, v)
+        if isinstance(error, Unfinished):  # nothing wrong with the file: not recorded, tried again next run
+            res.unfinished[str(v.path)] = str(error)
+            continue
         if error is not None:
             ds.put_feature_failure(v.sha256, key, backbone, error)
             res.failed[str(v.path)] = error
@@ -190,6 +212,8 @@ def extract_dataset(
         ds.put_features(v.sha256, key, backbone, arrays)  # one transaction: a kill keeps whole videos only
         res.video_seconds += seconds
         res.extracted += 1
+    if not here:  # videos side by side: their own seconds add up to more than the time they took
+        res.video_seconds = time.perf_counter() - t_videos if res.extracted else 0.0
     res.seconds = round(time.perf_counter() - t0, 3)
     res.video_seconds = round(res.video_seconds, 3)
     progress(1.0, res.summary())
@@ -241,7 +265,7 @@ def load_caption_features(ds, posts) -> dict[str, np.ndarray]:
 def dataset_extract_job(path, backbone: str = "efficientnet_lite0", frames: int = DEFAULT_FRAMES,
                         device: str = "auto", retry_failed: bool = False, progress: Progress = no_progress,
                         cancel: CancelToken = NEVER_CANCELLED, executor: str = "local",
-                        address: Optional[str] = None) -> ExtractResult:
+                        address: Optional[str] = None, workers: int = 1) -> ExtractResult:
     """The job the CLI and the GUI run: open the dataset file, extract, close."""
     from .data.store import Dataset
 
@@ -250,4 +274,4 @@ def dataset_extract_job(path, backbone: str = "efficientnet_lite0", frames: int 
         raise DataError(f"{p}: no such dataset")
     with Dataset.open(p) as ds:
         return extract_dataset(ds, backbone, frames, device, retry_failed=retry_failed, progress=progress,
-                               cancel=cancel, executor=executor, address=address)
+                               cancel=cancel, executor=executor, address=address, workers=workers)

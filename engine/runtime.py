@@ -42,6 +42,12 @@ def providers_for(device: str = "auto") -> list[str]:
     return ["CPUExecutionProvider"]
 
 
+def resolved_device(device: str = "auto") -> str:
+    """What `device` comes to on this machine: "cuda" where its sessions get the CUDA provider (cuda, or auto
+    with onnxruntime-gpu), else "cpu". Raises InputError as providers_for does."""
+    return "cuda" if "CUDAExecutionProvider" in providers_for(device) else "cpu"
+
+
 @lru_cache(maxsize=1)
 def _preload_cuda_libraries(ort) -> None:
     """onnxruntime-gpu finds CUDA and cuDNN installed from pip (nvidia-* packages, as torch brings

@@ -543,7 +543,8 @@ def score_many(
     stops handing out files at once; files already being scored finish (about a second each).
     `personal_path`: a personal bundle whose reading goes beside each score (not on a Ray cluster: InputError).
     `inference`: "server" runs the workers' device sessions in one inference process that batches across them
-    (the default for device="cuda" with workers > 1), "worker" in each worker.
+    (the default where the sessions would run on CUDA, device="cuda" or "auto", with workers > 1), "worker" in
+    each worker.
     """
     from . import executors
 
@@ -580,37 +581,12 @@ def score_many(
             yield tick(_score_one(p, meta, bundle, device, personal))
         return
 
-    # Here, not at the top: a `score` does without multiprocessing's imports (about 10 ms of a cold start).
-    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-    from multiprocessing import get_context
-
-    # One inference process for the device (one CUDA context, requests batched across workers): see
-    # engine.executors; `inference="server"` uses it on the CPU too (the tests compare it with the workers' own).
-    server = (executors.InferenceServer(device, executors.threads_per_worker(workers))
-              if inference == "server" or (inference is None and device == "cuda") else None)
-    # spawn, not fork: forking a process that holds ONNX Runtime or decoder threads can deadlock.
-    pool = ProcessPoolExecutor(
-        max_workers=workers, mp_context=get_context("spawn"), initializer=executors.local_worker_init,
-        initargs=(executors.threads_per_worker(workers), bundle_path, device, os.getpid(), personal_path,
-                  server.client_args if server else None),
-    )
-    pending: set[Future] = set()
-    queue = list(reversed(executors.largest_first(paths)))  # popped from the end: the largest go first
-    try:
-        while queue or pending:
-            while queue and len(pending) < workers * 2 and not cancel.cancelled:
-                pending.add(pool.submit(_worker_score, queue.pop(), meta, device))
-            if cancel.cancelled:
-                raise Cancelled()
-            finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                yield tick(fut.result())
-    finally:
-        for fut in pending:
-            fut.cancel()
-        pool.shutdown(wait=not cancel.cancelled, cancel_futures=True)
-        if server is not None:
-            server.close()
+    # The workers' device sessions run in one inference process where they would open CUDA (engine.executors);
+    # `inference="server"` forces it on the CPU too (the tests compare it with the workers' own).
+    for _, item in executors.local_map(_worker_score, executors.largest_first(paths), (meta, device),
+                                       workers=workers, device=device, inference=inference,
+                                       bundle_path=bundle_path, personal_path=personal_path, cancel=cancel):
+        yield tick(item)
 
 
 #: The columns of a ranking CSV (batch --out, the window's Export CSV); a column per content cue follows them.

@@ -23,6 +23,19 @@ def _probe() -> dict:
             "ort": scoring._worker_bundle._session.get_session_options().intra_op_num_threads}
 
 
+def record_servers(monkeypatch) -> list:
+    """The inference processes started from now on (the tests kill them), in a list."""
+    servers: list = []
+    init = executors.InferenceServer.__init__
+
+    def keep(self, *a, **k):
+        init(self, *a, **k)
+        servers.append(self)
+
+    monkeypatch.setattr(executors.InferenceServer, "__init__", keep)
+    return servers
+
+
 def test_threads_per_worker_share_the_cores():
     assert executors.threads_per_worker(1, cores=16) == 16
     assert executors.threads_per_worker(4, cores=16) == 4
@@ -237,14 +250,7 @@ def test_a_batch_whose_inference_process_dies_ends_with_reasons_not_a_hang(tmp_p
 
     for i in range(6):
         make_video(tmp_path / f"v{i}.mp4", seconds=1.0, size=(240, 320))
-    servers: list = []
-    init = executors.InferenceServer.__init__
-
-    def keep(self, *a, **k):
-        init(self, *a, **k)
-        servers.append(self)
-
-    monkeypatch.setattr(executors.InferenceServer, "__init__", keep)
+    servers = record_servers(monkeypatch)
     paths = sorted(str(p) for p in tmp_path.iterdir())
     items = []
     for item in score_many(paths, workers=2, device="cpu", inference="server"):
@@ -254,3 +260,111 @@ def test_a_batch_whose_inference_process_dies_ends_with_reasons_not_a_hang(tmp_p
     assert sorted(i.path for i in items) == paths
     failed = [i for i in items if not i.ok]
     assert failed and all(i.error.startswith("the inference process for cpu has stopped") for i in failed)
+
+
+def _fake_providers(monkeypatch, cuda: bool) -> None:
+    monkeypatch.setattr(runtime, "available_providers",
+                        lambda: ("CUDAExecutionProvider", "CPUExecutionProvider") if cuda else ("CPUExecutionProvider",))
+
+
+def test_the_inference_process_serves_cuda_and_auto_resolving_to_it(monkeypatch):
+    """One CUDA context for a pool: --device cuda, and auto on a machine with CUDA, with more than one worker;
+    the CPU (auto without CUDA, cpu) keeps each worker's own sessions unless the server is forced."""
+    _fake_providers(monkeypatch, cuda=True)
+    assert executors.inference_device("auto", 2) == "cuda"
+    assert executors.inference_device("cuda", 4) == "cuda"
+    assert executors.inference_device("auto", 1) is None  # one worker: its own context is the only one
+    assert executors.inference_device("cpu", 4) is None
+    assert executors.inference_device("auto", 2, "worker") is None
+    _fake_providers(monkeypatch, cuda=False)
+    assert executors.inference_device("auto", 2) is None
+    assert executors.inference_device("cpu", 2) is None
+    assert executors.inference_device("auto", 2, "server") == "cpu"
+    with pytest.raises(InputError, match="--device cuda: this onnxruntime has no CUDA provider"):
+        executors.inference_device("cuda", 2)
+    with pytest.raises(InputError, match="unknown inference 'gpu'"):
+        executors.inference_device("cpu", 2, "gpu")
+
+
+def test_a_served_worker_sends_auto_sessions_to_the_cuda_process(monkeypatch, tmp_path):
+    """In a worker of a CUDA inference process, a model opened on auto (which resolves to CUDA) goes there; one
+    opened on the CPU (faces, speech) or from bytes stays in the worker."""
+    _fake_providers(monkeypatch, cuda=True)
+    client = executors._InferenceClient(None, b"", "cuda")
+    asked: list = []
+    monkeypatch.setattr(client, "call", lambda req: asked.append(req) or (0, {"providers": ["CUDAExecutionProvider"]}))
+    model = tmp_path / "m.onnx"
+    assert isinstance(client.open(model, "auto"), executors.RemoteSession)
+    assert client.open(model, "cuda") is client.open(model, "auto")  # opened there once
+    assert client.open(model, "cpu") is None and client.open(b"bytes", "auto") is None
+    assert asked == [("open", str(model))]
+
+
+class _Started(Exception):
+    pass
+
+
+def test_batch_and_extract_on_auto_with_cuda_start_one_cuda_process(monkeypatch, tmp_path):
+    """The pools ask inference_device: with CUDA (faked) and auto, each starts its inference process on cuda."""
+    from engine.data.store import Dataset
+    from engine.extract import extract_dataset
+    from engine.scoring import score_many
+    from media_factory import make_video
+
+    started: list = []
+
+    def fake_server(self, device, threads=0, **k):
+        started.append(device)
+        raise _Started()
+
+    _fake_providers(monkeypatch, cuda=True)
+    monkeypatch.setattr(executors.InferenceServer, "__init__", fake_server)
+    (tmp_path / "clips").mkdir()
+    for i in range(2):
+        make_video(tmp_path / "clips" / f"v{i}.mp4", seconds=0.5 + i * 0.2, size=(96, 64))
+    with pytest.raises(_Started):
+        list(score_many(sorted(str(p) for p in (tmp_path / "clips").iterdir()), workers=2, device="auto"))
+    with Dataset.create(tmp_path / "d.sqlite") as ds:
+        ds.import_path(tmp_path / "clips")
+        with pytest.raises(_Started):
+            extract_dataset(ds, frames=2, device="auto", captions=False, workers=2)
+    assert started == ["cuda", "cuda"]
+
+
+def test_frames_go_through_shared_memory_and_an_answer_too_large_for_it_comes_pickled(tmp_path, monkeypatch):
+    """The inference process reads a request's arrays from the worker's shared block and writes the answer back
+    there when it fits (else pickled): the same answers as the pickled transport, and the block is removed."""
+    import numpy as np
+    from onnx import TensorProto, helper, save
+
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["same"]), helper.make_node("Concat", ["x", "x", "x"], ["triple"], axis=0)],
+        "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 5])],
+        [helper.make_tensor_value_info("same", TensorProto.FLOAT, ["n", 5]),
+         helper.make_tensor_value_info("triple", TensorProto.FLOAT, ["m", 5])])
+    model = tmp_path / "m.onnx"
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(model))
+    monkeypatch.setattr(executors, "_SHM_MIN", 0)  # a block twice the request: the triple answer does not fit
+    read_back: list = []
+    views = executors._views
+    monkeypatch.setattr(executors, "_views", lambda buf, layout: read_back.append(len(layout)) or views(buf, layout))
+    x = np.arange(40, dtype=np.float32).reshape(8, 5)
+    for transport in ("shm", "pickle"):
+        monkeypatch.setenv(executors.TRANSPORT_ENV, transport)
+        read_back.clear()
+        server = executors.InferenceServer("cpu", 1)
+        try:
+            client = executors._InferenceClient(*server.client_args)
+            session = client.open(model, "cpu")
+            (same,) = session.run(["same"], {"x": x})
+            same2, triple = session.run(None, {"x": x + 1})
+            blocks = list(client._blocks)
+        finally:
+            server.close()
+        np.testing.assert_array_equal(same, x)
+        np.testing.assert_array_equal(same2, x + 1)
+        np.testing.assert_array_equal(triple, np.concatenate([x + 1] * 3))
+        assert read_back == ([1] if transport == "shm" else [])  # the fitting answer read from the block only
+        assert len(blocks) == (1 if transport == "shm" else 0)
+        client._remove(blocks)
+        assert not any(os.path.exists(f"/dev/shm/{b.name}") for b in blocks)

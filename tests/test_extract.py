@@ -156,3 +156,105 @@ def test_cli_dataset_extract(tiny_ds):
     r = subprocess.run([sys.executable, "main.py", "dataset", "extract", str(tiny_ds.path), "--frames", "0"],
                        capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert r.returncode == 2 and r.stderr.startswith("error: ") and "--frames" in r.stderr
+
+
+def _second_ds(tiny_ds, tmp_path, name: str) -> Dataset:
+    ds = Dataset.create(tmp_path / f"{name}.sqlite")
+    ds.import_path(tmp_path / "clips")
+    return ds
+
+
+def _features(ds) -> dict:
+    key = ex.video_spec_version(FRAMES)
+    return {v.path.name: ds.cached_features(v.sha256, key, "efficientnet_lite0") for v in ds.videos()}
+
+
+def test_a_worker_pool_extracts_what_one_process_does_with_or_without_the_inference_process(tiny_ds, tmp_path):
+    """Two workers, each opening its own sessions or both served by one inference process (the GPU layout, forced
+    on the CPU): the same arrays as one process, to 1e-6, every video once."""
+    ex.extract_dataset(tiny_ds, frames=FRAMES, device="cpu", captions=False)
+    want = _features(tiny_ds)
+    for inference in ("worker", "server"):
+        ds = _second_ds(tiny_ds, tmp_path, inference)
+        try:
+            res = ex.extract_dataset(ds, frames=FRAMES, device="cpu", captions=False, workers=2, inference=inference)
+            assert (res.extracted, res.failed, res.unfinished) == (N_VIDEOS, {}, {})
+            got = _features(ds)
+            rows = ds.conn.execute("SELECT count(*) FROM features").fetchone()[0]
+        finally:
+            ds.close()
+        assert got.keys() == want.keys() and rows == 5 * N_VIDEOS
+        for name, arrays in got.items():
+            for k, a in arrays.items():
+                np.testing.assert_allclose(a, want[name][k], atol=1e-6, rtol=0, err_msg=f"{inference} {name} {k}")
+
+
+def test_the_pool_gets_the_largest_videos_first(tiny_ds, monkeypatch):
+    """A shorter tail: the longest files go out first (their sizes grow with their length here)."""
+    from engine import executors
+
+    handed: list[str] = []
+
+    def record(fn, keys, args, **kw):
+        for key in keys:
+            handed.append(key)
+            yield key, (None, "x", 0.0)
+
+    monkeypatch.setattr(executors, "local_map", record)
+    res = ex.extract_dataset(tiny_ds, frames=FRAMES, device="cpu", captions=False, workers=2)
+    assert len(res.failed) == N_VIDEOS
+    sizes = [os.path.getsize(p) for p in handed]
+    assert len(handed) == N_VIDEOS and sizes == sorted(sizes, reverse=True) and sizes[0] > sizes[-1]
+
+
+def test_killing_the_inference_process_accounts_for_every_video_once(tiny_ds, monkeypatch):
+    """Killed as the first video comes back: every video is extracted, or not done with a plain reason (not
+    recorded as unreadable), nothing written twice; a second run does exactly what was left."""
+    from test_executors import record_servers
+
+    servers = record_servers(monkeypatch)
+
+    def progress(fraction, message):
+        if message.startswith("video 1/"):
+            os.kill(servers[0]._process.pid, signal.SIGKILL)
+
+    res = ex.extract_dataset(tiny_ds, frames=FRAMES, device="cpu", captions=False, workers=2, inference="server",
+                             progress=progress)
+    names = sorted(v.path.name for v in tiny_ds.videos())
+    assert res.unfinished and not res.failed
+    assert res.extracted + len(res.unfinished) == N_VIDEOS
+    for path, reason in res.unfinished.items():
+        assert reason.startswith(f"{Path(path).name}: the inference process for cpu has stopped"), reason
+    key = ex.video_spec_version(FRAMES)
+    assert tiny_ds.feature_failures(key, "efficientnet_lite0") == {}
+    rows = dict(tiny_ds.conn.execute("SELECT sha256, count(*) FROM features GROUP BY sha256").fetchall())
+    assert len(rows) == res.extracted and set(rows.values()) == {5}
+    done = {n for n, f in _features(tiny_ds).items() if f is not None}
+    assert len(done) == res.extracted and not done & {Path(p).name for p in res.unfinished}
+    again = ex.extract_dataset(tiny_ds, frames=FRAMES, device="cpu", captions=False)
+    assert again.extracted == len(res.unfinished) and again.cached == res.extracted
+    assert sorted(_features(tiny_ds)) == names
+
+
+def test_cli_dataset_extract_workers_must_be_positive(tiny_ds):
+    r = subprocess.run([sys.executable, "main.py", "dataset", "extract", str(tiny_ds.path), "--workers", "0"],
+                       capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert r.returncode == 2 and r.stderr.strip().splitlines() == ["error: --workers must be at least 1 (got 0)"]
+
+
+def test_cancel_stops_a_worker_pool_and_keeps_what_came_back(tiny_ds):
+    """Cancelled as the second video comes back from the pool: it and the first stay cached, once each, the rest
+    are left for the next run."""
+    token = CancelToken()
+
+    def progress(fraction, message):
+        if message.startswith("video 2/"):
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        ex.extract_dataset(tiny_ds, frames=FRAMES, device="cpu", captions=False, workers=2, progress=progress,
+                           cancel=token)
+    key = ex.video_spec_version(FRAMES)
+    assert len(tiny_ds.videos_without_features(key, "efficientnet_lite0")) == N_VIDEOS - 2
+    rows = dict(tiny_ds.conn.execute("SELECT sha256, count(*) FROM features GROUP BY sha256").fetchall())
+    assert len(rows) == 2 and set(rows.values()) == {5}
