@@ -50,7 +50,11 @@ def calibration_inputs(src: Path) -> list[np.ndarray]:
     return out
 
 
-def quantise(src: Path, dst: Path, inputs: list[np.ndarray]) -> None:
+def quantise(src: Path, dst: Path, inputs: list[np.ndarray], input_name: str = "x", per_channel: bool = False,
+             opset: int = 0) -> None:
+    """ONNX Runtime's static quantiser (QDQ, 8-bit activations and weights, min/max calibration on `inputs`, fed as
+    `input_name`); `per_channel`: one weight scale per output channel, which needs opset 13 (`opset`: the model is
+    converted to it first)."""
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -60,13 +64,20 @@ def quantise(src: Path, dst: Path, inputs: list[np.ndarray]) -> None:
 
         def get_next(self):
             x = next(self._it, None)
-            return None if x is None else {"x": x}
+            return None if x is None else {input_name: x}
 
     with tempfile.TemporaryDirectory() as tmp:
+        if opset:
+            import onnx
+            from onnx import version_converter
+
+            converted = Path(tmp) / "opset.onnx"
+            onnx.save(version_converter.convert_version(onnx.load(str(src)), opset), str(converted))
+            src = converted
         pre = Path(tmp) / "pre.onnx"
-        quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)  # its symbolic shapes fail on this model
+        quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)  # its symbolic shapes fail on these models
         quantize_static(str(pre), str(dst), Frames(), quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8,
-                        weight_type=QuantType.QInt8, per_channel=False)
+                        weight_type=QuantType.QInt8, per_channel=per_channel)
 
 
 def main() -> int:
