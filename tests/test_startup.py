@@ -161,7 +161,7 @@ def test_score_ends_without_the_teardown_once_its_output_and_model_copies_are_wh
     assert json.loads(out.stdout)["cues"]
     assert not (tmp_path / "torn-down").exists()
     copies = sorted(p.name.rsplit("-", 1)[0] for p in (tmp_path / "data").rglob("*.onnx"))
-    assert copies == ["PP-OCRv6_det_small_int8", "PP-OCRv6_rec_small", "centerface_int8", "model", "silero_vad"], copies
+    assert copies == ["PP-OCRv6_det_small_int8", "PP-OCRv6_rec_small", "centerface_int8", "model", "silero_vad_seq"], copies
     assert not list((tmp_path / "data").rglob("*.part.onnx"))
     version = subprocess.run([sys.executable, str(ROOT / "main.py"), "--version"], cwd=ROOT, env=env,
                              capture_output=True, text=True, timeout=60)
