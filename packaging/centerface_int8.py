@@ -26,17 +26,9 @@ CALIBRATION_AT = (0.2, 0.4, 0.6, 0.8)
 def calibration_inputs() -> list[np.ndarray]:
     from engine.cues import faces
     from engine.cues.plan import FACE_SIDE
-    from engine.media import probe, sample_frames
+    from ppocr_int8 import calibration_frames
 
-    videos = sorted((REPO.parent / "shared" / "data" / "videos").glob("*/*.mp4"))
-    if not videos:
-        raise SystemExit("error: no calibration clips in ../shared/data/videos")
-    out = []
-    for path in videos:
-        info = probe(path)
-        for f in sample_frames(path, [(info.duration_s * p, FACE_SIDE) for p in CALIBRATION_AT], info=info):
-            out.append(faces.input_blob(f.image))
-    return out
+    return [faces.input_blob(image) for image in calibration_frames(FACE_SIDE, CALIBRATION_AT)]
 
 
 def main() -> int:

@@ -29,13 +29,9 @@ Changed here: quantised to 8 bits by ONNX Runtime's static quantiser (packaging/
 """
 
 
-def calibration_inputs(src: Path) -> list[np.ndarray]:
-    from engine.cues import onscreen_text, ppocr
-    from engine.cues.plan import TEXT_SIDE
+def calibration_frames(side: int, at) -> list[np.ndarray]:
+    """RGB frames of every shared clip at the shares `at` of its length, longer side at most `side`."""
     from engine.media import probe, sample_frames
-    from engine.runtime import make_session
-
-    det = ppocr.TextDetector(make_session(src, "cpu")[0], limit_side_len=onscreen_text.DET_LIMIT_SIDE)
 
     videos = sorted((REPO.parent / "shared" / "data" / "videos").glob("*/*.mp4"))
     if not videos:
@@ -43,10 +39,21 @@ def calibration_inputs(src: Path) -> list[np.ndarray]:
     out = []
     for path in videos:
         info = probe(path)
-        for f in sample_frames(path, [(info.duration_s * p, TEXT_SIDE) for p in CALIBRATION_AT], info=info):
-            bgr = np.ascontiguousarray(f.image[:, :, ::-1])
-            h, w = det.input_size(*bgr.shape[:2])
-            out.append(ppocr._to_tensor(ppocr.resize_linear(bgr, w, h)))
+        out += [f.image for f in sample_frames(path, [(info.duration_s * p, side) for p in at], info=info)]
+    return out
+
+
+def calibration_inputs(src: Path) -> list[np.ndarray]:
+    from engine.cues import onscreen_text, ppocr
+    from engine.cues.plan import TEXT_SIDE
+    from engine.runtime import make_session
+
+    det = ppocr.TextDetector(make_session(src, "cpu")[0], limit_side_len=onscreen_text.DET_LIMIT_SIDE)
+    out = []
+    for image in calibration_frames(TEXT_SIDE, CALIBRATION_AT):
+        bgr = np.ascontiguousarray(image[:, :, ::-1])
+        h, w = det.input_size(*bgr.shape[:2])
+        out.append(ppocr._to_tensor(ppocr.resize_linear(bgr, w, h)))
     return out
 
 
