@@ -57,21 +57,6 @@ def test_voicing_is_found_in_a_voice_and_not_in_noise():
     assert speech.voiced_frames(np.zeros(100, np.float32)).size == 0
 
 
-def _window_by_window(audio: np.ndarray) -> np.ndarray:
-    """The wheel's model as it is meant to run: one 512-sample window (with 64 of context) a call, the state carried."""
-    from engine.runtime import make_session
-
-    session, _ = make_session(speech.wheel_model_path(), "cpu", threads=1)
-    x = np.concatenate([np.zeros(speech.CONTEXT, np.float32), audio])
-    state, sr = np.zeros((2, 1, 128), np.float32), np.array(RATE, np.int64)
-    out = np.zeros((x.size - speech.CONTEXT) // speech.WINDOW, np.float32)
-    for i in range(out.size):
-        p, state = session.run(None, {"input": x[None, i * speech.WINDOW: (i + 1) * speech.WINDOW + speech.CONTEXT],
-                                      "state": state, "sr": sr})
-        out[i] = p[0, 0]
-    return out
-
-
 def test_the_sequence_model_gives_the_wheel_models_probabilities_to_the_bit(shared_video_paths, monkeypatch):
     """resources/speech/silero_vad_seq.onnx (packaging/silero_seq.py) reads many windows a call, at a third of the
     CPU time: every window's probability is the one-window-a-call model's, on the shared clips' sound and on made
@@ -86,12 +71,12 @@ def test_the_sequence_model_gives_the_wheel_models_probabilities_to_the_bit(shar
     stream = speech.SpeechStream()
     cuts = [0, 100, 5000, 5001, 20000, made.size]
     pieces = np.concatenate([stream.feed(made[a:b]) for a, b in zip(cuts, cuts[1:])])
-    np.testing.assert_array_equal(pieces, _window_by_window(made))
+    np.testing.assert_array_equal(pieces, bench_speech.window_by_window(made))
     monkeypatch.undo()
     windows = 0
     for path in shared_video_paths:
         audio = decode_audio(path, RATE)
-        want = _window_by_window(audio)
+        want = bench_speech.window_by_window(audio)
         np.testing.assert_array_equal(speech.speech_probabilities(audio), want)
         windows += want.size
     assert windows > 1000
