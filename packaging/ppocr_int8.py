@@ -29,13 +29,9 @@ Changed here: quantised to 8 bits by ONNX Runtime's static quantiser (packaging/
 """
 
 
-def calibration_inputs(src: Path) -> list[np.ndarray]:
-    from engine.cues import onscreen_text, ppocr
-    from engine.cues.plan import TEXT_SIDE
+def calibration_frames(side: int, at) -> list[np.ndarray]:
+    """RGB frames of every shared clip at the shares `at` of its length, longer side at most `side`."""
     from engine.media import probe, sample_frames
-    from engine.runtime import make_session
-
-    det = ppocr.TextDetector(make_session(src, "cpu")[0], limit_side_len=onscreen_text.DET_LIMIT_SIDE)
 
     videos = sorted((REPO.parent / "shared" / "data" / "videos").glob("*/*.mp4"))
     if not videos:
@@ -43,14 +39,29 @@ def calibration_inputs(src: Path) -> list[np.ndarray]:
     out = []
     for path in videos:
         info = probe(path)
-        for f in sample_frames(path, [(info.duration_s * p, TEXT_SIDE) for p in CALIBRATION_AT], info=info):
-            bgr = np.ascontiguousarray(f.image[:, :, ::-1])
-            h, w = det.input_size(*bgr.shape[:2])
-            out.append(ppocr._to_tensor(ppocr.resize_linear(bgr, w, h)))
+        out += [f.image for f in sample_frames(path, [(info.duration_s * p, side) for p in at], info=info)]
     return out
 
 
-def quantise(src: Path, dst: Path, inputs: list[np.ndarray]) -> None:
+def calibration_inputs(src: Path) -> list[np.ndarray]:
+    from engine.cues import onscreen_text, ppocr
+    from engine.cues.plan import TEXT_SIDE
+    from engine.runtime import make_session
+
+    det = ppocr.TextDetector(make_session(src, "cpu")[0], limit_side_len=onscreen_text.DET_LIMIT_SIDE)
+    out = []
+    for image in calibration_frames(TEXT_SIDE, CALIBRATION_AT):
+        bgr = np.ascontiguousarray(image[:, :, ::-1])
+        h, w = det.input_size(*bgr.shape[:2])
+        out.append(ppocr._to_tensor(ppocr.resize_linear(bgr, w, h)))
+    return out
+
+
+def quantise(src: Path, dst: Path, inputs: list[np.ndarray], input_name: str = "x", per_channel: bool = False,
+             opset: int = 0) -> None:
+    """ONNX Runtime's static quantiser (QDQ, 8-bit activations and weights, min/max calibration on `inputs`, fed as
+    `input_name`); `per_channel`: one weight scale per output channel, which needs opset 13 (`opset`: the model is
+    converted to it first)."""
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -60,13 +71,20 @@ def quantise(src: Path, dst: Path, inputs: list[np.ndarray]) -> None:
 
         def get_next(self):
             x = next(self._it, None)
-            return None if x is None else {"x": x}
+            return None if x is None else {input_name: x}
 
     with tempfile.TemporaryDirectory() as tmp:
+        if opset:
+            import onnx
+            from onnx import version_converter
+
+            converted = Path(tmp) / "opset.onnx"
+            onnx.save(version_converter.convert_version(onnx.load(str(src)), opset), str(converted))
+            src = converted
         pre = Path(tmp) / "pre.onnx"
-        quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)  # its symbolic shapes fail on this model
+        quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)  # its symbolic shapes fail on these models
         quantize_static(str(pre), str(dst), Frames(), quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8,
-                        weight_type=QuantType.QInt8, per_channel=False)
+                        weight_type=QuantType.QInt8, per_channel=per_channel)
 
 
 def main() -> int:

