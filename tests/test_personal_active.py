@@ -263,26 +263,33 @@ def test_an_input_left_empty_is_taken_as_the_creators_usual_not_as_a_missing_rec
     assert all(d["detail"] != "not given" for d in empty["drivers"])
 
 
-def test_the_batch_page_ranks_each_video_among_the_creators_own_posts_and_the_status_bar_names_both(
-        qtbot, window_with_personal, clip, tmp_path):
-    """As `batch` does on the command line: with a personal model active, each row says where the video ranks
-    among the creator's own posts (and the CSV export has it); the status bar names both models. After "Stop
-    using", neither the status bar nor the next batch has it."""
+def _batch_of_two(w, clip, tmp_path):
+    """The Batch page of window `w` started (one worker) on a folder of two copies of `clip`: (page, its table
+    model, the folder)."""
     import shutil
 
-    from PySide6.QtCore import Qt
-
-    w = window_with_personal
-    label = w.model_label.text()
-    assert label.startswith("Model: virality-ensemble-smp-video") and "Personal model: personal-maker" in label
     folder = tmp_path / "drafts"
     folder.mkdir()
     for name in ("a.mp4", "b.mp4"):
         shutil.copy(clip, folder / name)
     w.show_page("Batch")
-    page, model = w.batch_page, w.batch_page.table_model
+    page = w.batch_page
     page.workers.setValue(1)
     page.start_folder(str(folder))
+    return page, page.table_model, folder
+
+
+def test_the_batch_page_ranks_each_video_among_the_creators_own_posts_and_the_status_bar_names_both(
+        qtbot, window_with_personal, clip, tmp_path):
+    """As `batch` does on the command line: with a personal model active, each row says where the video ranks
+    among the creator's own posts (and the CSV export has it); the status bar names both models. After "Stop
+    using", neither the status bar nor the next batch has it."""
+    from PySide6.QtCore import Qt
+
+    w = window_with_personal
+    label = w.model_label.text()
+    assert label.startswith("Model: virality-ensemble-smp-video") and "Personal model: personal-maker" in label
+    page, model, folder = _batch_of_two(w, clip, tmp_path)
     qtbot.waitUntil(lambda: not page.busy, timeout=180_000)
     assert [r.status for r in model.rows] == ["scored", "scored"]
     assert not page.table.isColumnHidden(model.OWN) and model.headerData(model.OWN, Qt.Horizontal) == "Own posts"
@@ -331,14 +338,7 @@ def test_a_damaged_personal_model_is_left_out_of_a_batch_with_the_reason_and_eve
     qtbot.addWidget(w)
     w.show()
     try:
-        folder = tmp_path / "drafts"
-        folder.mkdir()
-        for name in ("a.mp4", "b.mp4"):
-            shutil.copy(clip, folder / name)
-        w.show_page("Batch")
-        page, model = w.batch_page, w.batch_page.table_model
-        page.workers.setValue(1)
-        page.start_folder(str(folder))
+        page, model, _ = _batch_of_two(w, clip, tmp_path)
         note = page.personal_note.text()
         assert page.personal_note.isVisibleTo(page) and note.startswith("Own posts left out: the personal model ")
         assert model_file in note and "Make it again on My posts, or Stop using it on the Score page." in note
