@@ -15,7 +15,8 @@ one pass over each file decodes the frames and the sound for the cues and the em
 is resumable: each video is committed on its own as it finishes, so a kill loses at most the video in progress, and a rerun does only what is missing.
 Unreadable videos are recorded with their reason (Dataset.feature_failures) and skipped, not retried,
 unless asked; any other failure on one file (a decoder or cue raising something unexpected) is reported and
-left for the next run, never stopping the others. Memory stays bounded: one video's frames at a time, never the whole dataset's.
+left for the next run, never stopping the others. Memory stays bounded: one video's frames at a time, never the
+whole dataset's.
 """
 from __future__ import annotations
 
