@@ -193,29 +193,20 @@ def local_map(fn: Callable, keys: Iterable[str], args: tuple, *, workers: int, d
 
 
 class Unfinished(str):
-    """The reason a video was not extracted this time that says nothing about the file (the inference process
-    stopped): reported, not recorded as unreadable, so the next run tries it again."""
+    """The reason a video was not extracted this time that says nothing sure about the file (the inference process
+    stopped, a decoder or cue raised something other than a media error): reported, not recorded as unreadable, so
+    the next run tries it again."""
 
 
 def _extract_task(path: str, backbone: str, frames: int, device: str, cache_dir):
-    """(arrays, None, seconds), or (None, the reason, 0): an unreadable file's reason (a str, recorded), or an
-    Unfinished one. The frame embedder is made once per process."""
-    import time
-
-    from .errors import EngineError, MediaError
-    from .extract import extract_video, frame_embedder
+    """(arrays, None, seconds), or (None, the reason, 0): engine.extract.extract_one. The frame embedder is made
+    once per process."""
+    from .extract import extract_one, frame_embedder
 
     key = (backbone, device, cache_dir)
     if key not in _embedders:
         _embedders[key] = frame_embedder(backbone, device, cache_dir)
-    t = time.perf_counter()
-    try:
-        arrays = extract_video(path, _embedders[key], frames, device)
-    except MediaError as exc:
-        return None, str(exc), 0.0
-    except EngineError as exc:  # the inference process has gone, or could not run a model
-        return None, Unfinished(f"{os.path.basename(path)}: {exc}"), 0.0
-    return arrays, None, time.perf_counter() - t
+    return extract_one(path, _embedders[key], frames, device)
 
 
 def local_extract(videos: list, backbone: str, frames: int, device: str, cache_dir=None, *, workers: int,

@@ -14,7 +14,9 @@ engine.features.inputs, which scoring and evaluation use too, so a model reads t
 one pass over each file decodes the frames and the sound for the cues and the embeddings together. Extraction
 is resumable: each video is committed on its own as it finishes, so a kill loses at most the video in progress, and a rerun does only what is missing.
 Unreadable videos are recorded with their reason (Dataset.feature_failures) and skipped, not retried,
-unless asked. Memory stays bounded: one video's frames at a time, never the whole dataset's.
+unless asked; any other failure on one file (a decoder or cue raising something unexpected) is reported and
+left for the next run, never stopping the others. Memory stays bounded: one video's frames at a time, never the
+whole dataset's.
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ from typing import Optional
 import numpy as np
 
 from . import media
-from .errors import DataError, InputError, MediaError
+from .errors import Cancelled, DataError, EngineError, InputError, MediaError
 from .executors import Unfinished
 from .features.inputs import (CAPTION_BACKBONE, DEFAULT_FRAMES, FRAME_BACKBONES, audio_descriptor, caption_embedder,
                               caption_key, caption_text, cue_array, embed_sampled, frame_embedder, frame_requests)
@@ -228,11 +230,28 @@ def _extract_here(videos, backbone: str, frames: int, device: str, cache_dir, ca
         step(i, v)
         if embedder is None:
             embedder = frame_embedder(backbone, device, cache_dir)
-        t = time.perf_counter()
-        try:
-            yield v, extract_video(v.path, embedder, frames, device, cancel), None, time.perf_counter() - t
-        except MediaError as exc:
-            yield v, None, str(exc), 0.0
+        yield (v, *extract_one(v.path, embedder, frames, device, cancel))
+
+
+def extract_one(path, embedder, frames: int, device: str, cancel: CancelToken = NEVER_CANCELLED):
+    """(arrays, None, seconds) for one video, or (None, the reason, 0.0): a str for an unreadable file (a media
+    error: recorded, not retried), an Unfinished one for anything else that went wrong on it (the inference
+    process gone, a decoder or cue raising something unexpected: says nothing sure about the file, so it is
+    reported, not recorded, and the next run tries it again). Only Cancelled goes through: one odd file never
+    stops the others, as in `batch`."""
+    t = time.perf_counter()
+    try:
+        arrays = extract_video(path, embedder, frames, device, cancel)
+    except Cancelled:
+        raise
+    except MediaError as exc:
+        return None, str(exc), 0.0
+    except EngineError as exc:  # the inference process has gone, or could not run a model
+        return None, Unfinished(f"{Path(path).name}: {exc}"), 0.0
+    except Exception as exc:  # a decoder or library failure on one odd file must not stop the extraction
+        first = (str(exc).strip().splitlines() or [""])[0]  # one line
+        return None, Unfinished(f"{Path(path).name}: could not be extracted ({type(exc).__name__}: {first})"), 0.0
+    return arrays, None, time.perf_counter() - t
 
 
 # ------------------------------------------------------------------------------------------- reading back

@@ -105,12 +105,19 @@ def optimised_copy(model: str | bytes) -> Optional[Path]:
     makes the same session in about 40% of the time (the text, face and speech models together: 117 ms -> 50 ms
     at load 3.7, 430 ms -> 192 ms at load 15; benchmarks/bench_startup.py --sessions), and session creation holds
     the GIL, so a cold `score` pays it beside its imports and decoding rather than hiding it in a thread.
-    The key covers the model (a file's path, size and time; bytes' sha256), ONNX Runtime's version and the
-    processor, so a new model, runtime or machine makes a new copy. The copies of one runtime and processor share
-    a folder named by those (cache/onnx/<runtime key>/), so the copies another runtime or processor made can be
-    told apart and removed (prune_other_runtimes) when a new copy is written."""
+    The key covers the model's content (its sha256), ONNX Runtime's version and the processor, so a new model,
+    runtime or machine makes a new copy, and the same model under another install path (or reinstalled) shares one
+    copy. A file's sha256 is computed once per path, size and time and remembered beside the copies
+    (<name>-<path key>.id, _content_id): a session reads that small file, it does not hash the model again. The
+    copies of one runtime and processor share a folder named by those (cache/onnx/<runtime key>/), so the copies
+    another runtime or processor made can be told apart and removed (prune_other_runtimes) when a new copy is
+    written, as are the other copies of a model file of the same name there (prune_same_name: an updated model)."""
     if os.environ.get(CACHE_ENV, "1").strip() == "0":
         return None
+    from platformdirs import user_data_dir
+
+    runtime_key = hashlib.sha256(_machine_key().encode()).hexdigest()[:16]
+    folder = Path(user_data_dir("Virality Studio", appauthor=False)) / "cache" / "onnx" / runtime_key
     if isinstance(model, bytes):
         if len(model) > MAX_CACHED_BYTES:
             return None
@@ -122,13 +129,44 @@ def optimised_copy(model: str | bytes) -> Optional[Path]:
             return None  # ONNX Runtime reports the missing file
         if st.st_size > MAX_CACHED_BYTES:
             return None
-        name, ident = Path(model).stem, f"{os.path.abspath(model)}|{st.st_size}|{st.st_mtime_ns}"
-    from platformdirs import user_data_dir
-
+        name = Path(model).stem
+        ident = _content_id(model, st, folder / name)
+        if ident is None:
+            return None
     key = hashlib.sha256(f"{ident}|{_machine_key()}".encode()).hexdigest()[:20]
-    runtime_key = hashlib.sha256(_machine_key().encode()).hexdigest()[:16]
-    return (Path(user_data_dir("Virality Studio", appauthor=False)) / "cache" / "onnx" / runtime_key
-            / f"{name}-{key}.onnx")
+    return folder / f"{name}-{key}.onnx"
+
+
+def _content_id(model: str, st: os.stat_result, prefix: Path) -> Optional[str]:
+    """The sha256 of a model file, remembered in <prefix>-<key of its path, size and time>.id so that it is
+    computed once per install (or change) of the file, not per session; None when the file cannot be read."""
+    memo = prefix.with_name(f"{prefix.name}-" + hashlib.sha256(
+        f"{os.path.abspath(model)}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:20] + ".id")
+    try:
+        got = memo.read_text(encoding="ascii").strip()
+        if len(got) == 64:
+            return got
+    except (OSError, ValueError):
+        pass
+    h = hashlib.sha256()
+    try:
+        with open(model, "rb") as f:
+            while chunk := f.read(1 << 20):
+                h.update(chunk)
+    except OSError:
+        return None
+    digest = h.hexdigest()
+    part = memo.with_name(f"{memo.name}.{os.getpid()}-{threading.get_ident()}.part")
+    try:
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        part.write_text(digest, encoding="ascii")
+        os.replace(part, memo)
+    except OSError:  # a read-only folder: hashed again next time
+        try:
+            part.unlink(missing_ok=True)
+        except OSError:
+            pass
+    return digest
 
 
 def _is_part(path: Path) -> bool:
@@ -172,11 +210,37 @@ def prune_other_runtimes(copy: Path) -> int:
             if any(_is_part(f) for f in files):
                 continue
             for f in files:
-                if f.is_file() and f.suffix == ".onnx":
+                if f.is_file() and f.suffix in (".onnx", ".id"):
                     remove(f)
             try:
                 entry.rmdir()
             except OSError:  # something else there, or a copy written meanwhile
+                pass
+    return freed
+
+
+def prune_same_name(copy: Path) -> int:
+    """Remove the other optimised copies of the model file `copy` was made from (same name, another content: the
+    model was updated) in its folder, never a copy being written (the 64-byte content ids stay: each still names
+its file's content rightly). Called when a
+    new copy has been written (not for models given as bytes, which all share the name "model"). Returns the bytes
+    freed."""
+    import re
+
+    name = copy.name[:-len("-0123456789abcdef0123.onnx")]
+    mine = re.compile(re.escape(name) + r"-[0-9a-f]{20}\.onnx")
+    freed = 0
+    try:
+        entries = list(copy.parent.iterdir())
+    except OSError:
+        return 0
+    for entry in entries:
+        if entry != copy and mine.fullmatch(entry.name):
+            try:
+                size = entry.stat().st_size
+                entry.unlink()
+                freed += size
+            except OSError:  # open elsewhere (Windows): left for the next time
                 pass
     return freed
 
@@ -224,6 +288,8 @@ def make_session(model: str | os.PathLike | bytes, device: str = "auto", threads
             session = ort.InferenceSession(src, sess_options=opts, providers=providers)
             os.replace(part, copy)  # whole or not at all, also when processes race to write it
             prune_other_runtimes(copy)
+            if not isinstance(src, bytes):
+                prune_same_name(copy)
         except Exception:  # no room, a read-only folder: made without a copy below (a bad model raises there)
             pass
         finally:

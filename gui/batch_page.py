@@ -407,7 +407,7 @@ class BatchPage(DropTarget, QWidget):
         self.summary.setText("")
         workers = min(self.workers.value(), len(files))
         meta = self.show_account()
-        personal = self.show_personal()
+        personal = self.show_personal(check=True)
         job = self.runner.submit(_batch_job, files, str(self.model.path), workers, meta=meta,
                                  personal_path=None if personal is None else str(personal), name="batch")
         self.job = job
@@ -433,15 +433,26 @@ class BatchPage(DropTarget, QWidget):
                                   "(double-click a row).")
         return meta
 
-    def show_personal(self):
+    def show_personal(self, check: bool = False):
         """Show the "Own posts" column and say whose posts it ranks against when a personal model is active (as
-        `batch` does); returns its path, or None (the column is hidden)."""
+        `batch` does); returns its path, or None (the column is hidden). With `check` (as a batch starts) the
+        bundle is opened first: a damaged one (a file removed, its manifest edited) is left out, the note saying
+        why and what to do, so that the batch scores every video with the general model rather than stopping at
+        the first one with the bundle's error (a personal model is loaded in a few ms)."""
         from engine.errors import BundleError
         from engine.models.active import read_manifest
 
         path = self.model.personal_path
-        self.table.setColumnHidden(BatchTableModel.OWN, path is None)
         self.personal_note.setVisible(path is not None)
+        problem = None
+        if path is not None and check:
+            from engine.models.bundle import ModelBundle
+
+            try:
+                ModelBundle.load(path, device="cpu")
+            except BundleError as exc:
+                problem = str(exc)
+        self.table.setColumnHidden(BatchTableModel.OWN, path is None or problem is not None)
         if path is None:
             return None
         try:
@@ -449,6 +460,10 @@ class BatchPage(DropTarget, QWidget):
         except BundleError:
             manifest = {}
         name = manifest.get("name") or Path(path).name
+        if problem is not None:
+            self.personal_note.setText(f"Own posts left out: the personal model {name} cannot be used ({problem}). "
+                                       "Make it again on My posts, or Stop using it on the Score page.")
+            return None
         creator = (manifest.get("personal") or {}).get("creator") or name
         self.personal_note.setText(f"Own posts: where each video ranks among the posts of {creator} (personal "
                                    f"model {name}; Stop using on the Score page leaves it out).")

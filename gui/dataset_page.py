@@ -341,10 +341,13 @@ class PostDialog(QDialog):
 
 
 def extract_job(path: str, progress, cancel):
-    """`dataset extract`'s job, called as the CLI calls it (engine.extract.dataset_extract_job)."""
+    """`dataset extract`'s job, called as the CLI calls it (engine.extract.dataset_extract_job), with its default
+    pool: one worker process per core (engine.scoring.default_workers; the videos come back one by one, this
+    process alone writes the dataset, a cancel stops the pool)."""
     from engine import extract
+    from engine.scoring import default_workers
 
-    return extract.dataset_extract_job(path, progress=progress, cancel=cancel)
+    return extract.dataset_extract_job(path, progress=progress, cancel=cancel, workers=default_workers())
 
 
 def collect_job(path: str, kind: str, value: str, count: int, download: bool, progress, cancel):

@@ -258,3 +258,64 @@ def test_cancel_stops_a_worker_pool_and_keeps_what_came_back(tiny_ds):
     assert len(tiny_ds.videos_without_features(key, "efficientnet_lite0")) == N_VIDEOS - 2
     rows = dict(tiny_ds.conn.execute("SELECT sha256, count(*) FROM features GROUP BY sha256").fetchall())
     assert len(rows) == 2 and set(rows.values()) == {5}
+
+
+BROKEN = "clip2.mp4"
+
+
+def _break_a_cue(name: str = BROKEN, kind: type = RuntimeError) -> None:
+    """engine.cues.measure_cues raising `kind` for the file called `name` (in this process)."""
+    from engine import cues
+
+    real = getattr(cues.measure_cues, "real", cues.measure_cues)
+
+    def measure(path, *a, **k):
+        if Path(path).name == name:
+            raise kind("a cue went wrong\nsecond line")
+        return real(path, *a, **k)
+
+    measure.real = real
+    cues.measure_cues = measure
+
+
+
+def _task_with_a_broken_cue(path, *args):
+    """executors._extract_task in a pool worker (spawned: it imports this module by name), one cue broken."""
+    from engine import executors
+
+    _break_a_cue()
+    return executors._extract_task(path, *args)
+
+
+def _assert_one_not_done(ds, res, kind: str) -> None:
+    key = ex.video_spec_version(FRAMES)
+    assert res.extracted == N_VIDEOS - 1 and not res.failed and list(map(lambda p: Path(p).name, res.unfinished)) == [
+        BROKEN]
+    reason = next(iter(res.unfinished.values()))
+    assert reason == f"{BROKEN}: could not be extracted ({kind}: a cue went wrong)", reason
+    assert ds.feature_failures(key, "efficientnet_lite0") == {}  # not recorded: the next run tries it again
+    left = ds.videos_without_features(key, "efficientnet_lite0")
+    assert [v.path.name for v in left] == [BROKEN]
+
+
+@pytest.mark.parametrize("kind", [RuntimeError, ValueError])
+def test_an_unexpected_error_on_one_file_does_not_stop_the_extraction(tiny_ds, monkeypatch, kind):
+    """A cue raising something that is not a media error: that file is not done (with its name and a plain
+    reason, one line), the others are extracted, and once the cue works a rerun does that file only."""
+    from engine import cues
+
+    monkeypatch.setattr(cues, "measure_cues", cues.measure_cues)  # restored after
+    _break_a_cue(kind=kind)
+    res = ex.extract_dataset(tiny_ds, frames=FRAMES, device="cpu", captions=False)
+    _assert_one_not_done(tiny_ds, res, kind.__name__)
+    cues.measure_cues = cues.measure_cues.real
+    again = ex.extract_dataset(tiny_ds, frames=FRAMES, device="cpu", captions=False)
+    assert (again.extracted, again.cached, again.unfinished) == (1, N_VIDEOS - 1, {})
+
+
+def test_an_unexpected_error_on_one_file_does_not_stop_a_worker_pool(tiny_ds, monkeypatch):
+    from engine import executors
+
+    monkeypatch.setattr(executors, "_extract_task", _task_with_a_broken_cue)
+    res = ex.extract_dataset(tiny_ds, frames=FRAMES, device="cpu", captions=False, workers=2, inference="worker")
+    _assert_one_not_done(tiny_ds, res, "RuntimeError")

@@ -499,6 +499,7 @@ def test_gui_jobs_call_the_engine_by_its_parameter_names(monkeypatch, tmp_path):
     from engine import collect, extract, training
     from engine.data.store import Dataset
     from engine.errors import DataError, InputError
+    from engine.scoring import default_workers
     from gui.dataset_page import collect_job, extract_job
     from gui.train_page import train_job
 
@@ -532,7 +533,8 @@ def test_gui_jobs_call_the_engine_by_its_parameter_names(monkeypatch, tmp_path):
     assert got["train_model"] == {"dataset": "d.sqlite", "model": "video", "out_dir": "out",
                                   "features": ["frames"], "progress": p, "cancel": c}
     assert extract_job("d.sqlite", p, c) == "result"
-    assert got["dataset_extract_job"] == {"path": "d.sqlite", "progress": p, "cancel": c}
+    assert got["dataset_extract_job"] == {"path": "d.sqlite", "progress": p, "cancel": c,
+                                          "workers": default_workers()}  # one per core, as the CLI's default
     assert collect_job("d.sqlite", "hashtag", "#guitar", 5, True, p, c) == "result"
     assert got["collect"] == {"source": collect.make_source("hashtag", "guitar"), "dataset": "d.sqlite",
                               "count": 5, "download": True, "progress": p, "cancel": c}

@@ -270,3 +270,60 @@ def test_a_real_training_shows_its_folds_and_time_left_then_cancels(qtbot, train
     qtbot.waitUntil(lambda: not page.busy, timeout=60_000)
     assert page.job.state == "cancelled" and page.eta_label.text().startswith("Stopped after")
     assert "cancelled" in page.message.text() and page.start_button.isEnabled()
+
+
+def test_the_dataset_page_extracts_with_a_worker_pool_and_cancel_stops_it_with_whole_videos_only(
+        qtbot, dataset_page, tmp_path, monkeypatch):
+    """Extract features runs the CLI's default pool (one worker per core: 2 here), with its progress; Cancel as the
+    second video comes back stops the pool (its processes end), the videos that came back stay, each whole (all five
+    arrays), the rest are left; Extract features again does exactly those."""
+    import multiprocessing
+    import threading
+
+    from engine import executors
+    from engine import extract as ex
+    from engine.data.store import Dataset
+    from test_extract import N_VIDEOS, _videos
+
+    _videos(tmp_path / "clips")
+    path = tmp_path / "d.sqlite"
+    with Dataset.create(path) as ds:
+        ds.import_path(tmp_path / "clips")
+    monkeypatch.setattr(executors, "usable_cores", lambda: 2)
+    pools, came_back, go_on = [], threading.Event(), threading.Event()
+    real = executors.local_map
+
+    def recording(fn, keys, args, **kw):
+        pools.append(kw["workers"])
+        for i, item in enumerate(real(fn, keys, args, **kw)):
+            yield item
+            if i == 1 and len(pools) == 1:  # the second video is written: wait for the Cancel click
+                came_back.set()
+                go_on.wait(60)
+
+    monkeypatch.setattr(executors, "local_map", recording)
+    page = dataset_page
+    page.open_dataset(str(path))
+    qtbot.waitUntil(lambda: page.load_job is not None and not page.load_job.running, timeout=30_000)
+    messages = []
+    page.start_extract()
+    page.job.on_progress(lambda f, m: messages.append(m))
+    qtbot.waitUntil(came_back.is_set, timeout=120_000)
+    qtbot.mouseClick(page.jobbar.cancel_button, Qt.LeftButton)
+    go_on.set()
+    qtbot.waitUntil(lambda: not page.busy, timeout=60_000)
+    assert page.job.state == "cancelled" and "cancelled" in page.message.text()
+    assert pools == [2] and any(m.startswith("video ") for m in messages)  # progress as videos come back
+    qtbot.waitUntil(lambda: not multiprocessing.active_children(), timeout=60_000)  # the pool has stopped
+    key = ex.video_spec_version(16)
+    with Dataset.open(path) as ds:
+        rows = dict(ds.conn.execute("SELECT sha256, count(*) FROM features WHERE backbone = 'efficientnet_lite0' "
+                                    "GROUP BY sha256").fetchall())
+        left = len(ds.videos_without_features(key, "efficientnet_lite0"))
+    assert 2 <= len(rows) < N_VIDEOS and set(rows.values()) == {5} and left == N_VIDEOS - len(rows)
+
+    page.start_extract()  # resume
+    qtbot.waitUntil(lambda: not page.busy, timeout=180_000)
+    assert page.job.state == "done", page.message.text()
+    assert page.message.text().startswith(f"Features extracted: {N_VIDEOS} videos: {left} extracted, "
+                                          f"{N_VIDEOS - left} already cached, 0 unreadable")

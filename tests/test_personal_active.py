@@ -263,26 +263,33 @@ def test_an_input_left_empty_is_taken_as_the_creators_usual_not_as_a_missing_rec
     assert all(d["detail"] != "not given" for d in empty["drivers"])
 
 
-def test_the_batch_page_ranks_each_video_among_the_creators_own_posts_and_the_status_bar_names_both(
-        qtbot, window_with_personal, clip, tmp_path):
-    """As `batch` does on the command line: with a personal model active, each row says where the video ranks
-    among the creator's own posts (and the CSV export has it); the status bar names both models. After "Stop
-    using", neither the status bar nor the next batch has it."""
+def _batch_of_two(w, clip, tmp_path):
+    """The Batch page of window `w` started (one worker) on a folder of two copies of `clip`: (page, its table
+    model, the folder)."""
     import shutil
 
-    from PySide6.QtCore import Qt
-
-    w = window_with_personal
-    label = w.model_label.text()
-    assert label.startswith("Model: virality-ensemble-smp-video") and "Personal model: personal-maker" in label
     folder = tmp_path / "drafts"
     folder.mkdir()
     for name in ("a.mp4", "b.mp4"):
         shutil.copy(clip, folder / name)
     w.show_page("Batch")
-    page, model = w.batch_page, w.batch_page.table_model
+    page = w.batch_page
     page.workers.setValue(1)
     page.start_folder(str(folder))
+    return page, page.table_model, folder
+
+
+def test_the_batch_page_ranks_each_video_among_the_creators_own_posts_and_the_status_bar_names_both(
+        qtbot, window_with_personal, clip, tmp_path):
+    """As `batch` does on the command line: with a personal model active, each row says where the video ranks
+    among the creator's own posts (and the CSV export has it); the status bar names both models. After "Stop
+    using", neither the status bar nor the next batch has it."""
+    from PySide6.QtCore import Qt
+
+    w = window_with_personal
+    label = w.model_label.text()
+    assert label.startswith("Model: virality-ensemble-smp-video") and "Personal model: personal-maker" in label
+    page, model, folder = _batch_of_two(w, clip, tmp_path)
     qtbot.waitUntil(lambda: not page.busy, timeout=180_000)
     assert [r.status for r in model.rows] == ["scored", "scored"]
     assert not page.table.isColumnHidden(model.OWN) and model.headerData(model.OWN, Qt.Horizontal) == "Own posts"
@@ -303,6 +310,44 @@ def test_the_batch_page_ranks_each_video_among_the_creators_own_posts_and_the_st
     qtbot.waitUntil(lambda: not page.busy, timeout=180_000)
     assert model.rows[0].status == "scored" and model.rows[0].report.personal is None
     assert page.table.isColumnHidden(model.OWN) and not page.personal_note.isVisibleTo(page)
+
+
+@pytest.mark.parametrize("damage", ["a file removed", "the manifest edited"])
+def test_a_damaged_personal_model_is_left_out_of_a_batch_with_the_reason_and_every_video_is_scored(
+        qtbot, user_dirs, personal, clip, tmp_path, damage):
+    """The active personal model's bundle damaged after it was made active: the Batch page says so plainly in its
+    note line as the batch starts and scores every video with the general model (no "Own posts" column), rather
+    than stopping the whole batch at the first video with the bundle's error."""
+    import shutil
+
+    pytest.importorskip("pytestqt")
+    from engine.models.active import set_active_personal
+    from gui.app import MainWindow
+
+    broken = tmp_path / "personal-maker"
+    shutil.copytree(personal, broken)
+    manifest = json.loads((broken / "manifest.json").read_text(encoding="utf-8"))
+    model_file = manifest["model_file"]
+    if damage == "a file removed":
+        (broken / model_file).unlink()
+    else:
+        manifest["files"][model_file]["sha256"] = "0" * 64
+        (broken / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    set_active_personal(broken)
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    try:
+        page, model, _ = _batch_of_two(w, clip, tmp_path)
+        note = page.personal_note.text()
+        assert page.personal_note.isVisibleTo(page) and note.startswith("Own posts left out: the personal model ")
+        assert model_file in note and "Make it again on My posts, or Stop using it on the Score page." in note
+        qtbot.waitUntil(lambda: not page.busy, timeout=180_000)
+        assert [r.status for r in model.rows] == ["scored", "scored"]
+        assert all(r.report.personal is None for r in model.rows) and page.table.isColumnHidden(model.OWN)
+        assert not page.summary.text().startswith("Stopped by an error")
+    finally:
+        w.runner.shutdown()
 
 
 def test_the_own_posts_cell_says_when_the_personal_model_is_not_a_prediction_and_sorts_it_below():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -118,13 +119,12 @@ def test_a_damaged_or_unwritable_copy_still_gives_a_session(tmp_path, monkeypatc
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     monkeypatch.delenv(runtime.CACHE_ENV, raising=False)
     copy = runtime.optimised_copy(str(centerface_path()))
-    copy.parent.mkdir(parents=True)
+    copy.parent.mkdir(parents=True, exist_ok=True)  # holds the model's content id already
     copy.write_bytes(b"not a model")
     session, _ = runtime.make_session(centerface_path(), "cpu", threads=1)
     assert _face_session_output(session).shape[0] == 1
     assert copy.stat().st_size > 1000  # made again
-    copy.unlink()
-    copy.parent.rmdir()
+    shutil.rmtree(copy.parent)
     copy.parent.write_bytes(b"")  # a file where the folder should be: nothing can be written
     session, _ = runtime.make_session(centerface_path(), "cpu", threads=1)
     assert _face_session_output(session).shape[0] == 1
@@ -206,3 +206,53 @@ def test_score_ends_without_the_teardown_once_its_output_and_model_copies_are_wh
     version = subprocess.run([sys.executable, str(ROOT / "main.py"), "--version"], cwd=ROOT, env=env,
                              capture_output=True, text=True, timeout=60)
     assert version.returncode == 0 and (tmp_path / "torn-down").read_text() == "yes"  # other commands end as usual
+
+
+def test_one_copy_per_model_content_whatever_its_install_path(tmp_path, monkeypatch):
+    """The same model file under two install paths (or reinstalled: a new time) shares one optimised copy, its
+    content hashed once per path and time, not per session; an updated model of the same name replaces its old
+    copy, never a copy being written."""
+    import hashlib
+
+    from engine import runtime
+    from engine.cues.faces import centerface_path
+    from engine.cues.speech import model_path as another_model
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.delenv(runtime.CACHE_ENV, raising=False)
+    a, b = tmp_path / "install-a" / "centerface.onnx", tmp_path / "install-b" / "centerface.onnx"
+    for p in (a, b):
+        p.parent.mkdir()
+        shutil.copyfile(centerface_path(), p)
+    runtime.make_session(a, "cpu", threads=1)
+    copy = runtime.optimised_copy(str(a))
+    assert copy.is_file()
+    hashed = []
+    real_sha = hashlib.sha256
+
+    def counting(*args):
+        h = real_sha(*args)
+        if not args:  # a file hashed chunk by chunk
+            hashed.append(1)
+        return h
+
+    monkeypatch.setattr(hashlib, "sha256", counting)
+    runtime.make_session(b, "cpu", threads=1)
+    assert runtime.optimised_copy(str(b)) == copy and len(hashed) == 1  # the other path: hashed once, same copy
+    os.utime(a, ns=(1, 1))  # reinstalled: a new time
+    runtime.make_session(a, "cpu", threads=1)
+    runtime.make_session(b, "cpu", threads=1)
+    runtime.make_session(a, "cpu", threads=1)
+    assert len(hashed) == 2 and runtime.optimised_copy(str(a)) == copy
+    onnx = sorted(p.name for p in copy.parent.glob("*.onnx"))
+    assert onnx == [copy.name]
+
+    writing = copy.with_name("centerface-ffffffffffffffffffff.123-4.part.onnx")
+    writing.write_bytes(b"half")
+    other = copy.with_name("centerface_other-ffffffffffffffffffff.onnx")  # another model: kept
+    other.write_bytes(b"x")
+    shutil.copyfile(another_model(), b)  # an updated model of the same name (another content)
+    runtime.make_session(b, "cpu", threads=1)
+    new = runtime.optimised_copy(str(b))
+    assert new != copy and new.is_file() and not copy.exists()
+    assert writing.exists() and other.exists()
