@@ -18,6 +18,7 @@ from typing import Callable, Iterator, Optional, Sequence
 
 import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from .errors import CorruptMedia, FileMissing, FileUnreadable, MediaError, NotAVideo
 from .runtime import thread_budget
@@ -257,15 +258,35 @@ def _scaled_size(w: int, h: int, max_side: int) -> tuple[int, int]:
     return max(2, int(round(w * scale / 2)) * 2), max(2, int(round(h * scale / 2)) * 2)
 
 
-def _to_rgb(frame, max_side: int, rotation: int, interpolation: Optional[str] = None) -> np.ndarray:
-    """The frame as RGB, its longer side at most max_side; `interpolation` a swscale name ('BILINEAR' is
-    about 9x faster than the default bicubic at thumbnail sizes)."""
+def _to_rgb(frame, max_side: int, rotation: int, interpolation: Optional[str] = None,
+            reformatter: Optional[VideoReformatter] = None) -> np.ndarray:
+    """The frame as RGB, its longer side at most max_side; `interpolation` a swscale name (PyAV's default is
+    BILINEAR). A `reformatter` kept for frames of one size (see _Converter) saves setting up swscale for each."""
     w, h = _scaled_size(frame.width, frame.height, max_side)
     kw = {"interpolation": interpolation} if interpolation else {}
-    img = frame.to_ndarray(width=w, height=h, format="rgb24", **kw)
+    if reformatter is None:
+        img = frame.to_ndarray(width=w, height=h, format="rgb24", **kw)
+    else:
+        img = reformatter.reformat(frame, width=w, height=h, format="rgb24", threads=1, **kw).to_ndarray()
     if rotation:
         img = np.ascontiguousarray(np.rot90(img, k=rotation // 90))
     return img
+
+
+class _Converter:
+    """_to_rgb for the frames of one pass, with one swscale context per output size, used by one thread at a
+    time. frame.to_ndarray makes a new context (and a pool of scaling threads) for every frame: measured on the
+    shared clips, 0.99 ms a frame at 128 px against 0.27 ms with a kept context, the very same pixels."""
+
+    def __init__(self, rotation: int) -> None:
+        self.rotation = rotation
+        self._reformatters: dict[int, VideoReformatter] = {}
+
+    def __call__(self, frame, max_side: int) -> np.ndarray:
+        r = self._reformatters.get(max_side)
+        if r is None:
+            r = self._reformatters[max_side] = VideoReformatter()
+        return _to_rgb(frame, max_side, self.rotation, reformatter=r)
 
 
 #: a sampled time whose nearest decodable frame is further away than this lies in an undecodable stretch
@@ -333,6 +354,7 @@ def iter_frames(
         by_time.setdefault(min(max(0.0, float(t)), info.duration_s), []).append(i)
     targets = sorted(by_time)
 
+    convert = _Converter(info.rotation)
     with _open(path) as container:
         vs = container.streams.video[0]
         vs.thread_type = "AUTO"
@@ -415,7 +437,7 @@ def iter_frames(
                     requested_s=float(requests[i][0]),
                     time_s=float(chosen.time),
                     max_side=max_side,
-                    image=_to_rgb(chosen, max_side, info.rotation),
+                    image=convert(chosen, max_side),
                 )
 
 

@@ -145,3 +145,22 @@ def test_sampling_decodes_forward_between_keyframes_instead_of_seeking(tmp_path,
                         lambda self, *a, **k: (seeks.append(a), real_seek(self, *a, **k))[1])
     media.sample_frames(p, [(t / 4, 32) for t in range(16)])
     assert len(seeks) == 1
+
+
+def test_pass_converter_gives_to_ndarrays_pixels_with_one_scaling_context_per_size(tmp_path, monkeypatch):
+    # iter_frames keeps one swscale context per size (frame.to_ndarray sets one up, with its thread pool, for
+    # every frame: ~4x the cost of the conversion at 128 px); the pixels must be the very same.
+    import av
+
+    p = make_video(tmp_path / "rot.mp4", seconds=1.0, fps=25, size=(320, 180), rotation=90)
+    with av.open(str(p)) as c:
+        raw = list(c.decode(video=0))[:6]
+    made = []
+    monkeypatch.setattr(media, "VideoReformatter", lambda: made.append(1) or av.video.reformatter.VideoReformatter())
+    convert = media._Converter(90)
+    for side in (128, 64, 128, 320, 64):
+        for f in raw:
+            want = np.rot90(f.to_ndarray(width=media._scaled_size(320, 180, side)[0],
+                                         height=media._scaled_size(320, 180, side)[1], format="rgb24"))
+            assert np.array_equal(convert(f, side), want)
+    assert len(made) == 3
