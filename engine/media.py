@@ -10,7 +10,9 @@ import bisect
 import errno
 import math
 import os
+import queue
 import stat
+import threading
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -323,6 +325,47 @@ def sample_frames(
     return [f for f in out if f is not None]
 
 
+def _read_ahead(items: Iterator, depth: int) -> Iterator:
+    """`items`, produced in a helper thread up to `depth` ahead of the consumer: iter_frames decodes in it while
+    its caller converts and measures the frames already decoded, so the decoder's own threads never wait for
+    the caller (PyAV releases the GIL while it decodes and scales). The helper's error is raised here, in
+    order; closing this generator stops the helper and waits for it, so the file can be closed after."""
+    out: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def run() -> None:
+        try:
+            for item in items:
+                out.put((item, None))
+                if stop.is_set():
+                    return
+            out.put((done, None))
+        except BaseException as exc:  # handed to the consumer in order
+            out.put((done, exc))
+        finally:
+            items.close()
+
+    helper = threading.Thread(target=run, name="media-decode", daemon=True)
+    helper.start()
+    try:
+        while True:
+            item, error = out.get()
+            if error is not None:
+                raise error
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        while helper.is_alive():  # unblock its put; it stops after the item in hand
+            try:
+                out.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        helper.join()
+
+
 def iter_frames(
     path: str | os.PathLike,
     requests: Sequence[tuple[float, int]],
@@ -330,6 +373,7 @@ def iter_frames(
     info: Optional[MediaInfo] = None,
     gaps: Optional[list[tuple[float, float]]] = None,
     skip_nonref: bool = False,
+    ahead: int = 0,
 ) -> Iterator[tuple[int, SampledFrame]]:
     """sample_frames as it decodes: yields (index into `requests`, SampledFrame) in time order, so that
     work on the first frames can start while the later ones are decoded.
@@ -343,6 +387,9 @@ def iter_frames(
     frame, pixel for pixel, that a full decode returns, for a quarter to a third less decoding when the
     requests are a few frames apart (the 0.2 s cut grid). The choice is made per packet, before it is
     decoded, from its timestamp; decoders without such frames decode everything as before.
+
+    With `ahead` > 0 the file is decoded in a helper thread, up to `ahead` chosen frames before the caller's
+    loop (see _read_ahead); the frames, their order and the errors raised are the same.
     """
     path = Path(path)
     if info is None:
@@ -391,54 +438,64 @@ def iter_frames(
         # (B-frames); FFmpeg seeks by presentation time. A keyframe is only sought when it starts at least
         # `guard` before the target, or the seek would land on the keyframe before it (often the first frame).
         guard = int(KEYFRAME_GUARD_FRAMES * 2 * half / tb)
-        for t in targets:
-            target_pts = start + int(t / tb)
-            if last is not None and last.time is not None and last.time >= t - half:
-                # the frame in hand is already the first one at or after t - half (a target within a frame of
-                # the previous one): going back for it would decode from the keyframe again
-                chosen = last
-            else:
-                must_seek = frames is None or last_pts is None or target_pts < last_pts
-                if not must_seek and keys:
-                    i = bisect.bisect_right(keys, last_pts)
-                    must_seek = i < len(keys) and keys[i] <= target_pts - guard
-                elif not must_seek:
-                    must_seek = (target_pts - last_pts) * tb > 2.0
-                if must_seek:
-                    container.seek(target_pts, stream=vs, backward=True, any_frame=False)
-                    frames = decoded()
-                    last = None
-                chosen = None
-            while chosen is None:
-                try:
-                    frame = next(frames)
-                except StopIteration:
-                    break
-                except av.error.FFmpegError:
-                    break
-                if frame.time is None:
-                    continue
-                last, last_pts = frame, frame.pts
-                if frame.time >= t - half:
-                    chosen = frame
-            if chosen is None:
-                if last is None or (last.time or 0) < t - max(1.0, 4 * half) - 0.5:
-                    got = f"{last.time:.1f} s" if last is not None and last.time is not None else "the start"
-                    raise CorruptMedia(
-                        f"{_name(path)}: the picture stops at {got} of {info.duration_s:.1f} s;"
-                        " the file is truncated or damaged"
+        def picked() -> Iterator[tuple[float, object]]:
+            """(target time, the decoded frame chosen for it), in time order."""
+            nonlocal frames, last, last_pts
+            for t in targets:
+                target_pts = start + int(t / tb)
+                if last is not None and last.time is not None and last.time >= t - half:
+                    # the frame in hand is already the first one at or after t - half (a target within a frame of
+                    # the previous one): going back for it would decode from the keyframe again
+                    chosen = last
+                else:
+                    must_seek = frames is None or last_pts is None or target_pts < last_pts
+                    if not must_seek and keys:
+                        i = bisect.bisect_right(keys, last_pts)
+                        must_seek = i < len(keys) and keys[i] <= target_pts - guard
+                    elif not must_seek:
+                        must_seek = (target_pts - last_pts) * tb > 2.0
+                    if must_seek:
+                        container.seek(target_pts, stream=vs, backward=True, any_frame=False)
+                        frames = decoded()
+                        last = None
+                    chosen = None
+                while chosen is None:
+                    try:
+                        frame = next(frames)
+                    except StopIteration:
+                        break
+                    except av.error.FFmpegError:
+                        break
+                    if frame.time is None:
+                        continue
+                    last, last_pts = frame, frame.pts
+                    if frame.time >= t - half:
+                        chosen = frame
+                if chosen is None:
+                    if last is None or (last.time or 0) < t - max(1.0, 4 * half) - 0.5:
+                        got = f"{last.time:.1f} s" if last is not None and last.time is not None else "the start"
+                        raise CorruptMedia(
+                            f"{_name(path)}: the picture stops at {got} of {info.duration_s:.1f} s;"
+                            " the file is truncated or damaged"
+                        )
+                    chosen = last  # the final frame, a hair before the requested end time
+                if gaps is not None and chosen.time > t + max(GAP_S, 4 * half):
+                    gaps.append((t, float(chosen.time)))
+                yield t, chosen
+
+        chosen_frames = _read_ahead(picked(), ahead) if ahead > 0 else picked()
+        try:
+            for t, chosen in chosen_frames:
+                for i in by_time[t]:
+                    max_side = int(requests[i][1])
+                    yield i, SampledFrame(
+                        requested_s=float(requests[i][0]),
+                        time_s=float(chosen.time),
+                        max_side=max_side,
+                        image=convert(chosen, max_side),
                     )
-                chosen = last  # the final frame, a hair before the requested end time
-            if gaps is not None and chosen.time > t + max(GAP_S, 4 * half):
-                gaps.append((t, float(chosen.time)))
-            for i in by_time[t]:
-                max_side = int(requests[i][1])
-                yield i, SampledFrame(
-                    requested_s=float(requests[i][0]),
-                    time_s=float(chosen.time),
-                    max_side=max_side,
-                    image=convert(chosen, max_side),
-                )
+        finally:
+            chosen_frames.close()  # stops the decoding thread before the file is closed
 
 
 def audio_pieces(path: str | os.PathLike, rate: int = 16000, piece_s: float = 30.0,

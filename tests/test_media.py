@@ -92,7 +92,8 @@ def test_bad_files_raise_typed_errors_with_plain_messages(tmp_path, kind, error,
     assert words in msg and "\n" not in msg
 
 
-def test_truncated_download_is_reported_not_scored(tmp_path):
+@pytest.mark.parametrize("ahead", [0, 3])
+def test_truncated_download_is_reported_not_scored(tmp_path, ahead):
     # faststart puts the index first, so half a file still opens: the missing tail must be noticed.
     src = make_video(tmp_path / "full.mp4", seconds=4.0, size=(320, 240))
     with pytest.raises(CorruptMedia):
@@ -109,8 +110,11 @@ def test_truncated_download_is_reported_not_scored(tmp_path):
             o.mux(pkt)
     half = make_truncated(fast, tmp_path / "fast-half.mp4")
     info = media.probe(half)  # opens...
+    got = []
     with pytest.raises(CorruptMedia, match="truncated"):
-        media.sample_frames(half, [(t, 64) for t in (0.5, 1.5, 2.5, 3.5)], info=info)
+        for i, f in media.iter_frames(half, [(t, 64) for t in (0.5, 1.5, 2.5, 3.5)], info=info, ahead=ahead):
+            got.append(i)
+    assert got == [0, 1]  # the frames before the damage come first, in order, then the error (decoding thread)
 
 
 def test_path_with_spaces_and_accents(tmp_path):
@@ -164,3 +168,22 @@ def test_pass_converter_gives_to_ndarrays_pixels_with_one_scaling_context_per_si
                                          height=media._scaled_size(320, 180, side)[1], format="rgb24"))
             assert np.array_equal(convert(f, side), want)
     assert len(made) == 3
+
+
+def test_read_ahead_gives_the_same_frames_in_order_and_stops_its_thread_when_closed(tmp_path):
+    import threading
+
+    p = make_video(tmp_path / "cuts.mp4", seconds=3.0, fps=25, cuts_at=(1.0, 2.0), gop=10)
+    reqs = [(t / 10, 64 if t % 3 else 128) for t in range(30)] + [(1.0, 32), (0.05, 64)]
+    inline = list(media.iter_frames(p, reqs))
+    ahead = list(media.iter_frames(p, reqs, ahead=2))
+    assert [i for i, _ in ahead] == [i for i, _ in inline]
+    assert [f.time_s for _, f in ahead] == sorted(f.time_s for _, f in ahead)
+    for (_, a), (_, b) in zip(inline, ahead):
+        assert a.time_s == b.time_s and np.array_equal(a.image, b.image)
+
+    frames = media.iter_frames(p, reqs, ahead=2)
+    next(frames)
+    assert any(t.name == "media-decode" for t in threading.enumerate())
+    frames.close()  # a cancelled pass: the thread stops before the file closes
+    assert not any(t.name == "media-decode" for t in threading.enumerate())

@@ -16,6 +16,7 @@ import os
 import queue
 import threading
 import time
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from typing import Optional
 
@@ -33,6 +34,8 @@ from .report import Cue, CueReport
 
 AUDIO_RATE = 16000
 MAX_TIMELINE_POINTS = 600
+#: frames the decoding thread may run ahead of the per-frame work (engine.media.iter_frames' `ahead`)
+READ_AHEAD = 8
 
 
 @dataclass
@@ -217,17 +220,18 @@ def _decode(path: str, info: MediaInfo, plan: FramePlan, workers: dict, cancel: 
     frames: list[Optional[SampledFrame]] = [None] * len(requests)
     n, step = len(requests), max(1, len(requests) // 8)
     found: list[tuple[float, float]] = []
-    for done, (i, frame) in enumerate(iter_frames(path, requests, info=info, gaps=found, skip_nonref=True),
-                                      start=1):
-        frames[i] = frame
-        read = frame.time_s <= frame.requested_s + GAP_S  # not a stand-in for an undecodable time
-        if i in handed and read:
-            handed[i].put(frame)
-        if i in cut and read:  # in time order, as plan.cut
-            rows.add(frame)
-        if done % step == 0:
-            cancel.raise_if_cancelled()
-            progress(0.05 + 0.4 * done / n, "decoding frames")
+    decoding = iter_frames(path, requests, info=info, gaps=found, skip_nonref=True, ahead=READ_AHEAD)
+    with closing(decoding):  # a cancel stops the decoding thread now
+        for done, (i, frame) in enumerate(decoding, start=1):
+            frames[i] = frame
+            read = frame.time_s <= frame.requested_s + GAP_S  # not a stand-in for an undecodable time
+            if i in handed and read:
+                handed[i].put(frame)
+            if i in cut and read:  # in time order, as plan.cut
+                rows.add(frame)
+            if done % step == 0:
+                cancel.raise_if_cancelled()
+                progress(0.05 + 0.4 * done / n, "decoding frames")
     k = len(plan.requests)
     planned = {min(max(0.0, float(t)), info.duration_s) for t, _ in plan.requests}
     gaps.extend(g for g in found if g[0] in planned)  # the cues rest on the plan's frames only
