@@ -187,3 +187,25 @@ def test_read_ahead_gives_the_same_frames_in_order_and_stops_its_thread_when_clo
     assert any(t.name == "media-decode" for t in threading.enumerate())
     frames.close()  # a cancelled pass: the thread stops before the file closes
     assert not any(t.name == "media-decode" for t in threading.enumerate())
+
+
+def test_skip_nonref_decodes_just_the_frames_a_full_decode_chooses(tmp_path):
+    # With every packet's timestamp read first, the frames kept from skipping are exactly those the targets choose
+    # (the first frame shown at or after half a frame before each; the last one), not a frame's margin around each.
+    import av
+
+    p = make_video(tmp_path / "b.mp4", seconds=2.0, fps=25, gop=50, bframes=3)
+    with av.open(str(p)) as c:
+        decoded = [(f.time, f.pts, f.pict_type) for f in c.decode(video=0)]
+    assert sum(1 for *_, kind in decoded if kind == av.video.frame.PictureType.B) > 20
+    half = 0.5 / 25
+    targets = [0.0, 0.013, 0.2, 0.52, 1.0, 1.37, 1.96, 2.5]
+    want = {next((pts for t0, pts, _ in decoded if t0 >= t - half), decoded[-1][1]) for t in targets}
+    with av.open(str(p)) as c:
+        got = media._chosen_pts(c, c.streams.video[0], targets, half)
+    assert got == want
+    reqs = [(t, 64) for t in targets]
+    fast = media.sample_frames(p, reqs, skip_nonref=True)
+    plain = media.sample_frames(p, reqs)
+    assert [f.time_s for f in fast] == [f.time_s for f in plain]
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(fast, plain))
