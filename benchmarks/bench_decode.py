@@ -176,7 +176,8 @@ def effects(clips, infos) -> None:
             a = [plain[c]["report"].cues[i] for c in clips]
             b = [other[c]["report"].cues[i] for c in clips]
             diff = max(abs((x.value or 0.0) - (y.value or 0.0)) for x, y in zip(a, b))
-            shown = [f"{Path(c).name[:12]}: {x.text!r} -> {y.text!r}" for c, x, y in zip(clips, a, b) if x.text != y.text]
+            shown = [f"{Path(c).name[:12]}: {x.text!r} -> {y.text!r}"
+                     for c, x, y in zip(clips, a, b) if x.text != y.text]
             print(f"  {cue.name:<16} largest change {diff:.4g}; shown text changed on {len(shown)} clips")
             for line in shown:
                 print(f"      {line}")
