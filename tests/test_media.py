@@ -209,3 +209,13 @@ def test_skip_nonref_decodes_just_the_frames_a_full_decode_chooses(tmp_path):
     plain = media.sample_frames(p, reqs)
     assert [f.time_s for f in fast] == [f.time_s for f in plain]
     assert all(np.array_equal(a.image, b.image) for a, b in zip(fast, plain))
+
+
+def test_sparse_requests_do_not_read_the_whole_file_first(tmp_path, monkeypatch):
+    p = make_video(tmp_path / "b.mp4", seconds=4.0, fps=25, gop=25, bframes=3)
+    calls = []
+    monkeypatch.setattr(media, "_chosen_pts", lambda *a: calls.append(1))  # None: the margin rule
+    sparse = media.sample_frames(p, [(0.5, 64), (3.0, 64)], skip_nonref=True)
+    assert calls == [] and [round(f.time_s, 2) for f in sparse] == [0.48, 3.0]
+    media.sample_frames(p, [(t / 5, 64) for t in range(20)], skip_nonref=True)
+    assert calls == [1]
