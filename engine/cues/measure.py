@@ -34,8 +34,10 @@ from .report import Cue, CueReport
 
 AUDIO_RATE = 16000
 MAX_TIMELINE_POINTS = 600
-#: frames the decoding thread may run ahead of the per-frame work (engine.media.iter_frames' `ahead`)
-READ_AHEAD = 8
+#: frames the decoding thread may run ahead of the per-frame work (engine.media.iter_frames' `ahead`): the per-frame
+#: work (under a millisecond a cut frame) is far shorter than decoding the frames between two samples, so a few
+#: absorb its jitter; each held frame is a full-size picture (12 MB at 4K)
+READ_AHEAD = 4
 
 
 @dataclass
