@@ -1,12 +1,13 @@
 """measure_cues: one video in, the content cues out.
 
-Frames are decoded once (frame_plan through engine.media.iter_frames, in the caller's thread) and the
-audio once (engine.media.decode_audio at 16 kHz). The sound side (decode, speech detection, loudness,
+Frames are decoded once (frame_plan through engine.media.iter_frames, in a decoding thread of its own that runs
+up to READ_AHEAD frames ahead of the caller, who converts them and hands them on) and the audio once
+(engine.media.decode_audio at 16 kHz). The sound side (decode, speech detection, loudness,
 silence, music) runs in a helper thread while the picture side decodes. Two more helpers load the face
 and the text model while the first frames decode, then measure each face and text frame (CenterFace and
 PP-OCR detection, ONNX Runtime, whose threads sleep rather than spin when idle) as soon as it is decoded; the
-cheap picture cues (each cut frame's colour histogram and layout) are measured in the caller's thread between
-frames, while the decoder's own threads go on; cuts and motion follow once decoding is done. The decoders, NumPy
+cheap picture cues (each cut frame's colour histogram and layout) are measured in the caller's thread as the
+frames come, while the decoding thread goes on; cuts and motion follow once decoding is done. The decoders, NumPy
 and ONNX Runtime release the GIL, so these overlap on two cores. Progress is reported from the caller's thread.
 """
 from __future__ import annotations
@@ -211,7 +212,7 @@ def _decode(path: str, info: MediaInfo, plan: FramePlan, workers: dict, cancel: 
             progress: Progress, gaps: list[tuple[float, float]], also: Optional[SharedPass] = None
             ) -> tuple[list[SampledFrame], visual.FeatureRows]:
     """Decode the plan's frames, handing each face and text frame to its worker as it comes, and measuring
-    each cut frame's colour and layout here while the decoder's threads go on with the next ones. The
+    each cut frame's colour and layout here while the decoding thread goes on with the next ones. The
     stand-ins for times in an undecodable stretch (which `gaps` collects: see _decoded_only) are neither
     handed over nor measured. The frames `also` asks for come in the same pass and go into also.frames;
     the plan's are returned."""
