@@ -128,14 +128,14 @@ def _joint_bin_tables(bins: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarra
     flattened, 256 to a row (1.6 MB together)."""
     sdiv, hdiv = _hsv_tables()
     th, ts, tv = _bin_tables(bins)
-    d = np.arange(256)[None, :]
-    v = np.arange(256)[:, None]
-    s = np.clip((d * sdiv[v] + (1 << 11)) >> 12, 0, 255)  # rows past d > v are never looked up
+    d = np.arange(256, dtype=np.int32)[None, :]
+    v = np.arange(256, dtype=np.int32)[:, None]
+    s = np.minimum((d * sdiv.astype(np.int32)[v] + (1 << 11)) >> 12, 255)  # rows past d > v are never looked up
     sv = (ts[s] * bins[2] + tv[v]).astype(np.int32).ravel()
-    n = np.arange(-255, 5 * 255 + 1)[:, None]  # g - b, b - r + 2 d or r - g + 4 d
-    h = (n * hdiv[d] + (1 << 11)) >> 12
-    h += 180 * (h < 0)
-    hb = (th[np.clip(h, 0, 255)] * (bins[1] * bins[2])).astype(np.int32).ravel()
+    n = np.arange(-255, 5 * 255 + 1, dtype=np.int32)[:, None]  # g - b, b - r + 2 d or r - g + 4 d (< 2^31 below)
+    h = (n * hdiv.astype(np.int32)[d] + (1 << 11)) >> 12
+    h[h < 0] += 180
+    hb = (th[np.clip(h, 0, 255)] * (bins[1] * bins[2])).astype(np.int32).ravel()  # impossible (n, d) clipped
     return hb, sv
 
 
