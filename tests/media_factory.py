@@ -23,11 +23,13 @@ def make_video(
     codec: str = "libx264",
     gop: int = 50,
     tone_hz: float = 440.0,
+    bframes: int = 0,
 ) -> Path:
     """Write an mp4 of coloured scenes: each entry of `cuts_at` starts a new scene colour.
 
     `moving` slides a bright square across the picture; `rotation` stores a display matrix
-    (degrees counter-clockwise), as phones do.
+    (degrees counter-clockwise), as phones do. `bframes` (libx264) puts up to that many B-frames between
+    reference frames, the middle one a reference too (b-pyramid), as phone encoders do.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -40,6 +42,8 @@ def make_video(
         vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
         vs.codec_context.gop_size = gop
         vs.options = {"preset": "ultrafast"} if codec == "libx264" else {}
+        if bframes:
+            vs.options = {**vs.options, "x264-params": f"bframes={bframes}:b-pyramid=normal"}
         if rotation:
             vs.set_display_rotation(rotation)
         a_stream = None

@@ -342,6 +342,19 @@ def test_cancel_between_stages(videos):
     assert threading.active_count() <= before, [t.name for t in threading.enumerate()]
 
 
+def test_cancel_while_decoding_stops_the_decoding_thread(videos):
+    token = CancelToken()
+
+    def cancel_mid_decoding(fraction, message):
+        if message == "decoding frames" and fraction > 0.05:
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        measure_cues(videos["moving_noise"], progress=cancel_mid_decoding, cancel=token)
+    # closed before measure_cues returns, not left decoding the file in the background
+    assert not [t.name for t in threading.enumerate() if t.name == "media-decode"]
+
+
 def test_bad_device_and_missing_file(tmp_path, videos):
     with pytest.raises(InputError):
         measure_cues(videos["black"], device="tpu")

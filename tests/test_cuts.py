@@ -56,7 +56,7 @@ def test_fast_decoding_finds_the_same_cuts_on_the_shared_clips(shared_video_path
 
 
 def test_fast_decoding_finds_the_same_cuts_on_a_generated_clip(tmp_path):
-    path = make_video(tmp_path / "cuts.mp4", seconds=6, cuts_at=(1.5, 3, 4.5), audio=None)
+    path = make_video(tmp_path / "cuts.mp4", seconds=6, cuts_at=(1.5, 3, 4.5), audio=None, bframes=3)
     assert _check(path) == 3
 
 

@@ -92,7 +92,8 @@ def test_bad_files_raise_typed_errors_with_plain_messages(tmp_path, kind, error,
     assert words in msg and "\n" not in msg
 
 
-def test_truncated_download_is_reported_not_scored(tmp_path):
+@pytest.mark.parametrize("ahead", [0, 3])
+def test_truncated_download_is_reported_not_scored(tmp_path, ahead):
     # faststart puts the index first, so half a file still opens: the missing tail must be noticed.
     src = make_video(tmp_path / "full.mp4", seconds=4.0, size=(320, 240))
     with pytest.raises(CorruptMedia):
@@ -109,8 +110,11 @@ def test_truncated_download_is_reported_not_scored(tmp_path):
             o.mux(pkt)
     half = make_truncated(fast, tmp_path / "fast-half.mp4")
     info = media.probe(half)  # opens...
+    got = []
     with pytest.raises(CorruptMedia, match="truncated"):
-        media.sample_frames(half, [(t, 64) for t in (0.5, 1.5, 2.5, 3.5)], info=info)
+        for i, f in media.iter_frames(half, [(t, 64) for t in (0.5, 1.5, 2.5, 3.5)], info=info, ahead=ahead):
+            got.append(i)
+    assert got == [0, 1]  # the frames before the damage come first, in order, then the error (decoding thread)
 
 
 def test_path_with_spaces_and_accents(tmp_path):
@@ -145,3 +149,73 @@ def test_sampling_decodes_forward_between_keyframes_instead_of_seeking(tmp_path,
                         lambda self, *a, **k: (seeks.append(a), real_seek(self, *a, **k))[1])
     media.sample_frames(p, [(t / 4, 32) for t in range(16)])
     assert len(seeks) == 1
+
+
+def test_pass_converter_gives_to_ndarrays_pixels_with_one_scaling_context_per_size(tmp_path, monkeypatch):
+    # iter_frames keeps one swscale context per size (frame.to_ndarray sets one up, with its thread pool, for
+    # every frame: ~4x the cost of the conversion at 128 px); the pixels must be the very same.
+    import av
+
+    p = make_video(tmp_path / "rot.mp4", seconds=1.0, fps=25, size=(320, 180), rotation=90)
+    with av.open(str(p)) as c:
+        raw = list(c.decode(video=0))[:6]
+    made = []
+    monkeypatch.setattr(media, "VideoReformatter", lambda: made.append(1) or av.video.reformatter.VideoReformatter())
+    convert = media._Converter(90)
+    for side in (128, 64, 128, 320, 64):
+        for f in raw:
+            want = np.rot90(f.to_ndarray(width=media._scaled_size(320, 180, side)[0],
+                                         height=media._scaled_size(320, 180, side)[1], format="rgb24"))
+            assert np.array_equal(convert(f, side), want)
+    assert len(made) == 3
+
+
+def test_read_ahead_gives_the_same_frames_in_order_and_stops_its_thread_when_closed(tmp_path):
+    import threading
+
+    p = make_video(tmp_path / "cuts.mp4", seconds=3.0, fps=25, cuts_at=(1.0, 2.0), gop=10)
+    reqs = [(t / 10, 64 if t % 3 else 128) for t in range(30)] + [(1.0, 32), (0.05, 64)]
+    inline = list(media.iter_frames(p, reqs))
+    ahead = list(media.iter_frames(p, reqs, ahead=2))
+    assert [i for i, _ in ahead] == [i for i, _ in inline]
+    assert [f.time_s for _, f in ahead] == sorted(f.time_s for _, f in ahead)
+    for (_, a), (_, b) in zip(inline, ahead):
+        assert a.time_s == b.time_s and np.array_equal(a.image, b.image)
+
+    frames = media.iter_frames(p, reqs, ahead=2)
+    next(frames)
+    assert any(t.name == "media-decode" for t in threading.enumerate())
+    frames.close()  # a cancelled pass: the thread stops before the file closes
+    assert not any(t.name == "media-decode" for t in threading.enumerate())
+
+
+def test_skip_nonref_decodes_just_the_frames_a_full_decode_chooses(tmp_path):
+    # With every packet's timestamp read first, the frames kept from skipping are exactly those the targets choose
+    # (the first frame shown at or after half a frame before each; the last one), not a frame's margin around each.
+    import av
+
+    p = make_video(tmp_path / "b.mp4", seconds=2.0, fps=25, gop=50, bframes=3)
+    with av.open(str(p)) as c:
+        decoded = [(f.time, f.pts, f.pict_type) for f in c.decode(video=0)]
+    assert sum(1 for *_, kind in decoded if kind == av.video.frame.PictureType.B) > 20
+    half = 0.5 / 25
+    targets = [0.0, 0.013, 0.2, 0.52, 1.0, 1.37, 1.96, 2.5]
+    want = {next((pts for t0, pts, _ in decoded if t0 >= t - half), decoded[-1][1]) for t in targets}
+    with av.open(str(p)) as c:
+        got = media._chosen_pts(c, c.streams.video[0], targets, half)
+    assert got == want
+    reqs = [(t, 64) for t in targets]
+    fast = media.sample_frames(p, reqs, skip_nonref=True)
+    plain = media.sample_frames(p, reqs)
+    assert [f.time_s for f in fast] == [f.time_s for f in plain]
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(fast, plain))
+
+
+def test_sparse_requests_do_not_read_the_whole_file_first(tmp_path, monkeypatch):
+    p = make_video(tmp_path / "b.mp4", seconds=4.0, fps=25, gop=25, bframes=3)
+    calls = []
+    monkeypatch.setattr(media, "_chosen_pts", lambda *a: calls.append(1))  # None: the margin rule
+    sparse = media.sample_frames(p, [(0.5, 64), (3.0, 64)], skip_nonref=True)
+    assert calls == [] and [round(f.time_s, 2) for f in sparse] == [0.48, 3.0]
+    media.sample_frames(p, [(t / 5, 64) for t in range(20)], skip_nonref=True)
+    assert calls == [1]

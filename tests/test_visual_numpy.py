@@ -69,3 +69,14 @@ def test_visual_does_not_load_opencv():
             "print('cv2' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_every_colour_falls_in_opencvs_histogram_bin():
+    # hsv_histogram looks the bins up in folded tables (_joint_bin_tables): check them on all 2^24 colours
+    r, g = np.meshgrid(np.arange(256, dtype=np.uint8), np.arange(256, dtype=np.uint8), indexing="ij")
+    th, ts, tv = visual._bin_tables(visual.HIST_BINS)
+    for b in range(256):
+        img = np.stack([r, g, np.full_like(r, b)], -1)
+        hsv = cv2.cvtColor(img, cv2.COLOR_RGB2HSV).reshape(-1, 3).astype(np.int64)
+        want = (th[hsv[:, 0]] * visual.HIST_BINS[1] + ts[hsv[:, 1]]) * visual.HIST_BINS[2] + tv[hsv[:, 2]]
+        assert np.array_equal(visual._hist_bins(img), want), b

@@ -1,12 +1,13 @@
 """measure_cues: one video in, the content cues out.
 
-Frames are decoded once (frame_plan through engine.media.iter_frames, in the caller's thread) and the
-audio once (engine.media.decode_audio at 16 kHz). The sound side (decode, speech detection, loudness,
+Frames are decoded once (frame_plan through engine.media.iter_frames, in a decoding thread of its own that runs
+up to READ_AHEAD frames ahead of the caller, who converts them and hands them on) and the audio once
+(engine.media.decode_audio at 16 kHz). The sound side (decode, speech detection, loudness,
 silence, music) runs in a helper thread while the picture side decodes. Two more helpers load the face
 and the text model while the first frames decode, then measure each face and text frame (CenterFace and
 PP-OCR detection, ONNX Runtime, whose threads sleep rather than spin when idle) as soon as it is decoded; the
-cheap picture cues (each cut frame's colour histogram and layout) are measured in the caller's thread between
-frames, while the decoder's own threads go on; cuts and motion follow once decoding is done. The decoders, NumPy
+cheap picture cues (each cut frame's colour histogram and layout) are measured in the caller's thread as the
+frames come, while the decoding thread goes on; cuts and motion follow once decoding is done. The decoders, NumPy
 and ONNX Runtime release the GIL, so these overlap on two cores. Progress is reported from the caller's thread.
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ import os
 import queue
 import threading
 import time
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from typing import Optional
 
@@ -33,6 +35,10 @@ from .report import Cue, CueReport
 
 AUDIO_RATE = 16000
 MAX_TIMELINE_POINTS = 600
+#: frames the decoding thread may run ahead of the per-frame work (engine.media.iter_frames' `ahead`): the per-frame
+#: work (under a millisecond a cut frame) is far shorter than decoding the frames between two samples, so a few
+#: absorb its jitter; each held frame is a full-size picture (12 MB at 4K)
+READ_AHEAD = 4
 
 
 @dataclass
@@ -206,7 +212,7 @@ def _decode(path: str, info: MediaInfo, plan: FramePlan, workers: dict, cancel: 
             progress: Progress, gaps: list[tuple[float, float]], also: Optional[SharedPass] = None
             ) -> tuple[list[SampledFrame], visual.FeatureRows]:
     """Decode the plan's frames, handing each face and text frame to its worker as it comes, and measuring
-    each cut frame's colour and layout here while the decoder's threads go on with the next ones. The
+    each cut frame's colour and layout here while the decoding thread goes on with the next ones. The
     stand-ins for times in an undecodable stretch (which `gaps` collects: see _decoded_only) are neither
     handed over nor measured. The frames `also` asks for come in the same pass and go into also.frames;
     the plan's are returned."""
@@ -217,17 +223,18 @@ def _decode(path: str, info: MediaInfo, plan: FramePlan, workers: dict, cancel: 
     frames: list[Optional[SampledFrame]] = [None] * len(requests)
     n, step = len(requests), max(1, len(requests) // 8)
     found: list[tuple[float, float]] = []
-    for done, (i, frame) in enumerate(iter_frames(path, requests, info=info, gaps=found, skip_nonref=True),
-                                      start=1):
-        frames[i] = frame
-        read = frame.time_s <= frame.requested_s + GAP_S  # not a stand-in for an undecodable time
-        if i in handed and read:
-            handed[i].put(frame)
-        if i in cut and read:  # in time order, as plan.cut
-            rows.add(frame)
-        if done % step == 0:
-            cancel.raise_if_cancelled()
-            progress(0.05 + 0.4 * done / n, "decoding frames")
+    decoding = iter_frames(path, requests, info=info, gaps=found, skip_nonref=True, ahead=READ_AHEAD)
+    with closing(decoding):  # a cancel stops the decoding thread now
+        for done, (i, frame) in enumerate(decoding, start=1):
+            frames[i] = frame
+            read = frame.time_s <= frame.requested_s + GAP_S  # not a stand-in for an undecodable time
+            if i in handed and read:
+                handed[i].put(frame)
+            if i in cut and read:  # in time order, as plan.cut
+                rows.add(frame)
+            if done % step == 0:
+                cancel.raise_if_cancelled()
+                progress(0.05 + 0.4 * done / n, "decoding frames")
     k = len(plan.requests)
     planned = {min(max(0.0, float(t)), info.duration_s) for t, _ in plan.requests}
     gaps.extend(g for g in found if g[0] in planned)  # the cues rest on the plan's frames only
