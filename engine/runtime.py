@@ -187,16 +187,6 @@ def prune_other_runtimes(copy: Path) -> int:
     freed. Called when a new copy has been written, so it costs one folder listing per new copy, not per score."""
     freed = 0
     root = copy.parent.parent
-
-    def remove(path: Path) -> None:
-        nonlocal freed
-        try:
-            size = path.stat().st_size
-            path.unlink()
-            freed += size
-        except OSError:
-            pass
-
     try:
         entries = list(root.iterdir())
     except OSError:
@@ -205,7 +195,7 @@ def prune_other_runtimes(copy: Path) -> int:
         if entry == copy.parent or _is_part(entry):
             continue
         if entry.is_file() and entry.suffix == ".onnx":  # the flat layout of earlier versions
-            remove(entry)
+            freed += _remove([entry])
         elif entry.is_dir() and not entry.is_symlink():
             try:
                 files = list(entry.iterdir())
@@ -213,9 +203,7 @@ def prune_other_runtimes(copy: Path) -> int:
                 continue
             if any(_is_part(f) for f in files):
                 continue
-            for f in files:
-                if f.is_file() and f.suffix in (".onnx", ".id"):
-                    remove(f)
+            freed += _remove(f for f in files if f.is_file() and f.suffix in (".onnx", ".id"))
             try:
                 entry.rmdir()
             except OSError:  # something else there, or a copy written meanwhile
@@ -233,19 +221,24 @@ its file's content rightly). Called when a
 
     name = copy.name[:-len("-0123456789abcdef0123.onnx")]
     mine = re.compile(re.escape(name) + r"-[0-9a-f]{20}\.onnx")
-    freed = 0
     try:
         entries = list(copy.parent.iterdir())
     except OSError:
         return 0
-    for entry in entries:
-        if entry != copy and mine.fullmatch(entry.name):
-            try:
-                size = entry.stat().st_size
-                entry.unlink()
-                freed += size
-            except OSError:  # open elsewhere (Windows): left for the next time
-                pass
+    return _remove(entry for entry in entries if entry != copy and mine.fullmatch(entry.name))
+
+
+def _remove(paths) -> int:
+    """Remove each of `paths`; the bytes freed. One that cannot be removed (open elsewhere, on Windows) is left for
+    the next time."""
+    freed = 0
+    for path in paths:
+        try:
+            size = path.stat().st_size
+            path.unlink()
+            freed += size
+        except OSError:
+            pass
     return freed
 
 
@@ -276,15 +269,7 @@ def prune_bytes_copies(copy: Path, keep: Optional[int] = None) -> int:
                     pass
     except OSError:
         return 0
-    freed = 0
-    for _, entry in sorted(found, reverse=True)[max(0, keep - 1):]:
-        try:
-            size = entry.stat().st_size
-            entry.unlink()
-            freed += size
-        except OSError:  # open elsewhere (Windows): left for the next time
-            pass
-    return freed
+    return _remove(entry for _, entry in sorted(found, reverse=True)[max(0, keep - 1):])
 
 
 #: In a batch worker served by an inference process (engine.executors.serve_sessions_from): (model, device) ->

@@ -230,24 +230,32 @@ def _damaged_copy(personal: Path, where: Path, damage: str) -> tuple[Path, str]:
     return broken, model_file
 
 
+def _window_with_damaged_personal(qtbot, personal: Path, where: Path, damage: str):
+    """The window started with a damaged copy of `personal` made active earlier; (the window, the model file)."""
+    pytest.importorskip("pytestqt")
+    from engine.models.active import set_active_personal
+    from gui.app import MainWindow
+
+    broken, model_file = _damaged_copy(personal, where, damage)
+    set_active_personal(broken)
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    return w, model_file
+
+
 @pytest.mark.parametrize("damage", ["a file removed", "the manifest edited"])
 def test_a_damaged_personal_model_leaves_the_general_score_shown_and_the_box_says_why(
         qtbot, user_dirs, personal, clip, tmp_path, damage):
     """The active personal model's bundle damaged after it was made active: the Score page still shows the general
     score (no "Could not score this file"), and the "Your own posts" box says plainly why the personal reading is
     missing and what to do; a re-score keeps both; "Stop using" clears it."""
-    pytest.importorskip("pytestqt")
     from PySide6.QtCore import Qt
 
-    from engine.models.active import active_personal, set_active_personal
-    from gui.app import MainWindow
+    from engine.models.active import active_personal
     from test_gui_score_page import _scored
 
-    broken, model_file = _damaged_copy(personal, tmp_path, damage)
-    set_active_personal(broken)
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.show()
+    w, model_file = _window_with_damaged_personal(qtbot, personal, tmp_path, damage)
     try:
         page = w.score_page
         shown = _scored(qtbot, page, clip)
@@ -373,15 +381,7 @@ def test_a_damaged_personal_model_is_left_out_of_a_batch_with_the_reason_and_eve
     """The active personal model's bundle damaged after it was made active: the Batch page says so plainly in its
     note line as the batch starts and scores every video with the general model (no "Own posts" column), rather
     than stopping the whole batch at the first video with the bundle's error."""
-    pytest.importorskip("pytestqt")
-    from engine.models.active import set_active_personal
-    from gui.app import MainWindow
-
-    broken, model_file = _damaged_copy(personal, tmp_path, damage)
-    set_active_personal(broken)
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.show()
+    w, model_file = _window_with_damaged_personal(qtbot, personal, tmp_path, damage)
     try:
         page, model, _ = _batch_of_two(w, clip, tmp_path)
         note = page.personal_note.text()
