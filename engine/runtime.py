@@ -78,6 +78,9 @@ def thread_budget() -> int:
 CACHE_ENV = "VIRALITY_ONNX_CACHE"
 #: larger models (ResNet50's 100 MB) are optimised anew each time rather than stored twice
 MAX_CACHED_BYTES = 64 << 20
+#: the optimised copies of models given as bytes (bundles' models: "model-<key>.onnx") kept per runtime folder, the
+#: most recently used ones; each retrained model makes a new one, so the older ones are removed (prune_bytes_copies)
+MAX_BYTES_COPIES = 8
 
 
 @lru_cache(maxsize=1)
@@ -111,7 +114,8 @@ def optimised_copy(model: str | bytes) -> Optional[Path]:
     (<name>-<path key>.id, _content_id): a session reads that small file, it does not hash the model again. The
     copies of one runtime and processor share a folder named by those (cache/onnx/<runtime key>/), so the copies
     another runtime or processor made can be told apart and removed (prune_other_runtimes) when a new copy is
-    written, as are the other copies of a model file of the same name there (prune_same_name: an updated model)."""
+    written, as are the other copies of a model file of the same name there (prune_same_name: an updated model),
+    and the least recently used copies of models given as bytes beyond MAX_BYTES_COPIES (prune_bytes_copies)."""
     if os.environ.get(CACHE_ENV, "1").strip() == "0":
         return None
     from platformdirs import user_data_dir
@@ -183,16 +187,6 @@ def prune_other_runtimes(copy: Path) -> int:
     freed. Called when a new copy has been written, so it costs one folder listing per new copy, not per score."""
     freed = 0
     root = copy.parent.parent
-
-    def remove(path: Path) -> None:
-        nonlocal freed
-        try:
-            size = path.stat().st_size
-            path.unlink()
-            freed += size
-        except OSError:
-            pass
-
     try:
         entries = list(root.iterdir())
     except OSError:
@@ -201,7 +195,7 @@ def prune_other_runtimes(copy: Path) -> int:
         if entry == copy.parent or _is_part(entry):
             continue
         if entry.is_file() and entry.suffix == ".onnx":  # the flat layout of earlier versions
-            remove(entry)
+            freed += _remove([entry])
         elif entry.is_dir() and not entry.is_symlink():
             try:
                 files = list(entry.iterdir())
@@ -209,9 +203,7 @@ def prune_other_runtimes(copy: Path) -> int:
                 continue
             if any(_is_part(f) for f in files):
                 continue
-            for f in files:
-                if f.is_file() and f.suffix in (".onnx", ".id"):
-                    remove(f)
+            freed += _remove(f for f in files if f.is_file() and f.suffix in (".onnx", ".id"))
             try:
                 entry.rmdir()
             except OSError:  # something else there, or a copy written meanwhile
@@ -229,20 +221,55 @@ its file's content rightly). Called when a
 
     name = copy.name[:-len("-0123456789abcdef0123.onnx")]
     mine = re.compile(re.escape(name) + r"-[0-9a-f]{20}\.onnx")
-    freed = 0
     try:
         entries = list(copy.parent.iterdir())
     except OSError:
         return 0
-    for entry in entries:
-        if entry != copy and mine.fullmatch(entry.name):
-            try:
-                size = entry.stat().st_size
-                entry.unlink()
-                freed += size
-            except OSError:  # open elsewhere (Windows): left for the next time
-                pass
+    return _remove(entry for entry in entries if entry != copy and mine.fullmatch(entry.name))
+
+
+def _remove(paths) -> int:
+    """Remove each of `paths`; the bytes freed. One that cannot be removed (open elsewhere, on Windows) is left for
+    the next time."""
+    freed = 0
+    for path in paths:
+        try:
+            size = path.stat().st_size
+            path.unlink()
+            freed += size
+        except OSError:
+            pass
     return freed
+
+
+def _touch(path: Path) -> None:
+    try:
+        os.utime(path)
+    except OSError:  # a read-only folder: it may be pruned a little early
+        pass
+
+
+def prune_bytes_copies(copy: Path, keep: Optional[int] = None) -> int:
+    """Keep the `keep` (MAX_BYTES_COPIES) most recently used optimised copies of models given as bytes
+    ("model-<key>.onnx", touched each time a session loads one) in `copy`'s folder, `copy` (just written) among
+    them, and remove the older ones: a bundle's model is named by its content, so each retrained model left its
+    copy behind for good. Never a copy being written. Called when a new copy has been written; returns the bytes
+    freed."""
+    import re
+
+    keep = MAX_BYTES_COPIES if keep is None else keep
+    mine = re.compile(r"model-[0-9a-f]{20}\.onnx")
+    try:
+        found = []
+        for entry in copy.parent.iterdir():
+            if entry != copy and mine.fullmatch(entry.name):
+                try:
+                    found.append((entry.stat().st_mtime_ns, entry))
+                except OSError:  # removed meanwhile
+                    pass
+    except OSError:
+        return 0
+    return _remove(entry for _, entry in sorted(found, reverse=True)[max(0, keep - 1):])
 
 
 #: In a batch worker served by an inference process (engine.executors.serve_sessions_from): (model, device) ->
@@ -275,6 +302,8 @@ def make_session(model: str | os.PathLike | bytes, device: str = "auto", threads
         try:
             session = ort.InferenceSession(str(copy), sess_options=_options(ort, threads, optimise=False, spin=spin),
                                            providers=providers)
+            if isinstance(src, bytes):
+                _touch(copy)  # used now: the last of the bytes copies to be pruned
             return session, session.get_providers()[0]
         except Exception:  # a damaged copy (a disk error, a file written by hand): made again below
             pass
@@ -288,7 +317,9 @@ def make_session(model: str | os.PathLike | bytes, device: str = "auto", threads
             session = ort.InferenceSession(src, sess_options=opts, providers=providers)
             os.replace(part, copy)  # whole or not at all, also when processes race to write it
             prune_other_runtimes(copy)
-            if not isinstance(src, bytes):
+            if isinstance(src, bytes):
+                prune_bytes_copies(copy)
+            else:
                 prune_same_name(copy)
         except Exception:  # no room, a read-only folder: made without a copy below (a bad model raises there)
             pass

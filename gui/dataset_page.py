@@ -6,6 +6,7 @@ Every store access runs in a job that opens its own Dataset (a Dataset is used f
 from __future__ import annotations
 
 import math
+from functools import partial
 from pathlib import Path
 from typing import Optional
 
@@ -340,14 +341,51 @@ class PostDialog(QDialog):
         super().done(r)
 
 
-def extract_job(path: str, progress, cancel):
+def extract_job(path: str, progress, cancel, left: Optional[list] = None):
     """`dataset extract`'s job, called as the CLI calls it (engine.extract.dataset_extract_job), with its default
     pool: one worker process per core (engine.scoring.default_workers; the videos come back one by one, this
-    process alone writes the dataset, a cancel stops the pool)."""
+    process alone writes the dataset, a cancel stops the pool). `left`, when given, gets the number of videos
+    still to extract before the run and, on a cancel, after it (what finished before the cancel stays cached)."""
     from engine import extract
+    from engine.errors import Cancelled
     from engine.scoring import default_workers
 
-    return extract.dataset_extract_job(path, progress=progress, cancel=cancel, workers=default_workers())
+    if left is None:
+        return extract.dataset_extract_job(path, progress=progress, cancel=cancel, workers=default_workers())
+    left.append(_videos_left(path))
+    try:
+        return extract.dataset_extract_job(path, progress=progress, cancel=cancel, workers=default_workers())
+    except Cancelled:
+        left.append(_videos_left(path))
+        raise
+
+
+def _videos_left(path: str) -> Optional[int]:
+    """How many videos of the dataset at `path` `dataset extract` (its defaults) still has to do: none cached and
+    no failure recorded; None when the dataset cannot be read."""
+    from engine.data.store import Dataset
+    from engine.errors import EngineError
+    from engine.extract import video_spec_version
+
+    key, backbone = video_spec_version(), "efficientnet_lite0"
+    try:
+        with Dataset.open(path) as ds:
+            failed = ds.feature_failures(key, backbone)
+            return sum(v.sha256 not in failed for v in ds.videos_without_features(key, backbone))
+    except (EngineError, OSError):
+        return None
+
+
+def extract_cancelled_message(left: list) -> str:
+    """What a cancelled extraction kept (the videos finished before the cancel stay cached) and what is left."""
+    if len(left) < 2 or None in left:
+        return ("Extracting features cancelled; the videos finished before the cancel keep their features: "
+                "Extract features again does the rest.")
+    kept, rest = max(0, left[0] - left[1]), left[1]
+    said = f"{kept} video{'s' if kept != 1 else ''}" if kept else "no video"
+    return (f"Extracting features cancelled: {said} finished before the cancel and keep their features; "
+            f"Extract features again does the {rest} left." if rest else
+            f"Extracting features cancelled: {said} finished before the cancel and keep their features.")
 
 
 def collect_job(path: str, kind: str, value: str, count: int, download: bool, progress, cancel):
@@ -627,8 +665,10 @@ class DatasetPage(DropTarget, QWidget):
     # ------------------------------------------------------------------ engine jobs
     def start_extract(self) -> None:
         if self.path and not self.busy:
-            self._run(extract_job, self.path, what="Extracting features",
-                      done=lambda r: self._say(f"Features extracted: {r.summary()}"))
+            left: list = []  # videos still to do before the run, and after a cancel
+            self._run(partial(extract_job, left=left), self.path, what="Extracting features",
+                      done=lambda r: self._say(f"Features extracted: {r.summary()}"),
+                      cancelled=lambda: self._say(extract_cancelled_message(left)))
 
     def start_collect(self) -> None:
         if not self.path or self.busy:
@@ -638,14 +678,18 @@ class DatasetPage(DropTarget, QWidget):
             return
         self._run(collect_job, self.path, dlg.source.currentText(), dlg.query.text().strip(),
                   dlg.count.value(), dlg.download.isChecked(), what="Collecting",
-                  done=lambda r: self._say(f"Collection finished: {r.summary()}"))
+                  done=lambda r: self._say(f"Collection finished: {r.summary()}"),
+                  cancelled=lambda: self._say("Collecting cancelled; the posts read before the cancel are stored: "
+                                              "Collect again goes on from there."))
 
     # ------------------------------------------------------------------ running
     @property
     def busy(self) -> bool:
         return self.job is not None and self.job.running
 
-    def _run(self, fn, *args, what: str, done) -> None:
+    def _run(self, fn, *args, what: str, done, cancelled=None) -> None:
+        """Run `fn(*args)` as the page's job; `cancelled` says what a cancel left (by default: nothing changed, as
+        for an import, one transaction)."""
         self.jobbar.start(what + "…")
         self._say("")
         job = self.runner.submit(fn, *args, name=what.lower())
@@ -653,7 +697,7 @@ class DatasetPage(DropTarget, QWidget):
         job.on_progress(self.jobbar.update_progress)
         job.on_result(done)
         job.on_error(lambda m: self._say(m, error=True))
-        job.on_cancelled(lambda: self._say(f"{what} cancelled; the dataset is as it was before."))
+        job.on_cancelled(cancelled or (lambda: self._say(f"{what} cancelled; the dataset is as it was before.")))
         job.on_finished(self._job_finished)
 
     def _job_finished(self, job) -> None:

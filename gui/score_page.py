@@ -313,6 +313,7 @@ class ScorePage(DropTarget, QWidget):
     def _build_personal_box(self) -> QWidget:
         """Under the general score, beside what moved it: the active personal model's reading ("Your own posts"),
         hidden when none is active."""
+        self.personal_problem: Optional[tuple[Path, str]] = None  # (personal bundle, why it cannot be used)
         self.personal_box = QWidget()
         col = QVBoxLayout(self.personal_box)
         col.setContentsMargins(0, 10, 0, 0)
@@ -334,11 +335,30 @@ class ScorePage(DropTarget, QWidget):
         return self.personal_box
 
     def _show_personal(self, own: Optional[dict]) -> None:
-        """The personal reading of the report shown, or the box hidden when there is none."""
+        """The personal reading of the report shown, why there is none when the active personal model could not be
+        used, or the box hidden when none is active."""
+        c = colors()
+        problem = self.personal_problem
+        if (not own and problem is not None and problem[0] == self.model.personal_path
+                and self.model.loaded_personal is None and self.shown is not None):
+            from engine.errors import BundleError
+            from engine.models.active import read_manifest
+
+            try:
+                name = read_manifest(problem[0]).get("name") or problem[0].name
+            except BundleError:
+                name = problem[0].name
+            self.personal_box.setVisible(True)
+            self.personal_line.setText(f"<span style='color:{c.bad}; font-weight:600'>Not read against your own "
+                                       "posts</span>")
+            self.personal_drivers.setText(html.escape(
+                f"The personal model {name} cannot be used ({problem[1]}). The score above is the general one. "
+                "Make it again on My posts, or Stop using it."))
+            self.personal_model_label.setText(f"Personal model: {html.escape(name)}")
+            return
         self.personal_box.setVisible(bool(own))
         if not own:
             return
-        c = colors()
         if own.get("reliable"):
             self.personal_line.setText(f"<b>{html.escape(own['line'])}</b>")
         else:  # its ranking could not be told from chance: said as such, never as a rank
@@ -461,7 +481,20 @@ class ScorePage(DropTarget, QWidget):
         bundle = self.model.get()
         return score_video(path, meta, bundle=bundle, progress=progress, cancel=cancel, strip=adapt.STRIP_FRAMES,
                            on_strip=lambda frames: self.strip_decoded.emit(cancel, adapt.strip_images(frames)),
-                           personal=self.model.get_personal())
+                           personal=self._usable_personal())
+
+    def _usable_personal(self):
+        """The active personal bundle, loaded; None when none is active or it cannot be used: a damaged bundle (a
+        file removed, its manifest edited) is left out, the reason kept for the "Your own posts" box, so that the
+        general score is still shown (as the Batch page does)."""
+        from engine.errors import BundleError
+
+        path = self.model.personal_path
+        try:
+            return self.model.get_personal()
+        except BundleError as exc:
+            self.personal_problem = (path, str(exc))  # read in the GUI thread once the job's result is there
+            return None
 
     def _strip_decoded(self, token, frames) -> None:
         if self.job is not None and self.job.token is token:

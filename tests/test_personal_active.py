@@ -214,6 +214,69 @@ def test_the_score_page_shows_the_personal_box_beside_the_general_score_and_stop
     assert page.shown.personal is None and not page.personal_box.isVisibleTo(page)
 
 
+def _damaged_copy(personal: Path, where: Path, damage: str) -> tuple[Path, str]:
+    """A copy of `personal` with its model file removed or its manifest edited; (the copy, the model file's name)."""
+    import shutil
+
+    broken = where / "personal-maker"
+    shutil.copytree(personal, broken)
+    manifest = json.loads((broken / "manifest.json").read_text(encoding="utf-8"))
+    model_file = manifest["model_file"]
+    if damage == "a file removed":
+        (broken / model_file).unlink()
+    else:
+        manifest["files"][model_file]["sha256"] = "0" * 64
+        (broken / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return broken, model_file
+
+
+def _window_with_damaged_personal(qtbot, personal: Path, where: Path, damage: str):
+    """The window started with a damaged copy of `personal` made active earlier; (the window, the model file)."""
+    pytest.importorskip("pytestqt")
+    from engine.models.active import set_active_personal
+    from gui.app import MainWindow
+
+    broken, model_file = _damaged_copy(personal, where, damage)
+    set_active_personal(broken)
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    return w, model_file
+
+
+@pytest.mark.parametrize("damage", ["a file removed", "the manifest edited"])
+def test_a_damaged_personal_model_leaves_the_general_score_shown_and_the_box_says_why(
+        qtbot, user_dirs, personal, clip, tmp_path, damage):
+    """The active personal model's bundle damaged after it was made active: the Score page still shows the general
+    score (no "Could not score this file"), and the "Your own posts" box says plainly why the personal reading is
+    missing and what to do; a re-score keeps both; "Stop using" clears it."""
+    from PySide6.QtCore import Qt
+
+    from engine.models.active import active_personal
+    from test_gui_score_page import _scored
+
+    w, model_file = _window_with_damaged_personal(qtbot, personal, tmp_path, damage)
+    try:
+        page = w.score_page
+        shown = _scored(qtbot, page, clip)
+        assert shown is not None and shown.personal is None and shown.model == "virality-ensemble-smp-video"
+        assert page.score_label.text() == f"{shown.score:.0f}" and "Could not score" not in page.cues_label.text()
+        assert page.personal_box.isVisibleTo(page)
+        line = page.personal_line.text() + " " + page.personal_drivers.text()
+        assert "cannot be used" in line and model_file in line, line
+        assert "Make it again on My posts, or Stop using it" in line
+        page.caption_edit.setText("tour!!!")  # a re-score: the general score again, the reason still said
+        qtbot.waitUntil(lambda: page.shown is not shown and not page.rescoring and not page._rescore_timer.isActive(),
+                        timeout=60_000)
+        assert page.shown.personal is None and page.personal_box.isVisibleTo(page)
+        assert "cannot be used" in page.personal_line.text() + page.personal_drivers.text()
+        qtbot.mouseClick(page.stop_personal_button, Qt.LeftButton)
+        assert not page.personal_box.isVisibleTo(page) and active_personal().path is None
+        assert page.shown is not None and page.score_label.text() == f"{page.shown.score:.0f}"  # nothing lost
+    finally:
+        w.runner.shutdown()
+
+
 def test_the_personal_model_reads_what_the_one_pass_measured(personal, clip, monkeypatch):
     """One decode: the cues are measured once and nothing decodes the file again for the personal model."""
     import engine.scoring as scoring
@@ -318,25 +381,7 @@ def test_a_damaged_personal_model_is_left_out_of_a_batch_with_the_reason_and_eve
     """The active personal model's bundle damaged after it was made active: the Batch page says so plainly in its
     note line as the batch starts and scores every video with the general model (no "Own posts" column), rather
     than stopping the whole batch at the first video with the bundle's error."""
-    import shutil
-
-    pytest.importorskip("pytestqt")
-    from engine.models.active import set_active_personal
-    from gui.app import MainWindow
-
-    broken = tmp_path / "personal-maker"
-    shutil.copytree(personal, broken)
-    manifest = json.loads((broken / "manifest.json").read_text(encoding="utf-8"))
-    model_file = manifest["model_file"]
-    if damage == "a file removed":
-        (broken / model_file).unlink()
-    else:
-        manifest["files"][model_file]["sha256"] = "0" * 64
-        (broken / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    set_active_personal(broken)
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.show()
+    w, model_file = _window_with_damaged_personal(qtbot, personal, tmp_path, damage)
     try:
         page, model, _ = _batch_of_two(w, clip, tmp_path)
         note = page.personal_note.text()

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -256,3 +257,51 @@ def test_one_copy_per_model_content_whatever_its_install_path(tmp_path, monkeypa
     new = runtime.optimised_copy(str(b))
     assert new != copy and new.is_file() and not copy.exists()
     assert writing.exists() and other.exists()
+
+
+def _tiny_model(k: float) -> bytes:
+    """A small ONNX model (y = x + k) as bytes, its content different for each k, as a bundle's model is."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    const = helper.make_tensor("k", TensorProto.FLOAT, [1], [k])
+    graph = helper.make_graph([helper.make_node("Add", ["x", "k"], ["y"])], "tiny",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])], [const])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8).SerializeToString()
+
+
+def test_the_copies_of_models_given_as_bytes_are_bounded_to_the_most_recently_used(tmp_path, monkeypatch):
+    """Each retrained bundle's model (given as bytes, named by its content) made a copy that stayed for good: now
+    only the MAX_BYTES_COPIES most recently used stay (a session that loads one makes it recent), the oldest is
+    removed as a new one is written, never a copy being written nor the copy of a model file."""
+    from engine import runtime
+    from engine.cues.faces import centerface_path
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    monkeypatch.delenv(runtime.CACHE_ENV, raising=False)
+    monkeypatch.setattr(runtime, "MAX_BYTES_COPIES", 3)
+    models = [_tiny_model(float(k)) for k in range(5)]
+    copies = [runtime.optimised_copy(m) for m in models]
+    assert len({c.name for c in copies}) == 5 and all(c.name.startswith("model-") for c in copies)
+    runtime.make_session(centerface_path(), "cpu", threads=1)  # a model file's copy: never counted or pruned
+    named = runtime.optimised_copy(str(centerface_path()))
+    for m in models[:3]:
+        runtime.make_session(m, "cpu", threads=1)
+    assert all(c.is_file() for c in copies[:3])
+    now = time.time()
+    for age, c in zip((300, 200, 100), copies[:3]):  # used in this order, a while ago
+        os.utime(c, (now - age, now - age))
+    writing = copies[0].with_name(copies[0].stem[:-1] + "f.4242-7.part.onnx")
+    writing.write_bytes(b"half")
+    os.utime(writing, (now - 900, now - 900))
+    session, _ = runtime.make_session(models[0], "cpu", threads=1)  # loads its copy: now the most recent
+    assert session.run(None, {"x": np.array([1.0], np.float32)})[0][0] == 1.0
+    assert all(c.is_file() for c in copies[:3])  # loading prunes nothing
+    runtime.make_session(models[3], "cpu", threads=1)  # a new copy: the least recently used one goes
+    assert [c.is_file() for c in copies] == [True, False, True, True, False]
+    runtime.make_session(models[4], "cpu", threads=1)
+    assert [c.is_file() for c in copies] == [True, False, False, True, True]
+    assert writing.exists() and named.is_file()
+    session, _ = runtime.make_session(models[1], "cpu", threads=1)  # a pruned one is simply made again
+    assert session.run(None, {"x": np.array([1.0], np.float32)})[0][0] == 2.0 and copies[1].is_file()

@@ -91,7 +91,8 @@ _sessions: dict[bool, object] = {}  # exact (the float model) -> its session
 
 
 def centerface_path(exact: bool = False) -> Path:
-    """The 8-bit model the cue runs, or with `exact` the float model it was quantised from."""
+    """The 8-bit model the cue runs, or with `exact` the float model it was quantised from (for tests and
+    benchmarks: a source checkout has it, the installer leaves it out)."""
     path = _resources_dir() / "faces" / (CENTERFACE if exact else CENTERFACE_INT8)
     if not path.is_file():
         raise EngineError(f"the face detector's model {path.name} is missing from {path.parent}; reinstall Virality Studio")
