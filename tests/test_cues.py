@@ -440,3 +440,33 @@ def test_read_text_is_quoted_once_even_when_the_caption_has_its_own_quotes():
     assert cue.text.endswith(", e.g. \"Worst luck ever / so good / say 'hi' now\"")
     assert '""' not in cue.text
     assert "e.g." not in wording.onscreen_text(1, 3, ['"', " "]).text  # nothing left to show
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a thread's own nice value is Linux's")
+def test_sound_and_faces_run_below_decoding_and_text(videos, monkeypatch):
+    """The helpers with time to spare (sound, faces) run at a lower priority, the text cue (the score's tail) and
+    the caller's thread at the caller's; the lowering ends with the helpers' threads."""
+    import os
+
+    from engine.cues import faces, measure, onscreen_text
+
+    def nice() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    seen: dict[str, int] = {}
+
+    def spy(name, fn):
+        def wrapped(*args, **kwargs):
+            seen[name] = nice()
+            return fn(*args, **kwargs)
+        return wrapped
+
+    monkeypatch.setattr(faces.FaceScan, "add", spy("faces", faces.FaceScan.add))
+    monkeypatch.setattr(onscreen_text.TextScan, "add", spy("text", onscreen_text.TextScan.add))
+    monkeypatch.setattr(speech, "speech_probabilities", spy("sound", speech.speech_probabilities))
+    base = nice()
+    measure_cues(videos["moving_noise"])
+    lowered = min(19, base + measure.HELPER_NICE)
+    assert measure.HELPER_NICE > 0
+    assert seen == {"faces": lowered, "sound": lowered, "text": base}
+    assert nice() == base
