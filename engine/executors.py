@@ -405,9 +405,9 @@ def shutdown() -> None:
 
 # ------------------------------------------------------------------------------------------- inference process
 # One process per GPU runs the sessions the workers open on the device (the on-screen text detector and
-# recogniser, a frame backbone; faces and speech stay on the worker's CPU), batching requests that arrive together from different
-# workers: one CUDA context per GPU instead of one per worker. Workers reach it through RemoteSession, which
-# engine.runtime.make_session returns in a served worker. A request's frames go through a shared memory block of
+# recogniser, a frame backbone; faces and speech stay on the worker's CPU), batching requests that arrive together
+# from different workers: one CUDA context per GPU instead of one per worker. Workers reach it through
+# RemoteSession, which engine.runtime.make_session returns in a served worker. A request's frames go through a shared memory block of
 # the worker's, and the answer comes back there where it fits, the local socket carrying only their layout: for one
 # shared clip's requests (15 MB each way) 19 CPU ms a video for the worker and this process together, against 61
 # pickled over the socket (`python benchmarks/bench_scale.py --transport`); TRANSPORT_ENV=pickle for the old way.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -79,7 +80,7 @@ CACHE_ENV = "VIRALITY_ONNX_CACHE"
 #: larger models (ResNet50's 100 MB) are optimised anew each time rather than stored twice
 MAX_CACHED_BYTES = 64 << 20
 #: the optimised copies of models given as bytes (bundles' models: "model-<key>.onnx") kept per runtime folder, the
-#: most recently used ones; each retrained model makes a new one, so the older ones are removed (prune_bytes_copies)
+#: most recently used ones; each retrained model makes a new one, so the older ones are removed (prune_copies)
 MAX_BYTES_COPIES = 8
 
 
@@ -114,8 +115,8 @@ def optimised_copy(model: str | bytes) -> Optional[Path]:
     (<name>-<path key>.id, _content_id): a session reads that small file, it does not hash the model again. The
     copies of one runtime and processor share a folder named by those (cache/onnx/<runtime key>/), so the copies
     another runtime or processor made can be told apart and removed (prune_other_runtimes) when a new copy is
-    written, as are the other copies of a model file of the same name there (prune_same_name: an updated model),
-    and the least recently used copies of models given as bytes beyond MAX_BYTES_COPIES (prune_bytes_copies)."""
+    written, as are the other copies of a model file of the same name there (an updated model) and the least recently
+    used copies of models given as bytes beyond MAX_BYTES_COPIES (prune_copies)."""
     if os.environ.get(CACHE_ENV, "1").strip() == "0":
         return None
     from platformdirs import user_data_dir
@@ -211,23 +212,6 @@ def prune_other_runtimes(copy: Path) -> int:
     return freed
 
 
-def prune_same_name(copy: Path) -> int:
-    """Remove the other optimised copies of the model file `copy` was made from (same name, another content: the
-    model was updated) in its folder, never a copy being written (the 64-byte content ids stay: each still names
-its file's content rightly). Called when a
-    new copy has been written (not for models given as bytes, which all share the name "model"). Returns the bytes
-    freed."""
-    import re
-
-    name = copy.name[:-len("-0123456789abcdef0123.onnx")]
-    mine = re.compile(re.escape(name) + r"-[0-9a-f]{20}\.onnx")
-    try:
-        entries = list(copy.parent.iterdir())
-    except OSError:
-        return 0
-    return _remove(entry for entry in entries if entry != copy and mine.fullmatch(entry.name))
-
-
 def _remove(paths) -> int:
     """Remove each of `paths`; the bytes freed. One that cannot be removed (open elsewhere, on Windows) is left for
     the next time."""
@@ -249,16 +233,14 @@ def _touch(path: Path) -> None:
         pass
 
 
-def prune_bytes_copies(copy: Path, keep: Optional[int] = None) -> int:
-    """Keep the `keep` (MAX_BYTES_COPIES) most recently used optimised copies of models given as bytes
-    ("model-<key>.onnx", touched each time a session loads one) in `copy`'s folder, `copy` (just written) among
-    them, and remove the older ones: a bundle's model is named by its content, so each retrained model left its
-    copy behind for good. Never a copy being written. Called when a new copy has been written; returns the bytes
-    freed."""
-    import re
-
-    keep = MAX_BYTES_COPIES if keep is None else keep
-    mine = re.compile(r"model-[0-9a-f]{20}\.onnx")
+def prune_copies(copy: Path, keep: int = 1) -> int:
+    """Keep the `keep` most recently used optimised copies of the model `copy` was made from ("<name>-<key>.onnx",
+    the same name: a model file's stem, or "model" for the models given as bytes, whose copies are touched each
+    time a session loads one) in `copy`'s folder, `copy` (just written) among them, and remove the older ones: an
+    updated model file (keep 1), or a retrained bundle's model (keep MAX_BYTES_COPIES), would otherwise leave its
+    copy behind for good. Never a copy being written; the 64-byte content ids stay (each still names its file's
+    content rightly). Called when a new copy has been written; returns the bytes freed."""
+    mine = re.compile(re.escape(copy.name[:-len("-0123456789abcdef0123.onnx")]) + r"-[0-9a-f]{20}\.onnx")
     try:
         found = []
         for entry in copy.parent.iterdir():
@@ -317,10 +299,7 @@ def make_session(model: str | os.PathLike | bytes, device: str = "auto", threads
             session = ort.InferenceSession(src, sess_options=opts, providers=providers)
             os.replace(part, copy)  # whole or not at all, also when processes race to write it
             prune_other_runtimes(copy)
-            if isinstance(src, bytes):
-                prune_bytes_copies(copy)
-            else:
-                prune_same_name(copy)
+            prune_copies(copy, MAX_BYTES_COPIES if isinstance(src, bytes) else 1)
         except Exception:  # no room, a read-only folder: made without a copy below (a bad model raises there)
             pass
         finally:

@@ -147,7 +147,9 @@ class BatchTableModel(TableModel):
                 return rep.info.duration_s if rep else -1.0
             if col == self.OWN:  # one that is not a prediction sorts below every one that is
                 own = rep.personal if rep else None
-                return -1.0 if not own else own["percentile"] if own.get("reliable") else -0.5 + own["percentile"] / 1000
+                if not own:
+                    return -1.0
+                return own["percentile"] if own.get("reliable") else -0.5 + own["percentile"] / 1000
             if col == self.THUMB:
                 return index.row()
             return self.data(index, Qt.DisplayRole) or ""

@@ -341,13 +341,10 @@ class ScorePage(DropTarget, QWidget):
         problem = self.personal_problem
         if (not own and problem is not None and problem[0] == self.model.personal_path
                 and self.model.loaded_personal is None and self.shown is not None):
-            from engine.errors import BundleError
-            from engine.models.active import read_manifest
+            from engine.models.active import read_bundle_summary
 
-            try:
-                name = read_manifest(problem[0]).get("name") or problem[0].name
-            except BundleError:
-                name = problem[0].name
+            summary = read_bundle_summary(problem[0])
+            name = summary.name if summary else problem[0].name
             self.personal_box.setVisible(True)
             self.personal_line.setText(f"<span style='color:{c.bad}; font-weight:600'>Not read against your own "
                                        "posts</span>")

