@@ -89,7 +89,7 @@ class Cluster:
         while not any(p not in raylets for p in _pids_of("ray::_ray_score") if p in _pids_of(
                 f"--node_manager_port={self.node2_port}", children=True)):
             assert time.monotonic() < deadline, "the second node never ran a task"
-            time.sleep(0.1)
+            time.sleep(0.02)
         for pid in raylets:
             os.kill(pid, signal.SIGKILL)
 
@@ -139,6 +139,16 @@ def folder(tmp_path_factory):
         make_video(d / f"clip{i}.mp4", seconds=1.0 + 0.3 * i, size=(96, 160), audio="sine" if i % 2 else None,
                    cuts_at=(0.5,))
     (d / "broken.mp4").write_bytes(b"not a video at all")
+    return d
+
+
+@pytest.fixture(scope="module")
+def long_folder(tmp_path_factory):
+    """Clips long enough (several seconds each) that the second node is still scoring one when the first result
+    comes back: with the clips of `folder` (a second or two) scoring is quick enough that it may have none left."""
+    d = tmp_path_factory.mktemp("long")
+    for i in range(N_VIDEOS):
+        make_video(d / f"clip{i}.mp4", seconds=8.0 + i, size=(96, 160), audio="sine", cuts_at=(2.0, 5.0))
     return d
 
 
@@ -221,12 +231,12 @@ def test_cancel_stops_the_cluster_run(cluster, folder):
         ray.shutdown()
 
 
-def test_a_node_killed_mid_batch_loses_and_repeats_nothing(own_cluster, folder, tmp_path):
+def test_a_node_killed_mid_batch_loses_and_repeats_nothing(own_cluster, long_folder, tmp_path):
     from engine.scoring import score_many
 
     cluster = own_cluster
     _connect(cluster)
-    paths = sorted(str(p) for p in folder.glob("clip*.mp4"))
+    paths = sorted(str(p) for p in long_folder.glob("clip*.mp4"))
     seen: list[str] = []
     killed = False
     for item in score_many(paths, device="cpu", executor="ray", address=cluster.address):
