@@ -427,8 +427,8 @@ def iter_frames(
     time is decoded; after a damaged packet, everything. Decoders without such
     frames decode everything as before. (The deblocking filter is never skipped, skip_loop_filter: it would
     save a sixth of the decoding but moves the pixels of every frame up to the next keyframe; measured on the
-    shared clips, the face recall of the hand-made boxes fell from 84% to 74% and frame embeddings' cosine
-    to 0.58.)
+    shared clips, the face recall of the hand-made boxes fell from 84% to 72% with the 8-bit face model and frame
+    embeddings' cosine to 0.58: benchmarks/bench_decode.py --effects.)
 
     With `ahead` > 0 the file is decoded in a helper thread, up to `ahead` chosen frames before the caller's
     loop (see _read_ahead); the frames, their order and the errors raised are the same.
